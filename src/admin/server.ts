@@ -1,0 +1,106 @@
+// The admin API, on its own listener (127.0.0.1:9080 by default). /health and /ready answer without
+// a token so that probes work; everything else requires `Authorization: Bearer <admin.token>` when
+// a token is configured.
+import { timingSafeEqual } from "node:crypto";
+import Koa from "koa";
+import Router from "@koa/router";
+import { ConfigError, formatIssue } from "../config/errors.js";
+import type { Runtime } from "../runtime.js";
+import { redact } from "./redact.js";
+
+export interface ReloadRecord {
+  at: string;
+  ok: boolean;
+  trigger: string;
+  errors: string[];
+}
+
+export interface AdminControl {
+  runtime(): Runtime;
+  ready(): boolean;
+  reload(trigger: string): Promise<ReloadRecord>;
+  reloads(): ReloadRecord[];
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith("Bearer ")) return false;
+  const offered = Buffer.from(header.slice(7));
+  const expected = Buffer.from(token);
+  return offered.length === expected.length && timingSafeEqual(offered, expected);
+}
+
+function routesView(runtime: Runtime) {
+  return runtime.routes.map((route) => ({
+    api: route.info.api,
+    operation: route.info.operation,
+    version: route.info.version,
+    hosts: route.hosts,
+    methods: route.methods ?? "*",
+    path: route.path,
+    match: route.predicates,
+    upstream: route.upstream.name,
+    rewrite: route.operation.rewrite ?? (route.api.stripBasePath ? "strip basePath" : "as received"),
+    plugins: route.chain.map((link) => ({ name: link.name, id: link.id, scope: link.scope, onError: link.onError, options: redact(link.options) })),
+  }));
+}
+
+function upstreamsView(runtime: Runtime) {
+  return Object.values(runtime.config.upstreams).map((upstream) => {
+    const pool = runtime.pools.get(upstream.name);
+    return {
+      name: upstream.name,
+      type: upstream.type,
+      balance: upstream.balance,
+      healthCheck: upstream.healthCheck ? { path: upstream.healthCheck.path, intervalMs: upstream.healthCheck.intervalMs } : null,
+      targets: pool ? pool.view() : [],
+    };
+  });
+}
+
+export function createAdminApp(control: AdminControl, token: () => string): Koa {
+  const app = new Koa();
+  const router = new Router();
+  app.use(async (ctx, next) => {
+    const open = ctx.path === "/health" || ctx.path === "/ready";
+    const required = token();
+    if (!open && required && !tokenMatches(ctx.get("authorization") || undefined, required)) {
+      ctx.status = 401;
+      ctx.set("www-authenticate", 'Bearer realm="portcullis-admin"');
+      ctx.type = "application/problem+json";
+      ctx.body = { type: "about:blank", title: "Unauthorized", status: 401, code: "admin_token_required" };
+      return;
+    }
+    await next();
+  });
+  router.get("/health", (ctx) => {
+    ctx.body = { status: "ok" };
+  });
+  router.get("/ready", (ctx) => {
+    const ready = control.ready();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { ready };
+  });
+  router.get("/routes", (ctx) => {
+    ctx.body = { loadedAt: control.runtime().loadedAt, routes: routesView(control.runtime()) };
+  });
+  router.get("/upstreams", (ctx) => {
+    ctx.body = { upstreams: upstreamsView(control.runtime()) };
+  });
+  router.get("/config", (ctx) => {
+    const runtime = control.runtime();
+    ctx.body = { loadedAt: runtime.loadedAt, config: redact(runtime.config), reloads: control.reloads() };
+  });
+  router.post("/reload", async (ctx) => {
+    const record = await control.reload("admin");
+    ctx.status = record.ok ? 200 : 422;
+    ctx.body = record;
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+export function describeError(error: unknown): string[] {
+  if (error instanceof ConfigError) return error.issues.map(formatIssue);
+  return [(error as Error).message];
+}

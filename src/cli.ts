@@ -1,0 +1,93 @@
+// The portcullis command line: start, validate, init.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+import { ConfigError, formatIssue } from "./config/errors.js";
+import { loadConfigFile } from "./config/load.js";
+import { buildRuntime } from "./runtime.js";
+import { builtinCatalog } from "./plugins/index.js";
+import { startGateway } from "./serve.js";
+import { createLogger } from "./telemetry/logger.js";
+
+const DEFAULT_CONFIG = "config/portcullis.yaml";
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
+  return port;
+}
+
+function reportConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`portcullis: invalid config\n${error.issues.map((issue) => "  " + formatIssue(issue)).join("\n")}\n`);
+  } else {
+    process.stderr.write(`portcullis: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+}
+
+const program = new Command("portcullis").description("A programmable API gateway").version("0.1.0");
+
+program
+  .command("start")
+  .description("serve the gateway and its admin API, reloading config on change")
+  .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+  .option("-p, --port <port>", "override listen.port", portNumber)
+  .option("--admin-port <port>", "override admin.port", portNumber)
+  .option("--no-watch", "do not reload when the config file changes")
+  .action(async (options: { config: string; port?: number; adminPort?: number; watch: boolean }) => {
+    let gateway;
+    try {
+      gateway = await startGateway({ configPath: options.config, port: options.port, adminPort: options.adminPort, watch: options.watch });
+    } catch (error) {
+      reportConfigError(error);
+    }
+    const stop = (signal: string) => {
+      gateway.log.info({ signal }, "signal received");
+      void gateway.shutdown().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
+  });
+
+program
+  .command("validate")
+  .description("check a config file and the plugins it attaches; exit 1 with file:line errors")
+  .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+  .action(async (options: { config: string }) => {
+    try {
+      const config = await loadConfigFile(options.config);
+      const runtime = buildRuntime(config, builtinCatalog, createLogger("silent"), null);
+      process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);
+      process.exit(0);
+    } catch (error) {
+      reportConfigError(error);
+    }
+  });
+
+program
+  .command("init")
+  .description("scaffold config/portcullis.yaml and plugins/ in a folder")
+  .argument("[dir]", "folder to set up", ".")
+  .action(async (dir: string) => {
+    const target = resolve(dir);
+    const files: [string, string][] = [[join(target, DEFAULT_CONFIG), join(packageRoot, "config/portcullis.yaml")]];
+    const existing = files.filter(([to]) => existsSync(to));
+    if (existing.length > 0) {
+      process.stderr.write(`portcullis: not overwriting ${existing.map(([to]) => to).join(", ")}\n`);
+      process.exit(1);
+    }
+    for (const [to, from] of files) {
+      await mkdir(dirname(to), { recursive: true });
+      await writeFile(to, await readFile(from, "utf8"));
+      process.stdout.write(`created ${to}\n`);
+    }
+    await mkdir(join(target, "plugins"), { recursive: true });
+    process.stdout.write(`created ${join(target, "plugins")}/\nnext: cd ${dir} && npx portcullis start\n`);
+  });
+
+await program.parseAsync(process.argv);

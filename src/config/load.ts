@@ -1,0 +1,365 @@
+// Reads portcullis.yaml into a GatewayConfig: parse (keeping positions), interpolate ${ENV},
+// validate against the schema, check references between sections, fill defaults. Any problem is
+// thrown as one ConfigError listing every issue with its file:line:column; nothing is half-read.
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { Ajv, type ErrorObject } from "ajv";
+import Router from "@koa/router";
+import { ConfigError, type ConfigIssue } from "./errors.js";
+import { issueAt, parseSource, positionOf, type FieldPath, type SourceDocument } from "./document.js";
+import { interpolateEnv } from "./interpolate.js";
+import { configSchema } from "./schema.js";
+import { durationMs, sizeBytes } from "./units.js";
+import type {
+  ApiConfig,
+  GatewayConfig,
+  OperationConfig,
+  PluginAttachment,
+  RequestPredicates,
+  UpstreamConfig,
+} from "./types.js";
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
+const validateSchema = ajv.compile(configSchema);
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (error as Error).message;
+    throw new ConfigError(file, [{ file, line: 1, column: 1, path: "", message: reason }]);
+  }
+  return parseConfig(file, text, env);
+}
+
+export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const { source, issues } = parseSource(file, text);
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  const envIssues = interpolateEnv(source, env);
+  if (envIssues.length > 0) throw new ConfigError(file, envIssues);
+
+  const raw: unknown = source.doc.toJS() ?? {};
+  if (!validateSchema(raw)) throw new ConfigError(file, schemaIssues(source, validateSchema.errors ?? []));
+  const data = raw as RawConfig;
+  const referenceIssues = checkReferences(source, data);
+  if (referenceIssues.length > 0) throw new ConfigError(file, referenceIssues);
+  return normalize(source, data);
+}
+
+// ---- schema errors, one readable message per place ----
+
+function pointerToPath(pointer: string): FieldPath {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function schemaIssues(source: SourceDocument, errors: ErrorObject[]): ConfigIssue[] {
+  // An anyOf (durations, sizes) reports one failure per branch; keep only the anyOf's own summary.
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of errors) {
+    if (anyOfPaths.has(error.instancePath) && error.keyword !== "anyOf") continue;
+    const path = pointerToPath(error.instancePath);
+    let issue: ConfigIssue;
+    switch (error.keyword) {
+      case "required":
+        issue = issueAt(source, path, `missing required field '${error.params.missingProperty}'`);
+        break;
+      case "additionalProperties": {
+        const field = error.params.additionalProperty as string;
+        const known = Object.keys((error.parentSchema as { properties?: object })?.properties ?? {});
+        const hint = known.length > 0 ? ` (expected one of: ${known.join(", ")})` : "";
+        issue = issueAt(source, [...path, field], `unknown field${hint}`, true);
+        break;
+      }
+      case "enum":
+        issue = issueAt(source, path, `must be one of: ${(error.params.allowedValues as unknown[]).join(", ")}`);
+        break;
+      case "anyOf":
+        issue = issueAt(source, path, `expected ${(error.parentSchema as { description?: string })?.description ?? "another form"}`);
+        break;
+      case "pattern":
+        issue = issueAt(source, path, `${JSON.stringify(error.data)} does not have the expected form (${error.params.pattern})`);
+        break;
+      default:
+        issue = issueAt(source, path, `${error.message ?? "is invalid"}, got ${JSON.stringify(error.data)}`);
+    }
+    const key = `${issue.line}:${issue.column}:${issue.message}`;
+    if (!seen.has(key)) issues.push(issue);
+    seen.add(key);
+  }
+  return issues;
+}
+
+// ---- checks the schema cannot express ----
+
+interface RawAttachment {
+  name: string;
+  id?: string;
+  options?: Record<string, unknown>;
+  onError?: "fail-closed" | "fail-open";
+  enabled?: boolean;
+}
+interface RawMatch {
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+}
+interface RawOperation {
+  name?: string;
+  methods?: string[];
+  path: string;
+  match?: RawMatch;
+  rewrite?: string;
+  upstream?: string;
+  plugins?: RawAttachment[];
+}
+interface RawApi {
+  name: string;
+  basePath: string;
+  hosts?: string[];
+  version?: string;
+  match?: RawMatch;
+  upstream: string;
+  stripBasePath: boolean;
+  rewrite?: string;
+  plugins?: RawAttachment[];
+  operations?: RawOperation[];
+}
+interface RawUpstream {
+  type: "http" | "echo";
+  targets?: { url: string; weight: number }[];
+  balance: UpstreamConfig["balance"];
+  hashOn?: UpstreamConfig["hashOn"];
+  host: string;
+  timeouts: { connect: string | number; read: string | number; total: string | number };
+  retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
+  passiveHealth: { failures: number; ejectFor: string | number; maxEjectFor: string | number };
+  healthCheck?: {
+    path: string;
+    interval: string | number;
+    timeout: string | number;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+    expectStatus?: number[];
+  };
+}
+interface RawConfig {
+  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string };
+  admin: { enabled: boolean; port: number; host: string; token?: string };
+  store: string;
+  plugins?: RawAttachment[];
+  upstreams: Record<string, RawUpstream>;
+  apis: RawApi[];
+  limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
+  log: { level: string; access: boolean };
+}
+
+/** The names of the parameters a route path declares, or an error message if it cannot be parsed. */
+export function routePathParams(path: string): string[] | string {
+  try {
+    const layer = new Router().register(path, ["GET"], () => undefined) as unknown as { paramNames: { name: string }[] };
+    return layer.paramNames.map((param) => String(param.name));
+  } catch (error) {
+    return (error as Error).message.split("\n")[0];
+  }
+}
+
+function checkRewrite(source: SourceDocument, path: FieldPath, template: string | undefined, params: string[], issues: ConfigIssue[]): void {
+  if (template === undefined) return;
+  for (const [, name] of template.matchAll(/\{([^}]*)\}/g)) {
+    if (!params.includes(name)) {
+      issues.push(issueAt(source, path, `rewrite uses {${name}}, but the route has no parameter '${name}' (it has: ${params.join(", ") || "none"})`));
+    }
+  }
+}
+
+function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const upstreamNames = Object.keys(config.upstreams);
+  const needUpstream = (name: string | undefined, path: FieldPath) => {
+    if (name !== undefined && !(name in config.upstreams)) {
+      issues.push(issueAt(source, path, `no upstream named '${name}' (defined: ${upstreamNames.join(", ") || "none"})`));
+    }
+  };
+
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    const at: FieldPath = ["upstreams", name];
+    if (upstream.type === "http" && (upstream.targets ?? []).length === 0) {
+      issues.push(issueAt(source, at, "an http upstream needs at least one target"));
+    }
+    (upstream.targets ?? []).forEach((target, i) => {
+      try {
+        new URL(target.url);
+      } catch {
+        issues.push(issueAt(source, [...at, "targets", i, "url"], `not a valid URL: ${target.url}`));
+      }
+    });
+    if (upstream.balance === "consistent-hash") {
+      const keys = Object.keys(upstream.hashOn ?? {}).filter((key) => (upstream.hashOn as Record<string, unknown>)[key]);
+      if (keys.length !== 1) issues.push(issueAt(source, [...at, "balance"], "consistent-hash needs hashOn with exactly one of header, cookie, clientIp"));
+    }
+  }
+
+  (config.listen.trustedProxies ?? []).forEach((entry, i) => {
+    const [address, bits, extra] = entry.split("/");
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!family || !bitsOk || extra !== undefined) {
+      issues.push(issueAt(source, ["listen", "trustedProxies", i], `not an IP address or CIDR range: ${entry}`));
+    }
+  });
+
+  const apiNames = new Set<string>();
+  config.apis.forEach((api, a) => {
+    const at: FieldPath = ["apis", a];
+    if (apiNames.has(api.name)) issues.push(issueAt(source, [...at, "name"], `another API is already named '${api.name}'`));
+    apiNames.add(api.name);
+    needUpstream(api.upstream, [...at, "upstream"]);
+    const baseParams = routePathParams(api.basePath);
+    if (typeof baseParams === "string") issues.push(issueAt(source, [...at, "basePath"], baseParams));
+    if (!api.operations || api.operations.length === 0) {
+      checkRewrite(source, [...at, "rewrite"], api.rewrite, [...(Array.isArray(baseParams) ? baseParams : []), "path"], issues);
+    }
+    (api.operations ?? []).forEach((operation, o) => {
+      const opAt: FieldPath = [...at, "operations", o];
+      needUpstream(operation.upstream, [...opAt, "upstream"]);
+      const params = routePathParams(joinPaths(api.basePath, routePathSyntax(operation.path)));
+      if (typeof params === "string") issues.push(issueAt(source, [...opAt, "path"], params));
+      else checkRewrite(source, [...opAt, "rewrite"], operation.rewrite ?? api.rewrite, params, issues);
+    });
+  });
+  return issues;
+}
+
+// ---- defaults and units ----
+
+/** A bare "*" at the end of a path is a wildcard named "path", the name rewrite templates use. */
+export function routePathSyntax(path: string): string {
+  return path.endsWith("/*") ? `${path}path` : path;
+}
+
+export function joinPaths(base: string, path: string): string {
+  const left = base.endsWith("/") ? base.slice(0, -1) : base;
+  if (path === "/" || path === "") return left || "/";
+  return left + path;
+}
+
+function predicates(match: RawMatch | undefined): RequestPredicates {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(match?.headers ?? {})) headers[name.toLowerCase()] = value;
+  return { headers, query: { ...(match?.query ?? {}) } };
+}
+
+function attachments(source: SourceDocument, list: RawAttachment[] | undefined, at: FieldPath): PluginAttachment[] {
+  return (list ?? []).map((raw, i) => ({
+    name: raw.name,
+    id: raw.id ?? raw.name,
+    options: raw.options ?? {},
+    onError: raw.onError ?? null,
+    enabled: raw.enabled ?? true,
+    source: positionOf(source, [...at, i]),
+  }));
+}
+
+function normalizeUpstream(name: string, raw: RawUpstream): UpstreamConfig {
+  return {
+    name,
+    type: raw.type,
+    targets: (raw.targets ?? []).map((target) => ({ url: new URL(target.url), weight: target.weight })),
+    balance: raw.balance,
+    hashOn: raw.hashOn ?? {},
+    host: raw.host,
+    timeouts: {
+      connectMs: durationMs(raw.timeouts.connect),
+      readMs: durationMs(raw.timeouts.read),
+      totalMs: durationMs(raw.timeouts.total),
+    },
+    retries: { attempts: raw.retries.attempts, onStatus: raw.retries.onStatus, budget: { ...raw.retries.budget } },
+    passiveHealth: {
+      failures: raw.passiveHealth.failures,
+      ejectForMs: durationMs(raw.passiveHealth.ejectFor),
+      maxEjectForMs: durationMs(raw.passiveHealth.maxEjectFor),
+    },
+    healthCheck: raw.healthCheck
+      ? {
+          path: raw.healthCheck.path,
+          intervalMs: durationMs(raw.healthCheck.interval),
+          timeoutMs: durationMs(raw.healthCheck.timeout),
+          healthyThreshold: raw.healthCheck.healthyThreshold,
+          unhealthyThreshold: raw.healthCheck.unhealthyThreshold,
+          expectStatus: raw.healthCheck.expectStatus ?? null,
+        }
+      : null,
+  };
+}
+
+function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig {
+  const at: FieldPath = ["apis", a];
+  const operations: OperationConfig[] = (raw.operations ?? []).map((op, o) => ({
+    name: op.name ?? `${(op.methods ?? ["ANY"]).join(",")} ${op.path}`,
+    methods: op.methods ? op.methods.map((method) => method.toUpperCase()) : null,
+    path: routePathSyntax(op.path),
+    match: predicates(op.match),
+    rewrite: op.rewrite ?? raw.rewrite ?? null,
+    upstream: op.upstream ?? raw.upstream,
+    plugins: attachments(source, op.plugins, [...at, "operations", o, "plugins"]),
+    implicit: false,
+  }));
+  if (operations.length === 0) {
+    // An API without operations forwards everything below its basePath.
+    operations.push({
+      name: "*",
+      methods: null,
+      path: "{/*path}",
+      match: predicates(undefined),
+      rewrite: raw.rewrite ?? null,
+      upstream: raw.upstream,
+      plugins: [],
+      implicit: true,
+    });
+  }
+  return {
+    name: raw.name,
+    basePath: raw.basePath,
+    hosts: (raw.hosts ?? []).map((host) => host.toLowerCase()),
+    version: raw.version ?? null,
+    match: predicates(raw.match),
+    upstream: raw.upstream,
+    stripBasePath: raw.stripBasePath,
+    rewrite: raw.rewrite ?? null,
+    plugins: attachments(source, raw.plugins, [...at, "plugins"]),
+    operations,
+  };
+}
+
+function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
+  const upstreams: Record<string, UpstreamConfig> = {};
+  for (const [name, upstream] of Object.entries(raw.upstreams)) upstreams[name] = normalizeUpstream(name, upstream);
+  return {
+    file: source.file,
+    listen: {
+      port: raw.listen.port,
+      host: raw.listen.host,
+      trustedProxies: raw.listen.trustedProxies ?? [],
+      requestIdHeader: raw.listen.requestIdHeader.toLowerCase(),
+    },
+    admin: { enabled: raw.admin.enabled, port: raw.admin.port, host: raw.admin.host, token: raw.admin.token ?? "" },
+    store: raw.store,
+    plugins: attachments(source, raw.plugins, ["plugins"]),
+    upstreams,
+    apis: raw.apis.map((api, a) => normalizeApi(source, api, a)),
+    limits: {
+      maxBodyBytes: sizeBytes(raw.limits.maxBodySize),
+      shutdownTimeoutMs: durationMs(raw.limits.shutdownTimeout),
+      headersTimeoutMs: durationMs(raw.limits.headersTimeout),
+    },
+    log: { level: raw.log.level, access: raw.log.access },
+  };
+}

@@ -1,0 +1,243 @@
+// The JSON Schema of portcullis.yaml. It is the single description of the config file: the loader
+// validates against it, `npm run schema` writes it to docs/config.schema.json for editors, and the
+// config reference in docs/config.md follows its order.
+import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
+
+const duration = {
+  description: 'A duration: "250ms", "5s", "1m", "2h", or a number of milliseconds.',
+  anyOf: [
+    { type: "number", minimum: 0 },
+    { type: "string", pattern: DURATION_PATTERN },
+  ],
+};
+
+const size = {
+  description: 'A size: "512kb", "10mb", or a number of bytes.',
+  anyOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", pattern: SIZE_PATTERN },
+  ],
+};
+
+const headerOrQueryPredicates = {
+  type: "object",
+  description: "Name → value that must be present. A value of \"*\" only requires presence.",
+  additionalProperties: { type: "string" },
+};
+
+const match = {
+  type: "object",
+  description: "Extra conditions on the request, used for versioning by header or query parameter.",
+  additionalProperties: false,
+  properties: {
+    headers: headerOrQueryPredicates,
+    query: headerOrQueryPredicates,
+  },
+};
+
+const pluginAttachment = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name"],
+  properties: {
+    name: { type: "string", minLength: 1, description: "A built-in plugin or a file plugins/<name>.ts." },
+    id: {
+      type: "string",
+      minLength: 1,
+      description: "Tells attachments of the same plugin apart; a more specific attachment with the same id (default: the name) replaces a less specific one.",
+    },
+    options: { type: "object", description: "The plugin's options, checked against its own schema." },
+    onError: { enum: ["fail-closed", "fail-open"], description: "What a fault in this plugin does to the request." },
+    enabled: { type: "boolean", description: "false removes an inherited attachment with the same id." },
+  },
+};
+
+const plugins = { type: "array", items: pluginAttachment };
+
+const methods = {
+  type: "array",
+  minItems: 1,
+  items: { type: "string", pattern: "^[A-Za-z]+$" },
+};
+
+const target = {
+  type: "object",
+  additionalProperties: false,
+  required: ["url"],
+  properties: {
+    url: { type: "string", pattern: "^https?://", description: "http://host:port of one server." },
+    weight: { type: "integer", minimum: 1, maximum: 1000, default: 1 },
+  },
+};
+
+const upstream = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    type: { enum: ["http", "echo"], default: "http", description: "echo: a built-in server that answers with the request it got." },
+    targets: { type: "array", items: target },
+    balance: {
+      enum: ["round-robin", "least-connections", "random-two", "consistent-hash"],
+      default: "round-robin",
+    },
+    hashOn: {
+      type: "object",
+      description: "The key consistent-hash balancing uses: one header, one cookie, or the client address.",
+      additionalProperties: false,
+      properties: {
+        header: { type: "string" },
+        cookie: { type: "string" },
+        clientIp: { type: "boolean" },
+      },
+    },
+    host: {
+      type: "string",
+      default: "target",
+      description: '"preserve" keeps the client\'s Host, "target" sends the target\'s host:port, anything else is sent as is.',
+    },
+    timeouts: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        connect: { ...duration, default: "2s" },
+        read: { ...duration, default: "30s", description: "Longest silence from the upstream, while waiting for headers or between body chunks." },
+        total: { ...duration, default: "60s", description: "Deadline for the response headers, all retries included." },
+      },
+    },
+    retries: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        attempts: { type: "integer", minimum: 0, maximum: 10, default: 2, description: "Retries after the first try." },
+        onStatus: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [502, 503, 504] },
+        budget: {
+          type: "object", default: {},
+          additionalProperties: false,
+          properties: {
+            ratio: { type: "number", minimum: 0, maximum: 1, default: 0.2 },
+            minPerSecond: { type: "number", minimum: 0, default: 10 },
+          },
+        },
+      },
+    },
+    passiveHealth: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        failures: { type: "integer", minimum: 1, default: 3, description: "Consecutive failures that eject a target." },
+        ejectFor: { ...duration, default: "10s", description: "First ejection; each further one doubles it." },
+        maxEjectFor: { ...duration, default: "5m" },
+      },
+    },
+    healthCheck: {
+      type: "object",
+      additionalProperties: false,
+      required: ["path"],
+      properties: {
+        path: { type: "string", pattern: "^/" },
+        interval: { ...duration, default: "5s" },
+        timeout: { ...duration, default: "2s" },
+        healthyThreshold: { type: "integer", minimum: 1, default: 2 },
+        unhealthyThreshold: { type: "integer", minimum: 1, default: 2 },
+        expectStatus: { type: "array", items: { type: "integer", minimum: 100, maximum: 599 } },
+      },
+    },
+  },
+};
+
+const operation = {
+  type: "object",
+  additionalProperties: false,
+  required: ["path"],
+  properties: {
+    name: { type: "string" },
+    methods,
+    path: { type: "string", pattern: "^/", description: 'Below the API\'s basePath: "/", "/:id", "/files/*".' },
+    match,
+    rewrite: { type: "string", pattern: "^/", description: 'Upstream path template: "/users/{id}".' },
+    upstream: { type: "string" },
+    plugins,
+  },
+};
+
+const api = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "upstream"],
+  properties: {
+    name: { type: "string", minLength: 1 },
+    basePath: { type: "string", pattern: "^/", default: "/" },
+    hosts: {
+      type: "array",
+      items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$" },
+      description: 'Hosts this API answers for: "api.example.com" or "*.example.com". Empty: any host.',
+    },
+    version: { type: "string", description: "A label shown in /routes and logs." },
+    match,
+    upstream: { type: "string" },
+    stripBasePath: { type: "boolean", default: true },
+    rewrite: { type: "string", pattern: "^/" },
+    plugins,
+    operations: { type: "array", items: operation },
+  },
+};
+
+export const configSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $id: "https://portcullis.invalid/config.schema.json",
+  title: "Portcullis gateway configuration",
+  type: "object",
+  additionalProperties: false,
+  required: ["upstreams", "apis"],
+  properties: {
+    listen: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        port: { type: "integer", minimum: 0, maximum: 65535, default: 8080 },
+        host: { type: "string", default: "0.0.0.0" },
+        trustedProxies: {
+          type: "array",
+          items: { type: "string" },
+          description: "Addresses or CIDR ranges whose X-Forwarded-For is believed.",
+        },
+        requestIdHeader: { type: "string", default: "x-request-id" },
+      },
+    },
+    admin: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        enabled: { type: "boolean", default: true },
+        port: { type: "integer", minimum: 0, maximum: 65535, default: 9080 },
+        host: { type: "string", default: "127.0.0.1" },
+        token: { type: "string", description: "Bearer token the admin API requires; empty means none." },
+      },
+    },
+    store: {
+      type: "string",
+      pattern: "^(memory|rediss?://.*|redis-sentinel://.*|redis-cluster://.*)$",
+      default: "memory",
+    },
+    plugins,
+    upstreams: { type: "object", additionalProperties: upstream },
+    apis: { type: "array", items: api },
+    limits: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        maxBodySize: { ...size, default: "10mb", description: "Largest body the gateway buffers for plugins." },
+        shutdownTimeout: { ...duration, default: "10s", description: "How long SIGTERM waits for in-flight requests." },
+        headersTimeout: { ...duration, default: "30s", description: "How long a client may take to send its request headers." },
+      },
+    },
+    log: {
+      type: "object", default: {},
+      additionalProperties: false,
+      properties: {
+        level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"], default: "info" },
+        access: { type: "boolean", default: true, description: "One log line per request." },
+      },
+    },
+  },
+} as const;

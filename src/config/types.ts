@@ -1,0 +1,94 @@
+// The config as the gateway uses it: every default filled in, durations in milliseconds, sizes in
+// bytes, and each plugin attachment knowing where in the file it was written.
+
+export type FailurePolicy = "fail-closed" | "fail-open";
+export type BalanceStrategy = "round-robin" | "least-connections" | "random-two" | "consistent-hash";
+
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface PluginAttachment {
+  name: string;
+  id: string;
+  options: Record<string, unknown>;
+  /** null: the plugin's own default (fail-closed unless it says otherwise). */
+  onError: FailurePolicy | null;
+  enabled: boolean;
+  /** Where the attachment is written, so plugin errors can name the config line. */
+  source: SourcePosition;
+}
+
+export interface RequestPredicates {
+  headers: Record<string, string>;
+  query: Record<string, string>;
+}
+
+export interface TargetConfig {
+  url: URL;
+  weight: number;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  expectStatus: number[] | null;
+}
+
+export interface UpstreamConfig {
+  name: string;
+  type: "http" | "echo";
+  targets: TargetConfig[];
+  balance: BalanceStrategy;
+  hashOn: { header?: string; cookie?: string; clientIp?: boolean };
+  host: string;
+  timeouts: { connectMs: number; readMs: number; totalMs: number };
+  retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
+  passiveHealth: { failures: number; ejectForMs: number; maxEjectForMs: number };
+  healthCheck: HealthCheckConfig | null;
+}
+
+export interface OperationConfig {
+  name: string;
+  /** Upper-case methods, or null for any method. */
+  methods: string[] | null;
+  /** Path below the API's basePath, in @koa/router syntax. */
+  path: string;
+  match: RequestPredicates;
+  rewrite: string | null;
+  upstream: string;
+  plugins: PluginAttachment[];
+  /** Written in the file, or made up for an API that lists no operations. */
+  implicit: boolean;
+}
+
+export interface ApiConfig {
+  name: string;
+  basePath: string;
+  hosts: string[];
+  version: string | null;
+  match: RequestPredicates;
+  upstream: string;
+  stripBasePath: boolean;
+  rewrite: string | null;
+  plugins: PluginAttachment[];
+  operations: OperationConfig[];
+}
+
+export interface GatewayConfig {
+  /** The file this snapshot was read from. */
+  file: string;
+  listen: { port: number; host: string; trustedProxies: string[]; requestIdHeader: string };
+  admin: { enabled: boolean; port: number; host: string; token: string };
+  store: string;
+  plugins: PluginAttachment[];
+  upstreams: Record<string, UpstreamConfig>;
+  apis: ApiConfig[];
+  limits: { maxBodyBytes: number; shutdownTimeoutMs: number; headersTimeoutMs: number };
+  log: { level: string; access: boolean };
+}

@@ -1,0 +1,276 @@
+// The gateway: a Koa application that serves every request on the runtime current when it arrived.
+// For each request: request id, client address, route match, request-phase plugins, upstream
+// (echo or a pool through http-proxy), response-phase plugins, access log and log-phase plugins.
+// `swap` puts a new runtime in place atomically; requests in flight finish on the old one.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import Koa, { type Context } from "koa";
+import type { Logger } from "pino";
+import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
+import { runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
+import { problemBody, sendProblem, type Problem } from "./problem.js";
+import { echoRequest } from "./proxy/echo.js";
+import { forward, type ForwardOutcome } from "./proxy/forward.js";
+import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
+import { hasRequestBody, stripHopByHop } from "./proxy/headers.js";
+import type { Route, Runtime } from "./runtime.js";
+
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+export interface Gateway {
+  readonly app: Koa;
+  /** The runtime new requests are served on. */
+  current(): Runtime;
+  swap(next: Runtime): void;
+  /** From now on, answers ask clients to close their connection. */
+  startDraining(): void;
+  inFlight(): number;
+}
+
+interface Outcome {
+  status: number;
+  target: string | null;
+  attempts: number;
+  bytes: number;
+  error: string | null;
+}
+
+/** How many Host fields the client sent; Node keeps only the first in req.headers. */
+function hostFieldCount(req: IncomingMessage): number {
+  let count = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 4 && name.toLowerCase() === "host") count++;
+  }
+  return count;
+}
+
+function encodeParam(value: string): string {
+  return value.split("/").map(encodeURIComponent).join("/");
+}
+
+/** The path to request upstream: the route's rewrite template, or the client's path less the basePath. */
+function upstreamPath(route: Route, path: string, params: Record<string, string>): string {
+  const template = route.operation.rewrite;
+  if (template) return template.replace(/\{([^}]*)\}/g, (_, name: string) => encodeParam(params[name] ?? ""));
+  const base = route.api.basePath;
+  if (!route.api.stripBasePath || base === "/") return path;
+  const rest = path.slice(base.endsWith("/") ? base.length - 1 : base.length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+function answerBody(answer: PluginAnswer): { body: Buffer; contentType: string | null } {
+  const { body } = answer;
+  if (body === undefined) return { body: Buffer.alloc(0), contentType: null };
+  if (Buffer.isBuffer(body)) return { body, contentType: "application/octet-stream" };
+  if (typeof body === "string") return { body: Buffer.from(body), contentType: "text/plain; charset=utf-8" };
+  return { body: Buffer.from(JSON.stringify(body)), contentType: "application/json" };
+}
+
+export function createGateway(initial: Runtime, log: Logger): Gateway {
+  let runtime = initial;
+  runtime.activate();
+  let draining = false;
+  let inFlight = 0;
+  const app = new Koa();
+  app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
+
+  /** Writes an answer that did not come from a pool (plugin, echo), after the response phase. */
+  async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope): Promise<Outcome> {
+    const { body, contentType } = answerBody(answer);
+    const headers: OutgoingHttpHeaders = { ...(contentType ? { "content-type": contentType } : {}), ...answer.headers, ...extra };
+    const response: PluginResponse = { status: answer.status, headers };
+    try {
+      await runResponsePhase(route.chain, ran, response, scope);
+    } catch {
+      return sendGatewayProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: scope.requestId }, extra);
+    }
+    response.headers["content-length"] = body.length;
+    res.writeHead(response.status, response.headers);
+    res.end(body);
+    return { status: response.status, target: null, attempts: 0, bytes: body.length, error: null };
+  }
+
+  function sendGatewayProblem(res: ServerResponse, problem: Problem, extra: Record<string, string>): Outcome {
+    sendProblem(res, problem, extra);
+    return { status: problem.status, target: null, attempts: 0, bytes: Buffer.byteLength(problemBody(problem)), error: problem.code };
+  }
+
+  async function serve(ctx: Context, current: Runtime): Promise<void> {
+    const started = performance.now();
+    const { req, res } = ctx;
+    const config = current.config;
+    ctx.respond = false;
+
+    const idHeader = config.listen.requestIdHeader;
+    const offeredId = req.headers[idHeader];
+    const requestId = typeof offeredId === "string" && REQUEST_ID.test(offeredId) ? offeredId : randomUUID();
+    const extra: Record<string, string> = { [idHeader]: requestId };
+    if (draining) extra.connection = "close";
+
+    const peer = plainAddress(req.socket.remoteAddress);
+    const peerTrusted = current.trusted(peer);
+    const clientIp = clientAddress(peer, req.headers, current.trusted);
+    const method = req.method ?? "GET";
+    const originalPath = ctx.path;
+
+    let route: Route | null = null;
+    let outcome: Outcome;
+    let scope: PhaseScope | null = null;
+    if (hostFieldCount(req) > 1) {
+      outcome = sendGatewayProblem(res, { status: 400, code: "duplicate_host", detail: "the request has more than one Host header", requestId }, { ...extra, connection: "close" });
+    } else {
+      const matched = await current.matcher.match(ctx);
+      if (!matched) {
+        const allowed = current.matcher.allowedMethods(ctx);
+        outcome =
+          allowed.length > 0
+            ? sendGatewayProblem(res, { status: 405, code: "method_not_allowed", detail: `${method} is not allowed here`, requestId }, { ...extra, allow: allowed.join(", ") })
+            : sendGatewayProblem(res, { status: 404, code: "route_not_found", detail: `no route for ${method} ${originalPath}`, requestId }, extra);
+      } else {
+        route = matched.route;
+        scope = { requestId, route: route.info, vars: {}, log };
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope });
+      }
+    }
+
+    const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    if (config.log.access) {
+      log.info(
+        {
+          requestId,
+          method,
+          path: originalPath,
+          route: route ? `${route.info.api} ${route.info.operation}` : null,
+          status: outcome.status,
+          upstream: outcome.target,
+          attempts: outcome.attempts || undefined,
+          durationMs,
+          bytes: outcome.bytes,
+          clientIp,
+          error: outcome.error ?? undefined,
+        },
+        "request",
+      );
+    }
+    if (route && scope && route.chain.length > 0) {
+      const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: `${route.info.api} ${route.info.operation}`, upstream: outcome.target };
+      runLogPhase(route.chain, entry, scope);
+    }
+  }
+
+  interface RequestFacts {
+    idHeader: string;
+    requestId: string;
+    extra: Record<string, string>;
+    peer: string;
+    peerTrusted: boolean;
+    clientIp: string;
+    method: string;
+    originalPath: string;
+    scope: PhaseScope;
+  }
+
+  async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
+    const { req, res } = ctx;
+    const headers = req.headers;
+    const withBody = hasRequestBody(headers);
+    const chunked = withBody && headers["content-length"] === undefined;
+    const clientHost = headers.host ?? "";
+    stripHopByHop(headers);
+    if (chunked) headers["transfer-encoding"] = "chunked";
+    setForwardingHeaders(headers, { peer: facts.peer, peerTrusted: facts.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
+    headers[facts.idHeader] = facts.requestId;
+
+    const search = ctx.querystring ? `?${ctx.querystring}` : "";
+    const request: PluginRequest = {
+      method: facts.method,
+      path: upstreamPath(route, facts.originalPath, params),
+      search,
+      headers,
+      originalPath: facts.originalPath,
+      clientIp: facts.clientIp,
+      params,
+    };
+
+    let ran = route.chain.length;
+    if (route.chain.length > 0) {
+      const result = await runRequestPhase(route.chain, request, facts.scope);
+      ran = result.ran;
+      if (result.answer) return sendAnswer(res, result.answer, facts.extra, route, ran, facts.scope);
+    }
+
+    const upstream = route.upstream;
+    if (upstream.kind === "echo") {
+      const echoed = await echoRequest(req, request.method, request.path + request.search, null);
+      return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope);
+    }
+
+    const pool = upstream.pool;
+    const hostPolicy = pool.config.host;
+    // "target": Node sets Host from the target's address when the request has none.
+    if (hostPolicy === "target") delete headers.host;
+    else if (hostPolicy !== "preserve") headers.host = hostPolicy;
+    const outcome: ForwardOutcome = await forward({
+      req,
+      res,
+      pool,
+      method: request.method,
+      pathAndSearch: request.path + request.search,
+      hashKey: hashKeyFor(pool.config.hashOn, headers, facts.clientIp),
+      requestId: facts.requestId,
+      replayable: !withBody,
+      body: null,
+      responseHeaders: facts.extra,
+      beforeResponse: ran > 0 && route.chain.some((link) => link.hooks.onResponse) ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+      log,
+    });
+    return outcome;
+  }
+
+  app.use(async (ctx) => {
+    const current = runtime;
+    current.inFlight++;
+    inFlight++;
+    try {
+      await serve(ctx, current);
+    } finally {
+      inFlight--;
+      current.requestDone();
+    }
+  });
+
+  return {
+    app,
+    current: () => runtime,
+    swap(next) {
+      const previous = runtime;
+      next.activate();
+      runtime = next;
+      previous.retire(next);
+    },
+    startDraining() {
+      draining = true;
+    },
+    inFlight: () => inFlight,
+  };
+}
+
+function hashKeyFor(hashOn: { header?: string; cookie?: string; clientIp?: boolean }, headers: IncomingMessage["headers"], clientIp: string): string | null {
+  if (hashOn.header) {
+    const value = headers[hashOn.header.toLowerCase()];
+    return value === undefined ? null : String(value);
+  }
+  if (hashOn.cookie) {
+    const cookie = headers.cookie;
+    if (!cookie) return null;
+    for (const part of cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === hashOn.cookie) return part.slice(eq + 1).trim();
+    }
+    return null;
+  }
+  if (hashOn.clientIp) return clientIp;
+  return null;
+}

@@ -1,0 +1,89 @@
+// The chain of plugins a route runs: global attachments, then the API's, then the operation's. When
+// the same plugin (same id) is attached at several levels, the most specific attachment wins: it
+// takes the place of the outermost one, so the order operators set globally is kept.
+import { Ajv, type ValidateFunction } from "ajv";
+import type { ConfigIssue } from "../config/errors.js";
+import type { PluginAttachment } from "../config/types.js";
+import type { ChainLink, PluginDefinition } from "./plugin.js";
+
+export type Scope = ChainLink["scope"];
+
+export interface PluginCatalog {
+  /** The definition for a plugin name, or null if no built-in or user plugin has that name. */
+  find(name: string): PluginDefinition | null;
+  names(): string[];
+}
+
+interface Placed {
+  attachment: PluginAttachment;
+  scope: Scope;
+}
+
+/** Which attachments apply, in order, after more specific levels have overridden less specific ones. */
+export function effectiveAttachments(levels: [Scope, PluginAttachment[]][]): Placed[] {
+  const placed: Placed[] = [];
+  for (const [scope, list] of levels) {
+    for (const attachment of list) {
+      const at = placed.findIndex((entry) => entry.attachment.id === attachment.id);
+      if (at >= 0 && placed[at].scope !== scope) placed[at] = { attachment, scope };
+      else placed.push({ attachment, scope });
+    }
+  }
+  return placed.filter((entry) => entry.attachment.enabled);
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+
+/** Builds chain links, checking each attachment's options once and reusing its hooks across routes. */
+export class ChainBuilder {
+  private readonly validators = new Map<PluginDefinition, ValidateFunction>();
+  private readonly links = new Map<PluginAttachment, ChainLink>();
+  readonly issues: ConfigIssue[] = [];
+
+  constructor(private readonly catalog: PluginCatalog) {}
+
+  build(levels: [Scope, PluginAttachment[]][]): ChainLink[] {
+    const chain: ChainLink[] = [];
+    for (const { attachment, scope } of effectiveAttachments(levels)) {
+      const link = this.link(attachment, scope);
+      if (link) chain.push(link);
+    }
+    return chain;
+  }
+
+  private link(attachment: PluginAttachment, scope: Scope): ChainLink | null {
+    const known = this.links.get(attachment);
+    if (known) return known;
+    const definition = this.catalog.find(attachment.name);
+    if (!definition) {
+      this.issue(attachment, `unknown plugin '${attachment.name}' (available: ${this.catalog.names().join(", ") || "none"})`);
+      return null;
+    }
+    let validate = this.validators.get(definition);
+    if (!validate) {
+      validate = ajv.compile(definition.optionsSchema);
+      this.validators.set(definition, validate);
+    }
+    const options = structuredClone(attachment.options);
+    if (!validate(options)) {
+      for (const error of validate.errors ?? []) {
+        this.issue(attachment, `options${error.instancePath.replace(/\//g, ".")} ${error.message ?? "is invalid"}`);
+      }
+      return null;
+    }
+    let hooks;
+    try {
+      hooks = definition.create(options);
+    } catch (error) {
+      this.issue(attachment, `could not be set up: ${(error as Error).message}`);
+      return null;
+    }
+    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks };
+    this.links.set(attachment, link);
+    return link;
+  }
+
+  private issue(attachment: PluginAttachment, message: string): void {
+    this.issues.push({ ...attachment.source, path: `plugin ${attachment.name}`, message });
+  }
+}

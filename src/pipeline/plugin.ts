@@ -1,0 +1,86 @@
+// The plugin contract as the pipeline sees it. Built-in plugins implement it directly on the host;
+// sandboxed plugins are adapted to it by sandbox/host. A plugin reads and changes the request on
+// the way in, may answer instead of the upstream, and may change the response on the way out.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Logger } from "pino";
+import type { FailurePolicy } from "../config/types.js";
+
+export interface PluginRequest {
+  method: string;
+  /** The path that will be sent upstream (after the route's rewrite). */
+  path: string;
+  /** The query string with its leading "?", or "". */
+  search: string;
+  /** Request headers, lower-case names; changes here are what the upstream receives. */
+  headers: IncomingHttpHeaders;
+  readonly originalPath: string;
+  readonly clientIp: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export interface PluginResponse {
+  status: number;
+  /** Response headers, lower-case names; changes here are what the client receives. */
+  headers: OutgoingHttpHeaders;
+}
+
+/** A response a plugin gives instead of the upstream's. */
+export interface PluginAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer | Record<string, unknown> | unknown[];
+}
+
+export interface RouteInfo {
+  api: string;
+  operation: string;
+  version: string | null;
+}
+
+export interface PluginContext {
+  readonly options: Record<string, unknown>;
+  readonly requestId: string;
+  readonly route: RouteInfo;
+  /** A bag shared by the plugins of one request. */
+  readonly vars: Record<string, unknown>;
+  readonly log: Logger;
+}
+
+export interface AccessEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+  route: string;
+  upstream: string | null;
+}
+
+type Maybe<T> = T | Promise<T>;
+
+export interface PluginHooks {
+  onRequest?(request: PluginRequest, ctx: PluginContext): Maybe<PluginAnswer | void>;
+  onResponse?(response: PluginResponse, ctx: PluginContext): Maybe<void>;
+  onLog?(entry: AccessEntry, ctx: PluginContext): void;
+}
+
+/** A plugin the gateway knows by name: validates its options and makes hooks for one attachment. */
+export interface PluginDefinition {
+  name: string;
+  /** JSON Schema of the options object. */
+  optionsSchema: Record<string, unknown>;
+  /** Failure policy when the attachment does not say. */
+  defaultOnError?: FailurePolicy;
+  create(options: Record<string, unknown>): PluginHooks;
+}
+
+/** One plugin placed in a route's chain, with its options already checked. */
+export interface ChainLink {
+  name: string;
+  id: string;
+  /** Which level of the config the attachment comes from. */
+  scope: "global" | "api" | "operation";
+  options: Record<string, unknown>;
+  onError: FailurePolicy;
+  hooks: PluginHooks;
+}

@@ -1,0 +1,50 @@
+// Error answers as RFC 9457 problem details (application/problem+json). Every error the gateway
+// itself produces goes through here, so clients always get the same shape and the request id.
+import type { ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+
+export interface Problem {
+  status: number;
+  /** A stable, machine-readable reason: "route_not_found", "upstream_timeout", ... */
+  code: string;
+  detail?: string;
+  requestId?: string;
+}
+
+export function problemBody(problem: Problem): string {
+  return JSON.stringify({
+    type: "about:blank",
+    title: STATUS_CODES[problem.status] ?? "Error",
+    status: problem.status,
+    code: problem.code,
+    ...(problem.detail ? { detail: problem.detail } : {}),
+    ...(problem.requestId ? { requestId: problem.requestId } : {}),
+  });
+}
+
+/** Writes a problem to a raw response; used where Koa is not in charge (proxy errors, client errors). */
+export function sendProblem(res: ServerResponse, problem: Problem, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = problemBody(problem);
+  res.writeHead(problem.status, {
+    ...extraHeaders,
+    "content-type": "application/problem+json",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** The gateway's own errors carry the problem they should be answered with. */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+}

@@ -1,0 +1,296 @@
+// Forwards one request to an upstream pool through http-proxy, and streams the answer back.
+// Around http-proxy it adds what a gateway needs: target choice, connect/read/total timeouts,
+// retries to another target within a budget, passive health reports, hop-by-hop stripping on the
+// way back, a hook for response-phase plugins before anything is sent, and one outcome per request.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { ClientRequest } from "node:http";
+import { Readable } from "node:stream";
+import httpProxy from "http-proxy";
+import type { Logger } from "pino";
+import { sendProblem } from "../problem.js";
+import { stripHopByHop } from "./headers.js";
+import type { UpstreamPool } from "./pool.js";
+import type { Target } from "./target.js";
+
+export interface UpstreamResponse {
+  status: number;
+  headers: OutgoingHttpHeaders;
+}
+
+export interface ForwardJob {
+  req: IncomingMessage;
+  res: ServerResponse;
+  pool: UpstreamPool;
+  method: string;
+  /** Path and query string to request from the target. */
+  pathAndSearch: string;
+  hashKey: string | null;
+  requestId: string;
+  /** Whether the body can be sent again (there is none, or it is buffered in `body`). */
+  replayable: boolean;
+  body: Buffer | null;
+  /** Headers every answer to the client carries (request id, Connection: close while draining). */
+  responseHeaders: Record<string, string>;
+  /** Runs before the response head is written; may change status and headers. */
+  beforeResponse: ((response: UpstreamResponse) => Promise<void>) | null;
+  log: Logger;
+}
+
+export interface ForwardOutcome {
+  status: number;
+  target: string | null;
+  attempts: number;
+  bytes: number;
+  /** Why the gateway answered instead of the upstream, if it did. */
+  error: string | null;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "EADDRNOTAVAIL"]);
+const kForwarding = Symbol("portcullis.forwarding");
+
+type TimeoutKind = "connect" | "read" | "total";
+
+class UpstreamTimeout extends Error {
+  readonly code = "UPSTREAM_TIMEOUT";
+  constructor(readonly kind: TimeoutKind) {
+    super(`upstream ${kind} timeout`);
+  }
+}
+
+interface Attempt {
+  target: Target;
+  proxyReq: ClientRequest | null;
+  timer: NodeJS.Timeout | null;
+  connectTimer: NodeJS.Timeout | null;
+  timedOut: TimeoutKind | null;
+  done: boolean;
+}
+
+const proxy = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, xfwd: false });
+proxy.on("proxyReq", (proxyReq, req) => (req as Tagged)[kForwarding]?.onProxyReq(proxyReq));
+proxy.on("proxyRes", (proxyRes, req) => (req as Tagged)[kForwarding]?.onProxyRes(proxyRes));
+proxy.on("econnreset", (error, req) => (req as Tagged)[kForwarding]?.onError(error));
+proxy.on("error", (error, req) => (req as Tagged)[kForwarding]?.onError(error));
+
+type Tagged = IncomingMessage & { [kForwarding]?: Forwarding };
+
+class Forwarding {
+  private readonly tried = new Set<Target>();
+  private readonly deadline: number;
+  private attempt: Attempt | null = null;
+  private attempts = 0;
+  private settled = false;
+  private outcome: ForwardOutcome = { status: 0, target: null, attempts: 0, bytes: 0, error: null };
+
+  constructor(
+    private readonly job: ForwardJob,
+    private readonly resolve: (outcome: ForwardOutcome) => void,
+  ) {
+    this.deadline = Date.now() + job.pool.config.timeouts.totalMs;
+    (job.req as Tagged)[kForwarding] = this;
+    job.res.once("close", () => this.onClientClose());
+  }
+
+  start(): void {
+    this.job.pool.retryBudget.recordRequest();
+    this.next();
+  }
+
+  private next(): void {
+    const { pool, req, res } = this.job;
+    const target = pool.pick(this.job.hashKey, this.tried);
+    if (!target) {
+      this.answerProblem(503, "no_healthy_target", `no target of upstream '${pool.config.name}' is serving`);
+      return;
+    }
+    this.attempts++;
+    this.tried.add(target);
+    target.active++;
+    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false };
+    this.attempt = attempt;
+    this.outcome.target = target.origin;
+    const { readMs } = pool.config.timeouts;
+    const remaining = this.deadline - Date.now();
+    const kind: TimeoutKind = remaining < readMs ? "total" : "read";
+    attempt.timer = setTimeout(() => this.onTimeout(attempt, kind), Math.max(1, Math.min(readMs, remaining)));
+    proxy.web(
+      req,
+      res,
+      {
+        target: { protocol: target.url.protocol, hostname: target.url.hostname, host: target.url.hostname, port: target.url.port, path: this.job.pathAndSearch } as unknown as string,
+        agent: pool.agent,
+        method: this.job.method,
+        ...(this.job.body ? { buffer: bufferStream(this.job.body) } : {}),
+      } as httpProxy.ServerOptions,
+      (error) => this.onError(error),
+    );
+  }
+
+  onProxyReq(proxyReq: ClientRequest): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.done) return;
+    attempt.proxyReq = proxyReq;
+    const socket = proxyReq.socket;
+    if (socket?.connecting) {
+      attempt.connectTimer = setTimeout(() => this.onTimeout(attempt, "connect"), this.job.pool.config.timeouts.connectMs);
+      socket.once("connect", () => clearTimer(attempt, "connectTimer"));
+    }
+  }
+
+  private onTimeout(attempt: Attempt, kind: TimeoutKind): void {
+    if (attempt.done) return;
+    attempt.timedOut = kind;
+    if (attempt.proxyReq) attempt.proxyReq.destroy(new UpstreamTimeout(kind));
+    else this.onError(new UpstreamTimeout(kind));
+  }
+
+  private endAttempt(attempt: Attempt): void {
+    if (attempt.done) return;
+    attempt.done = true;
+    clearTimer(attempt, "timer");
+    clearTimer(attempt, "connectTimer");
+    attempt.target.active--;
+  }
+
+  onError(error: Error & { code?: string }): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.done || this.settled) return;
+    this.endAttempt(attempt);
+    const { pool, method } = this.job;
+    const timedOut = attempt.timedOut;
+    const connectFailure = timedOut === "connect" || CONNECT_FAILURES.has(error.code ?? "");
+    const reason = timedOut ? `${timedOut} timeout` : (error.code ?? error.message);
+    pool.reportFailure(attempt.target, reason);
+    if (this.job.res.headersSent || this.job.res.destroyed) {
+      this.settle(this.outcome.status || 502, reason);
+      return;
+    }
+    // A refused connection never saw the request, so any method may go again; a reset after
+    // sending may have had effects upstream, so only idempotent methods do. Timeouts are not
+    // retried: a slow upstream should not receive the same slow request twice.
+    const retryable = this.job.replayable && !(timedOut && timedOut !== "connect") && (connectFailure || IDEMPOTENT.has(method));
+    if (retryable && this.canRetry()) {
+      this.job.log.debug({ requestId: this.job.requestId, target: attempt.target.origin, reason }, "retrying upstream request");
+      this.next();
+      return;
+    }
+    if (timedOut) this.answerProblem(504, "upstream_timeout", `upstream '${pool.config.name}' did not answer in time (${timedOut} timeout)`);
+    else this.answerProblem(502, "upstream_unavailable", `upstream '${pool.config.name}' failed: ${reason}`);
+  }
+
+  private canRetry(): boolean {
+    return this.attempts <= this.job.pool.config.retries.attempts && Date.now() < this.deadline && this.job.pool.retryBudget.tryRetry();
+  }
+
+  onProxyRes(proxyRes: IncomingMessage): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.done || this.settled) {
+      proxyRes.resume();
+      return;
+    }
+    clearTimer(attempt, "timer");
+    clearTimer(attempt, "connectTimer");
+    const status = proxyRes.statusCode ?? 502;
+    const { pool, method } = this.job;
+    const failed = pool.config.retries.onStatus.includes(status);
+    if (failed) {
+      pool.reportFailure(attempt.target, `status ${status}`);
+      if (IDEMPOTENT.has(method) && this.job.replayable && this.canRetry()) {
+        proxyRes.resume();
+        this.endAttempt(attempt);
+        this.next();
+        return;
+      }
+    } else {
+      pool.reportSuccess(attempt.target);
+    }
+    void this.respond(attempt, proxyRes, status);
+  }
+
+  private async respond(attempt: Attempt, proxyRes: IncomingMessage, status: number): Promise<void> {
+    const { res } = this.job;
+    const headers: OutgoingHttpHeaders = { ...proxyRes.headers };
+    stripHopByHop(headers);
+    Object.assign(headers, this.job.responseHeaders);
+    const response: UpstreamResponse = { status, headers };
+    if (this.job.beforeResponse) {
+      try {
+        await this.job.beforeResponse(response);
+      } catch {
+        proxyRes.destroy();
+        this.endAttempt(attempt);
+        this.answerProblem(500, "plugin_error", "a response plugin failed");
+        return;
+      }
+    }
+    if (res.destroyed) {
+      proxyRes.destroy();
+      this.endAttempt(attempt);
+      return;
+    }
+    this.outcome.status = response.status;
+    const declaredLength = Number(response.headers["content-length"]);
+    let counted = 0;
+    const readMs = this.job.pool.config.timeouts.readMs;
+    const idle = setTimeout(() => {
+      this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, "upstream went silent mid-body");
+      proxyRes.destroy();
+      res.destroy();
+    }, readMs);
+    proxyRes.on("data", (chunk: Buffer) => {
+      counted += chunk.length;
+      idle.refresh();
+    });
+    proxyRes.once("close", () => {
+      clearTimeout(idle);
+      this.endAttempt(attempt);
+    });
+    res.once("finish", () => {
+      this.outcome.bytes = Number.isFinite(declaredLength) ? declaredLength : counted;
+      this.settle(response.status, null);
+    });
+    res.writeHead(response.status, response.headers);
+    proxyRes.pipe(res);
+  }
+
+  private onClientClose(): void {
+    const attempt = this.attempt;
+    if (attempt && !attempt.done) {
+      attempt.proxyReq?.destroy();
+      this.endAttempt(attempt);
+    }
+    // 499: the client went away before the answer was complete (the nginx convention).
+    if (!this.settled) this.settle(this.job.res.writableFinished ? this.outcome.status : 499, "client closed the connection");
+  }
+
+  private answerProblem(status: number, code: string, detail: string): void {
+    sendProblem(this.job.res, { status, code, detail, requestId: this.job.requestId }, this.job.responseHeaders);
+    this.outcome.bytes = 0;
+    this.settle(status, code);
+  }
+
+  private settle(status: number, error: string | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    delete (this.job.req as Tagged)[kForwarding];
+    this.outcome.status = status;
+    this.outcome.error = error;
+    this.outcome.attempts = this.attempts;
+    this.resolve(this.outcome);
+  }
+}
+
+function clearTimer(attempt: Attempt, field: "timer" | "connectTimer"): void {
+  if (attempt[field]) clearTimeout(attempt[field]!);
+  attempt[field] = null;
+}
+
+/** http-proxy pipes `buffer` instead of the request when given one: a fresh stream per attempt. */
+function bufferStream(body: Buffer): NodeJS.ReadableStream {
+  return Readable.from([body]);
+}
+
+export function forward(job: ForwardJob): Promise<ForwardOutcome> {
+  return new Promise((resolve) => new Forwarding(job, resolve).start());
+}

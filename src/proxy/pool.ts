@@ -1,0 +1,98 @@
+// An upstream pool: its targets, the balancer that picks among them, passive health (ejection
+// after consecutive failures, with doubling back-off), active health checks, the retry budget,
+// and the keep-alive agent its connections share.
+import { Agent } from "node:http";
+import type { Logger } from "pino";
+import type { UpstreamConfig } from "../config/types.js";
+import { createBalancer, type Balancer } from "./balancers.js";
+import { startHealthChecks } from "./health-check.js";
+import { RetryBudget } from "./retry-budget.js";
+import { Target, type TargetHealth } from "./target.js";
+
+export interface TargetView {
+  url: string;
+  weight: number;
+  health: TargetHealth;
+  active: number;
+  consecutiveFailures: number;
+  ejections: number;
+  ejectedForMs: number;
+  lastError: string | null;
+}
+
+export class UpstreamPool {
+  readonly targets: Target[];
+  readonly agent: Agent;
+  readonly retryBudget: RetryBudget;
+  private readonly balancer: Balancer;
+  private stopHealthChecks: (() => void) | null = null;
+
+  constructor(
+    readonly config: UpstreamConfig,
+    private readonly log: Logger,
+  ) {
+    this.targets = config.targets.map((target) => new Target(target));
+    this.balancer = createBalancer(config.balance, this.targets);
+    this.retryBudget = new RetryBudget(config.retries.budget.ratio, config.retries.budget.minPerSecond);
+    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
+  }
+
+  start(): void {
+    if (this.config.healthCheck && !this.stopHealthChecks) {
+      this.stopHealthChecks = startHealthChecks(this.config.name, this.targets, this.config.healthCheck, this.log);
+    }
+  }
+
+  /** Stops health checks and closes pooled connections; requests still in flight finish. */
+  close(): void {
+    this.stopHealthChecks?.();
+    this.stopHealthChecks = null;
+    this.agent.destroy();
+  }
+
+  /**
+   * A serving target, preferring one not in `tried` (a retry goes elsewhere when it can).
+   * null when no target serves.
+   */
+  pick(hashKey: string | null, tried: ReadonlySet<Target> | null): Target | null {
+    const now = Date.now();
+    let candidates = this.targets.filter((target) => target.serves(now));
+    if (candidates.length === 0) return null;
+    if (tried && tried.size > 0) {
+      const fresh = candidates.filter((target) => !tried.has(target));
+      if (fresh.length > 0) candidates = fresh;
+    }
+    return this.balancer(candidates, hashKey);
+  }
+
+  reportSuccess(target: Target): void {
+    target.consecutiveFailures = 0;
+    if (target.ejections > 0 && target.ejectedUntil <= Date.now()) target.ejections = 0;
+  }
+
+  reportFailure(target: Target, reason: string): void {
+    target.lastError = reason;
+    target.consecutiveFailures++;
+    const policy = this.config.passiveHealth;
+    if (target.consecutiveFailures < policy.failures) return;
+    target.ejections++;
+    target.consecutiveFailures = 0;
+    const ejectFor = Math.min(policy.ejectForMs * 2 ** (target.ejections - 1), policy.maxEjectForMs);
+    target.ejectedUntil = Date.now() + ejectFor;
+    this.log.warn({ upstream: this.config.name, target: target.origin, ejectForMs: ejectFor, reason }, "target ejected");
+  }
+
+  view(): TargetView[] {
+    const now = Date.now();
+    return this.targets.map((target) => ({
+      url: target.origin,
+      weight: target.weight,
+      health: target.health(now),
+      active: target.active,
+      consecutiveFailures: target.consecutiveFailures,
+      ejections: target.ejections,
+      ejectedForMs: Math.max(0, target.ejectedUntil - now),
+      lastError: target.lastError,
+    }));
+  }
+}

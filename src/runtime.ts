@@ -1,0 +1,124 @@
+// A runtime is everything one config snapshot needs to serve: routes with their plugin chains,
+// the route matcher, and the upstream pools. It is built whole (or not at all) and then swapped
+// in; requests keep the runtime they started on, and a retired runtime releases its resources when
+// its last request is done. Pools whose config did not change are handed over, health and all.
+import type { Logger } from "pino";
+import { ConfigError } from "./config/errors.js";
+import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
+import { joinPaths } from "./config/load.js";
+import { ChainBuilder, type PluginCatalog } from "./pipeline/chain.js";
+import type { ChainLink, RouteInfo } from "./pipeline/plugin.js";
+import { trustCheck, type TrustCheck } from "./proxy/forwarded.js";
+import { UpstreamPool } from "./proxy/pool.js";
+import { createMatcher, type MatchableRoute, type RouteMatcher } from "./router/match.js";
+
+export type Upstream = { kind: "echo"; name: string } | { kind: "pool"; name: string; pool: UpstreamPool };
+
+export interface Route extends MatchableRoute {
+  api: ApiConfig;
+  operation: OperationConfig;
+  info: RouteInfo;
+  chain: ChainLink[];
+  upstream: Upstream;
+}
+
+export class Runtime {
+  inFlight = 0;
+  private retired = false;
+  private successor: Runtime | null = null;
+  private released = false;
+
+  constructor(
+    readonly config: GatewayConfig,
+    readonly routes: Route[],
+    readonly matcher: RouteMatcher<Route>,
+    readonly pools: Map<string, UpstreamPool>,
+    readonly trusted: TrustCheck,
+    readonly loadedAt: Date,
+  ) {}
+
+  /** Starts what runs in the background (health checks); called when the runtime goes live. */
+  activate(): void {
+    for (const pool of this.pools.values()) pool.start();
+  }
+
+  /** Stops serving new requests; resources go once in-flight requests are done. */
+  retire(successor: Runtime | null): void {
+    this.retired = true;
+    this.successor = successor;
+    this.releaseIfIdle();
+  }
+
+  requestDone(): void {
+    this.inFlight--;
+    if (this.retired) this.releaseIfIdle();
+  }
+
+  private releaseIfIdle(): void {
+    if (this.inFlight > 0 || this.released) return;
+    this.released = true;
+    for (const [name, pool] of this.pools) {
+      if (this.successor?.pools.get(name) !== pool) pool.close();
+    }
+  }
+}
+
+function poolKey(config: GatewayConfig, name: string): string {
+  return JSON.stringify(config.upstreams[name]);
+}
+
+function routePath(api: ApiConfig, operation: OperationConfig): string {
+  return joinPaths(api.basePath, operation.path);
+}
+
+/** Builds a runtime from a config snapshot; throws ConfigError (with file:line) if a plugin attachment is unusable. */
+export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log: Logger, previous: Runtime | null): Runtime {
+  const chains = new ChainBuilder(catalog);
+  const upstreams = new Map<string, Upstream>();
+  const pools = new Map<string, UpstreamPool>();
+  for (const [name, upstream] of Object.entries(config.upstreams)) {
+    if (upstream.type === "echo") {
+      upstreams.set(name, { kind: "echo", name });
+      continue;
+    }
+    const inherited = previous && poolKey(previous.config, name) === poolKey(config, name) ? previous.pools.get(name) : undefined;
+    const pool = inherited ?? new UpstreamPool(upstream, log);
+    pools.set(name, pool);
+    upstreams.set(name, { kind: "pool", name, pool });
+  }
+
+  const routes: Route[] = [];
+  config.apis.forEach((api) => {
+    for (const operation of api.operations) {
+      const chain = chains.build([
+        ["global", config.plugins],
+        ["api", api.plugins],
+        ["operation", operation.plugins],
+      ]);
+      routes.push({
+        api,
+        operation,
+        info: { api: api.name, operation: operation.name, version: api.version },
+        chain,
+        upstream: upstreams.get(operation.upstream)!,
+        hosts: api.hosts,
+        path: routePath(api, operation),
+        methods: operation.methods,
+        predicates: {
+          headers: { ...api.match.headers, ...operation.match.headers },
+          query: { ...api.match.query, ...operation.match.query },
+        },
+        predicateCount: 0,
+        hasMethods: operation.methods !== null,
+        order: routes.length,
+      });
+    }
+  });
+  for (const route of routes) route.predicateCount = Object.keys(route.predicates.headers).length + Object.keys(route.predicates.query).length;
+
+  if (chains.issues.length > 0) {
+    for (const [name, pool] of pools) if (previous?.pools.get(name) !== pool) pool.close();
+    throw new ConfigError(config.file, chains.issues);
+  }
+  return new Runtime(config, routes, createMatcher(routes), pools, trustCheck(config.listen.trustedProxies), new Date());
+}

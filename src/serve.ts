@@ -1,0 +1,144 @@
+// A running gateway process: the proxy listener, the admin listener, config hot reload, and
+// graceful shutdown. Reloads are all-or-nothing: the new file is read, validated and built into a
+// runtime before anything changes; a bad file is logged and the running config keeps serving.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { resolve } from "node:path";
+import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
+import { loadConfigFile } from "./config/load.js";
+import { watchConfigFile } from "./config/watch.js";
+import { createGateway } from "./gateway.js";
+import { builtinCatalog } from "./plugins/index.js";
+import { problemBody } from "./problem.js";
+import { buildRuntime } from "./runtime.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+
+export interface StartOptions {
+  configPath: string;
+  /** Overrides listen.port / admin.port from the file (0 picks a free port). */
+  port?: number;
+  adminPort?: number;
+  watch?: boolean;
+}
+
+export interface RunningGateway {
+  port: number;
+  adminPort: number | null;
+  log: Logger;
+  reload(trigger: string): Promise<ReloadRecord>;
+  /** Stops accepting, lets in-flight requests finish (bounded by limits.shutdownTimeout), closes. */
+  shutdown(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolveListen((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** A request Node's parser refused (e.g. Content-Length with Transfer-Encoding): 400 as problem+json. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  const status = timeout ? 408 : error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+  const body = problemBody({ status, code: "bad_request", detail: timeout ? "request headers took too long" : `malformed request: ${error.code ?? error.message}` });
+  const reason = timeout ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request";
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const configPath = resolve(options.configPath);
+  const firstConfig = await loadConfigFile(configPath);
+  const log = createLogger(firstConfig.log.level);
+  const gateway = createGateway(buildRuntime(firstConfig, builtinCatalog, log, null), log);
+  const reloads: ReloadRecord[] = [];
+  let accepting = true;
+  let reloading: Promise<ReloadRecord> | null = null;
+
+  async function reloadOnce(trigger: string): Promise<ReloadRecord> {
+    const record: ReloadRecord = { at: new Date().toISOString(), ok: true, trigger, errors: [] };
+    try {
+      const config = await loadConfigFile(configPath);
+      const previous = gateway.current();
+      gateway.swap(buildRuntime(config, builtinCatalog, log, previous));
+      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port) {
+        log.warn("listen and admin addresses change only on restart");
+      }
+      log.info({ trigger, file: configPath }, "config reloaded");
+    } catch (error) {
+      record.ok = false;
+      record.errors = describeError(error);
+      log.error({ trigger, file: configPath, errors: record.errors }, "config rejected; the previous config keeps serving");
+    }
+    reloads.unshift(record);
+    reloads.length = Math.min(reloads.length, 20);
+    return record;
+  }
+
+  /** Reloads run one at a time; a reload asked for during another runs after it. */
+  function reload(trigger: string): Promise<ReloadRecord> {
+    const run = (reloading ?? Promise.resolve()).then(() => reloadOnce(trigger));
+    reloading = run.finally(() => {
+      if (reloading === run) reloading = null;
+    });
+    return run;
+  }
+
+  const server = createServer({ headersTimeout: firstConfig.limits.headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5000 }, gateway.app.callback());
+  server.on("clientError", answerClientError);
+  const port = await listen(server, options.port ?? firstConfig.listen.port, firstConfig.listen.host);
+
+  let adminServer: Server | null = null;
+  let adminPort: number | null = null;
+  if (firstConfig.admin.enabled) {
+    const adminApp = createAdminApp(
+      { runtime: () => gateway.current(), ready: () => accepting, reload, reloads: () => reloads },
+      () => gateway.current().config.admin.token,
+    );
+    adminServer = createServer(adminApp.callback());
+    adminPort = await listen(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
+  }
+
+  const stopWatching = options.watch === false ? null : watchConfigFile(configPath, () => void reload("file"));
+  log.info({ port, adminPort, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
+
+  let shuttingDown: Promise<void> | null = null;
+  async function shutdownOnce(): Promise<void> {
+    accepting = false;
+    gateway.startDraining();
+    log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
+    await stopWatching?.();
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + gateway.current().config.limits.shutdownTimeoutMs;
+    while (gateway.inFlight() > 0 && Date.now() < deadline) {
+      await new Promise((wait) => setTimeout(wait, 20));
+      server.closeIdleConnections();
+    }
+    if (gateway.inFlight() > 0) log.warn({ inFlight: gateway.inFlight() }, "shutdown timeout: closing remaining connections");
+    server.closeAllConnections();
+    await closed;
+    gateway.current().retire(null);
+    if (adminServer) {
+      adminServer.closeAllConnections();
+      await new Promise<void>((done) => adminServer!.close(() => done()));
+    }
+    log.info("portcullis stopped");
+    log.flush();
+  }
+
+  return {
+    port,
+    adminPort,
+    log,
+    reload,
+    shutdown: () => (shuttingDown ??= shutdownOnce()),
+  };
+}
