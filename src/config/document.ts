@@ -16,7 +16,8 @@ export function parseSource(file: string, text: string): { source: SourceDocumen
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = { file, doc, lines };
-  const issues = doc.errors.map((error) => {
+  // Only the first syntax error: the ones after it are usually the parser losing its footing.
+  const issues = doc.errors.slice(0, 1).map((error) => {
     const { line, col } = lines.linePos(error.pos[0]);
     return { file, line, column: col, path: "", message: error.message.split("\n")[0] };
   });

@@ -1,0 +1,127 @@
+// The config loader: YAML in, GatewayConfig out, or every problem with file:line:column and field.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError } from "../src/config/errors.js";
+import { parseConfig } from "../src/config/load.js";
+
+const FILE = "gw.yaml";
+
+function issuesOf(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  try {
+    parseConfig(FILE, yaml, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error.issues;
+  }
+  assert.fail("the config was accepted");
+}
+
+const minimal = `upstreams:
+  echo: { type: echo }
+apis:
+  - name: echo
+    upstream: echo
+`;
+
+describe("config loader", () => {
+  it("fills defaults for every section of a minimal file", () => {
+    const config = parseConfig(FILE, minimal, {});
+    assert.equal(config.listen.port, 8080);
+    assert.equal(config.admin.host, "127.0.0.1");
+    assert.equal(config.store, "memory");
+    assert.equal(config.limits.shutdownTimeoutMs, 10_000);
+    assert.equal(config.apis[0].basePath, "/");
+    assert.equal(config.apis[0].operations.length, 1, "an API without operations gets one catch-all operation");
+  });
+
+  it("reads durations and sizes in their written units", () => {
+    const config = parseConfig(
+      FILE,
+      `limits: { maxBodySize: 2mb, shutdownTimeout: 1.5s }
+upstreams:
+  u:
+    targets: [{ url: "http://127.0.0.1:1" }]
+    timeouts: { connect: 250ms, read: 2m, total: 90000 }
+apis: [{ name: a, upstream: u }]
+`,
+      {},
+    );
+    assert.equal(config.limits.maxBodyBytes, 2 * 1024 * 1024);
+    assert.equal(config.limits.shutdownTimeoutMs, 1500);
+    assert.deepEqual(config.upstreams.u.timeouts, { connectMs: 250, readMs: 120_000, totalMs: 90_000 });
+  });
+
+  it("interpolates ${VAR} and ${VAR:-default}, typing a plain whole reference", () => {
+    const config = parseConfig(FILE, `listen:\n  port: \${PORT:-8181}\nadmin:\n  token: "\${TOKEN}"\n${minimal}`, { TOKEN: "s3cret" });
+    assert.equal(config.listen.port, 8181);
+    assert.equal(config.admin.token, "s3cret");
+  });
+
+  it("names the line of an environment variable that is not set", () => {
+    const [issue] = issuesOf(`${minimal}admin:\n  token: \${MISSING_TOKEN}\n`);
+    assert.equal(issue.line, 7);
+    assert.match(issue.message, /MISSING_TOKEN is not set/);
+  });
+
+  it("reports a YAML syntax error with its line", () => {
+    const [issue] = issuesOf("upstreams:\n  echo: { type: echo\napis: []\n");
+    assert.equal(issue.file, FILE);
+    assert.ok(issue.line >= 2);
+  });
+
+  it("points an unknown field at its key and lists the known ones", () => {
+    const [issue] = issuesOf(`${minimal}    stripPath: true\n`);
+    assert.equal(issue.line, 6);
+    assert.equal(issue.column, 5);
+    assert.equal(issue.path, "apis[0].stripPath");
+    assert.match(issue.message, /unknown field.*stripBasePath/);
+  });
+
+  it("names the field and the expected form of a wrong value", () => {
+    const issues = issuesOf(`upstreams:
+  u:
+    targets: [{ url: "http://127.0.0.1:1" }]
+    balance: fastest
+    timeouts: { connect: soon }
+apis: [{ name: a, upstream: u }]
+`);
+    const balance = issues.find((issue) => issue.path === "upstreams.u.balance");
+    assert.ok(balance, JSON.stringify(issues));
+    assert.equal(balance.line, 4);
+    assert.match(balance.message, /round-robin, least-connections, random-two, consistent-hash/);
+    const timeout = issues.find((issue) => issue.path === "upstreams.u.timeouts.connect");
+    assert.ok(timeout, JSON.stringify(issues));
+    assert.equal(timeout.line, 5);
+    assert.match(timeout.message, /duration/);
+  });
+
+  it("rejects an API whose upstream does not exist, at the line of the reference", () => {
+    const [issue] = issuesOf(`upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: ecko\n`);
+    assert.equal(issue.line, 5);
+    assert.equal(issue.path, "apis[0].upstream");
+    assert.match(issue.message, /no upstream named 'ecko'/);
+  });
+
+  it("rejects a rewrite template that uses a parameter the path does not have", () => {
+    const [issue] = issuesOf(`upstreams:
+  echo: { type: echo }
+apis:
+  - name: a
+    upstream: echo
+    operations:
+      - { path: /users/:id, rewrite: "/people/{userId}" }
+`);
+    assert.equal(issue.path, "apis[0].operations[0].rewrite");
+    assert.match(issue.message, /\{userId\}/);
+  });
+
+  it("rejects a trusted proxy entry that is not an address or range", () => {
+    const [issue] = issuesOf(`listen: { trustedProxies: [10.0.0.0/33] }\n${minimal}`);
+    assert.equal(issue.path, "listen.trustedProxies[0]");
+  });
+
+  it("lists every problem of a file, not only the first", () => {
+    const issues = issuesOf(`upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: nope\n  - name: a\n    upstream: nada\n`);
+    assert.equal(issues.length, 3);
+  });
+});

@@ -1,0 +1,219 @@
+// Forwarding to a real upstream on loopback: headers in both directions, client address and
+// trusted proxies, malformed requests, timeouts, streaming bodies.
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { send, sendRaw } from "./helpers/http.js";
+import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+
+let upstream: TestUpstream;
+let slow: TestUpstream;
+let gateway: GatewayProcess;
+let refusedPort: number;
+
+before(async () => {
+  upstream = await startUpstream("main");
+  slow = await startUpstream("slow");
+  slow.handle = (req, res) => {
+    const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
+    setTimeout(() => res.end("late"), delay);
+  };
+  refusedPort = await deadPort();
+  gateway = await startGatewayProcess(`
+listen:
+  trustedProxies: ["127.0.0.2"]
+upstreams:
+  main: { targets: [{ url: "${upstream.url}" }] }
+  preserving: { targets: [{ url: "${upstream.url}" }], host: preserve }
+  fixed-host: { targets: [{ url: "${upstream.url}" }], host: internal.test }
+  slow:
+    targets: [{ url: "${slow.url}" }]
+    timeouts: { read: 300ms }
+    retries: { attempts: 0 }
+  refused:
+    targets: [{ url: "http://127.0.0.1:${refusedPort}" }]
+    retries: { attempts: 0 }
+apis:
+  - { name: main, basePath: /main, upstream: main }
+  - { name: preserving, basePath: /preserving, upstream: preserving }
+  - { name: fixed-host, basePath: /fixed-host, upstream: fixed-host }
+  - { name: slow, basePath: /slow, upstream: slow }
+  - { name: refused, basePath: /refused, upstream: refused }
+`);
+});
+
+after(async () => {
+  await gateway.stop();
+  await upstream.close();
+  await slow.close();
+});
+
+function last() {
+  return upstream.received[upstream.received.length - 1];
+}
+
+describe("request headers", () => {
+  it("removes hop-by-hop headers, including those Connection names, before the upstream", async () => {
+    await send(`${gateway.url}/main/x`, { headers: { connection: "keep-alive, x-private-hop", "x-private-hop": "1", "keep-alive": "timeout=5", te: "trailers", "proxy-authorization": "Basic Zm9vOmJhcg==", "x-end-to-end": "kept" } });
+    const headers = last().headers;
+    assert.equal(headers["x-private-hop"], undefined);
+    assert.equal(headers["keep-alive"], undefined);
+    assert.equal(headers.te, undefined);
+    assert.equal(headers["proxy-authorization"], undefined);
+    assert.equal(headers["x-end-to-end"], "kept");
+  });
+
+  it("generates a request id, forwards it upstream and echoes it to the client", async () => {
+    const reply = await send(`${gateway.url}/main/x`);
+    const id = reply.headers["x-request-id"];
+    assert.match(String(id), /^[0-9a-f-]{36}$/);
+    assert.equal(last().headers["x-request-id"], id);
+  });
+
+  it("keeps a request id the client sent", async () => {
+    const reply = await send(`${gateway.url}/main/x`, { headers: { "x-request-id": "abc-123" } });
+    assert.equal(reply.headers["x-request-id"], "abc-123");
+    assert.equal(last().headers["x-request-id"], "abc-123");
+  });
+
+  it("sends the target's host by default, the client's with host: preserve, or a fixed one", async () => {
+    await send(`${gateway.url}/main/x`, { headers: { host: "public.test" } });
+    assert.equal(last().headers.host, `127.0.0.1:${upstream.port}`);
+    await send(`${gateway.url}/preserving/x`, { headers: { host: "public.test" } });
+    assert.equal(last().headers.host, "public.test");
+    await send(`${gateway.url}/fixed-host/x`, { headers: { host: "public.test" } });
+    assert.equal(last().headers.host, "internal.test");
+  });
+});
+
+describe("response headers", () => {
+  it("removes hop-by-hop headers the upstream sent, and those its Connection names", async () => {
+    upstream.handle = (_req, res) => {
+      res.writeHead(200, { connection: "x-upstream-hop", "x-upstream-hop": "secret", "keep-alive": "timeout=99", "x-app": "visible", "content-length": 2 });
+      res.end("ok");
+    };
+    try {
+      const reply = await send(`${gateway.url}/main/x`);
+      assert.equal(reply.text, "ok");
+      assert.equal(reply.headers["x-upstream-hop"], undefined);
+      assert.notEqual(reply.headers["keep-alive"], "timeout=99");
+      assert.equal(reply.headers["x-app"], "visible");
+    } finally {
+      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+    }
+  });
+});
+
+describe("client address and X-Forwarded-*", () => {
+  it("replaces forwarding headers from a client that is not a trusted proxy", async () => {
+    await send(`${gateway.url}/main/x`, { headers: { host: "shop.test", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test", forwarded: "for=6.6.6.6" } });
+    const headers = last().headers;
+    assert.equal(headers["x-forwarded-for"], "127.0.0.1");
+    assert.equal(headers["x-forwarded-proto"], "http");
+    assert.equal(headers["x-forwarded-host"], "shop.test");
+    assert.equal(headers.forwarded, 'for=127.0.0.1;host=shop.test;proto=http');
+  });
+
+  it("appends to the chain of a trusted proxy and takes the client address from it", async () => {
+    const reply = await new Promise<number>((done, fail) => {
+      const req = request(`${gateway.url}/main/x`, { localAddress: "127.0.0.2", headers: { host: "shop.test", "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https", forwarded: "for=203.0.113.9;proto=https" } }, (res) => {
+        res.resume();
+        res.on("end", () => done(res.statusCode ?? 0));
+      });
+      req.on("error", fail);
+      req.end();
+    });
+    assert.equal(reply, 200);
+    const headers = last().headers;
+    assert.equal(headers["x-forwarded-for"], "203.0.113.9, 127.0.0.2");
+    assert.equal(headers["x-forwarded-proto"], "https");
+    assert.equal(headers.forwarded, "for=203.0.113.9;proto=https, for=127.0.0.2;host=shop.test;proto=http");
+    const line = await gateway.waitForLog((entry) => entry.msg === "request" && entry.clientIp === "203.0.113.9");
+    assert.equal(line.clientIp, "203.0.113.9");
+  });
+});
+
+describe("malformed requests", () => {
+  it("answers 400 to two Host headers without reaching the upstream", async () => {
+    const before = upstream.received.length;
+    const raw = await sendRaw(gateway.port, "GET /main/x HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n");
+    assert.match(raw, /^HTTP\/1\.1 400/);
+    assert.match(raw, /duplicate_host/);
+    assert.equal(upstream.received.length, before);
+  });
+
+  it("answers 400 to Content-Length together with Transfer-Encoding", async () => {
+    const before = upstream.received.length;
+    const raw = await sendRaw(gateway.port, "POST /main/x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert.match(raw, /^HTTP\/1\.1 400/);
+    assert.match(raw, /application\/problem\+json/);
+    assert.equal(upstream.received.length, before);
+  });
+});
+
+describe("upstream failures", () => {
+  it("answers 504 as problem+json when the upstream is slower than the read timeout", async () => {
+    const reply = await send(`${gateway.url}/slow/x?delay=2000`, { headers: { "x-request-id": "slow-1" } });
+    assert.equal(reply.status, 504);
+    assert.equal(reply.headers["content-type"], "application/problem+json");
+    assert.equal(reply.json().code, "upstream_timeout");
+    assert.equal(reply.json().requestId, "slow-1");
+  });
+
+  it("serves an upstream that answers within the timeout", async () => {
+    const reply = await send(`${gateway.url}/slow/x?delay=50`);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.text, "late");
+  });
+
+  it("answers 502 as problem+json when the connection is refused", async () => {
+    const reply = await send(`${gateway.url}/refused/x`, { headers: { "x-request-id": "refused-1" } });
+    assert.equal(reply.status, 502);
+    assert.equal(reply.json().code, "upstream_unavailable");
+    assert.equal(reply.json().requestId, "refused-1");
+  });
+
+  it("answers 502 when the upstream resets the connection mid-request", async () => {
+    upstream.handle = (req) => req.socket.destroy();
+    try {
+      const reply = await send(`${gateway.url}/main/x`, { method: "POST", body: "x" });
+      assert.equal(reply.status, 502);
+      assert.equal(reply.json().code, "upstream_unavailable");
+    } finally {
+      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+    }
+  });
+});
+
+describe("bodies", () => {
+  it("streams a request body upstream and the response body back", async () => {
+    const body = "x".repeat(3 * 1024 * 1024);
+    const reply = await send(`${gateway.url}/main/upload`, { method: "POST", body, headers: { "content-type": "text/plain" } });
+    assert.equal(reply.status, 200);
+    assert.equal(last().body.length, body.length);
+    assert.equal(reply.json<{ body: string }>().body.length, body.length);
+  });
+
+  it("streams a chunked response as it arrives", async () => {
+    upstream.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first;");
+      setTimeout(() => res.end("second"), 300);
+    };
+    try {
+      const firstChunkAt = await new Promise<number>((done, fail) => {
+        const started = Date.now();
+        const req = request(`${gateway.url}/main/stream`, (res) => {
+          res.once("data", () => done(Date.now() - started));
+          res.resume();
+        });
+        req.on("error", fail);
+        req.end();
+      });
+      assert.ok(firstChunkAt < 250, `first chunk arrived after ${firstChunkAt} ms`);
+    } finally {
+      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+    }
+  });
+});
