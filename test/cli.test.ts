@@ -1,0 +1,124 @@
+// The portcullis command as a user runs it.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { projectRoot, runCli, startGatewayProcess } from "./helpers/gateway.js";
+import { send } from "./helpers/http.js";
+
+const temp = async () => {
+  const dir = await mkdtemp(join(tmpdir(), "portcullis-cli-"));
+  after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+describe("portcullis validate", () => {
+  it("accepts the shipped default config", async () => {
+    const result = await runCli(["validate", "-c", join(projectRoot, "config/portcullis.yaml")]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /valid \(2 routes, 1 upstreams\)/);
+  });
+
+  it("exits 1 with file:line:column for each problem", async () => {
+    const dir = await temp();
+    const file = join(dir, "bad.yaml");
+    await writeFile(file, "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins: [{ name: no-such-plugin }]\n  - name: b\n    upstream: missing\n");
+    const result = await runCli(["validate", "-c", file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`${file}:8:15 apis\\[1\\]\\.upstream: no upstream named 'missing'`));
+  });
+
+  it("checks plugin attachments: unknown names and invalid options, at their line", async () => {
+    const dir = await temp();
+    const file = join(dir, "plugins.yaml");
+    await writeFile(file, "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins:\n      - { name: no-such-plugin }\n      - { name: mock, options: { status: 42 } }\n");
+    const result = await runCli(["validate", "-c", file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`${file}:7:9 plugin no-such-plugin: unknown plugin`));
+    assert.match(result.stderr, new RegExp(`${file}:8:9 plugin mock: options.status must be >= 100`));
+  });
+});
+
+describe("portcullis start", () => {
+  it("serves the default config: /echo answers with the request, with x-request-id", async () => {
+    const gateway = await startGatewayProcess("", ["-c", join(projectRoot, "config/portcullis.yaml")]);
+    after(() => gateway.stop());
+    const reply = await send(`${gateway.url}/echo/hi?x=1`);
+    assert.equal(reply.status, 200);
+    assert.ok(reply.headers["x-request-id"]);
+    const echoed = reply.json<{ method: string; path: string; query: unknown; headers: Record<string, string> }>();
+    assert.equal(echoed.method, "GET");
+    assert.equal(echoed.path, "/hi");
+    assert.deepEqual(echoed.query, { x: "1" });
+    assert.equal(echoed.headers["x-request-id"], reply.headers["x-request-id"]);
+    const access = await gateway.waitForLog((line) => line.msg === "request" && line.requestId === reply.headers["x-request-id"]);
+    assert.deepEqual([access.method, access.path, access.status, access.route], ["GET", "/echo/hi", 200, "echo *"]);
+    assert.equal(typeof access.durationMs, "number");
+    assert.equal(access.bytes, Buffer.byteLength(reply.text));
+  });
+
+  it("refuses to start on an invalid config and names the line", async () => {
+    const dir = await temp();
+    const file = join(dir, "bad.yaml");
+    await writeFile(file, "listen: { port: nine }\nupstreams: {}\napis: []\n");
+    const result = await runCli(["start", "-c", file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`${file}:1:17 listen\\.port`));
+  });
+
+  it("guards the admin API with the configured token, but not /health", async () => {
+    const gateway = await startGatewayProcess('admin: { token: "${ADMIN_TOKEN}" }\nupstreams: { echo: { type: echo } }\napis: [{ name: e, upstream: echo }]\n', [], { ADMIN_TOKEN: "t0ken" });
+    after(() => gateway.stop());
+    assert.equal((await send(`${gateway.adminUrl}/routes`)).status, 401);
+    assert.equal((await send(`${gateway.adminUrl}/routes`, { headers: { authorization: "Bearer wrong" } })).status, 401);
+    assert.equal((await send(`${gateway.adminUrl}/routes`, { headers: { authorization: "Bearer t0ken" } })).status, 200);
+    assert.equal((await send(`${gateway.adminUrl}/health`)).status, 200);
+    const config = await send(`${gateway.adminUrl}/config`, { headers: { authorization: "Bearer t0ken" } });
+    assert.doesNotMatch(config.text, /t0ken/, "the token is redacted from /config");
+  });
+
+  it("shows each route's effective plugin chain in GET /routes", async () => {
+    const gateway = await startGatewayProcess(`
+plugins: [{ name: mock, options: { body: global } }]
+upstreams: { echo: { type: echo } }
+apis:
+  - name: a
+    basePath: /a
+    upstream: echo
+    plugins: [{ name: mock, options: { body: api } }]
+    operations:
+      - { path: /op, plugins: [{ name: mock, options: { body: operation } }] }
+      - { path: /plain }
+`);
+    after(() => gateway.stop());
+    const routes = (await send(`${gateway.adminUrl}/routes`)).json<{ routes: { path: string; plugins: { scope: string; options: { body: string } }[] }[] }>().routes;
+    const op = routes.find((route) => route.path === "/a/op")!;
+    const plain = routes.find((route) => route.path === "/a/plain")!;
+    assert.deepEqual(op.plugins.map((p) => [p.scope, p.options.body]), [["operation", "operation"]]);
+    assert.deepEqual(plain.plugins.map((p) => [p.scope, p.options.body]), [["api", "api"]]);
+    assert.equal((await send(`${gateway.url}/a/op`)).text, "operation");
+    assert.equal((await send(`${gateway.url}/a/plain`)).text, "api");
+  });
+});
+
+describe("portcullis init", () => {
+  it("scaffolds config/portcullis.yaml and plugins/ that validate", async () => {
+    const dir = await temp();
+    const result = await runCli(["init", dir]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(join(dir, "config/portcullis.yaml")));
+    assert.ok(existsSync(join(dir, "plugins")));
+    const check = await runCli(["validate"], dir);
+    assert.equal(check.code, 0, check.stderr);
+  });
+
+  it("does not overwrite an existing config", async () => {
+    const dir = await temp();
+    assert.equal((await runCli(["init", dir])).code, 0);
+    const again = await runCli(["init", dir]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not overwriting/);
+  });
+});

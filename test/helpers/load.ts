@@ -1,0 +1,45 @@
+// Steady traffic for tests that change the gateway under load: a few clients sending requests
+// back to back over keep-alive connections until stopped, recording every status.
+import { Agent, request } from "node:http";
+
+export interface LoadResult {
+  sent: number;
+  failures: string[];
+  bodies: Set<string>;
+}
+
+export function steadyLoad(url: string, clients = 4): { stop(): Promise<LoadResult> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const result: LoadResult = { sent: 0, failures: [], bodies: new Set() };
+  let running = true;
+  const one = () =>
+    new Promise<void>((done) => {
+      const req = request(url, { agent }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => {
+          result.sent++;
+          if (res.statusCode !== 200) result.failures.push(`${res.statusCode} ${text}`);
+          else result.bodies.add(text);
+          done();
+        });
+      });
+      req.on("error", (error) => {
+        result.sent++;
+        result.failures.push(error.message);
+        done();
+      });
+      req.end();
+    });
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) await one();
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+      return result;
+    },
+  };
+}
