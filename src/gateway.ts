@@ -121,7 +121,7 @@ export function createGateway(initial: Runtime, log: Logger): Gateway {
     if (hostFieldCount(req) > 1) {
       outcome = sendGatewayProblem(res, { status: 400, code: "duplicate_host", detail: "the request has more than one Host header", requestId }, { ...extra, connection: "close" });
     } else {
-      const matched = await current.matcher.match(ctx);
+      const matched = current.matcher.match(ctx);
       if (!matched) {
         const allowed = current.matcher.allowedMethods(ctx);
         outcome =

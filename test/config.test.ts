@@ -125,3 +125,11 @@ apis:
     assert.equal(issues.length, 3);
   });
 });
+
+describe("config schema for editors", () => {
+  it("docs/config.schema.json is the schema the loader uses (run npm run schema after changing it)", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { schemaFile, schemaText } = await import("../src/config/export-schema.js");
+    assert.equal(await readFile(schemaFile, "utf8"), schemaText());
+  });
+});

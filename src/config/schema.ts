@@ -184,7 +184,6 @@ const api = {
 
 export const configSchema = {
   $schema: "http://json-schema.org/draft-07/schema#",
-  $id: "https://portcullis.invalid/config.schema.json",
   title: "Portcullis gateway configuration",
   type: "object",
   additionalProperties: false,

@@ -3,16 +3,36 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"];
+const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 
-export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders): void {
-  const connection = headers.connection;
-  if (typeof connection === "string") {
-    for (const token of connection.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name) delete headers[name];
-    }
+/** Header names the Connection field lists (besides the standard hop-by-hop ones). */
+function connectionNamed(connection: string | string[] | number | undefined): string[] | null {
+  if (typeof connection !== "string") return null;
+  const names: string[] = [];
+  for (const token of connection.split(",")) {
+    const name = token.trim().toLowerCase();
+    if (name && !HOP_BY_HOP_SET.has(name)) names.push(name);
   }
-  for (const name of HOP_BY_HOP) delete headers[name];
+  return names.length > 0 ? names : null;
+}
+
+/** Removes hop-by-hop headers in place (request headers on their way upstream). */
+export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders): void {
+  const named = connectionNamed(headers.connection);
+  if (named) for (const name of named) delete headers[name];
+  // Only delete what is there: deleting turns the object into a slow dictionary.
+  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+}
+
+/** A copy of the end-to-end headers (response headers on their way to the client). */
+export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const named = connectionNamed(headers.connection);
+  const copy: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP_SET.has(name) || (named && named.includes(name))) continue;
+    copy[name] = headers[name];
+  }
+  return copy;
 }
 
 /** True when the request carries a body (RFC 9112 §6.3): a non-zero Content-Length or any Transfer-Encoding. */

@@ -56,7 +56,8 @@ export class UpstreamPool {
    */
   pick(hashKey: string | null, tried: ReadonlySet<Target> | null): Target | null {
     const now = Date.now();
-    let candidates = this.targets.filter((target) => target.serves(now));
+    // Usually every target serves: then the target list itself is the candidate list.
+    let candidates = this.targets.every((target) => target.serves(now)) ? this.targets : this.targets.filter((target) => target.serves(now));
     if (candidates.length === 0) return null;
     if (tried && tried.size > 0) {
       const fresh = candidates.filter((target) => !tried.has(target));

@@ -1,6 +1,7 @@
-// Route matching on @koa/router. Routes are registered most specific first (see precedence.ts); a
-// route whose host or header/query conditions do not hold hands the request on to the next one
-// that matched its path and method, so @koa/router's own chain does the fall-through.
+// Route matching on @koa/router. Routes are registered most specific first (see precedence.ts).
+// @koa/router finds the layers whose path and method match; the first of those whose host and
+// header/query conditions hold is the route. Matching is synchronous and allocates little: it runs
+// on every request.
 import { METHODS } from "node:http";
 import type { Context } from "koa";
 import Router from "@koa/router";
@@ -17,6 +18,13 @@ export interface MatchableRoute extends RouteShape {
 export interface RouteMatch<R> {
   route: R;
   params: Record<string, string>;
+}
+
+/** The host name of a Host header value: lower-case, without the port, IPv6 brackets kept. */
+export function hostnameOf(host: string | undefined): string {
+  if (!host) return "";
+  const end = host.startsWith("[") ? host.indexOf("]") + 1 : host.indexOf(":");
+  return (end > 0 ? host.slice(0, end) : host).toLowerCase();
 }
 
 export function hostMatches(hosts: string[], hostname: string): boolean {
@@ -49,37 +57,44 @@ function predicatesHold(predicates: RequestPredicates, ctx: Context): boolean {
 
 export interface RouteMatcher<R> {
   /** The most specific route for the request, or null. */
-  match(ctx: Context): Promise<RouteMatch<R> | null>;
+  match(ctx: Context): RouteMatch<R> | null;
   /** Methods that would match the request's path and conditions with another method (for 405). */
   allowedMethods(ctx: Context): string[];
 }
 
+type Layer = Router["stack"][number];
+
 export function createMatcher<R extends MatchableRoute>(routes: R[]): RouteMatcher<R> {
   const ordered = [...routes].sort(comparePrecedence);
   const router = new Router({ strict: false });
-  const found = Symbol("route");
-  type Carrier = Context & { [found]?: RouteMatch<R> };
+  const routeOf = new Map<Layer, R>();
   for (const route of ordered) {
-    router.register(route.path, route.methods ?? ANY_METHOD, (ctx: Context, next) => {
-      if (!hostMatches(route.hosts, ctx.hostname) || !predicatesHold(route.predicates, ctx)) return next();
-      (ctx as Carrier)[found] = { route, params: (ctx as Context & { params: Record<string, string> }).params };
-      return undefined;
-    });
+    const layer = router.register(route.path, route.methods ?? ANY_METHOD, () => undefined) as unknown as Layer;
+    routeOf.set(layer, route);
   }
-  const dispatch = router.routes();
-  const noMatch = () => Promise.resolve();
+  const checksHosts = routes.some((route) => route.hosts.length > 0);
+  const accepts = (route: R, ctx: Context, hostname: string) =>
+    (!checksHosts || hostMatches(route.hosts, hostname)) && predicatesHold(route.predicates, ctx);
+
   return {
-    async match(ctx) {
-      await dispatch(ctx as never, noMatch);
-      const result = (ctx as Carrier)[found] ?? null;
-      return result;
+    match(ctx) {
+      const path = ctx.path;
+      const found = router.match(path, ctx.method);
+      if (!found.route) return null;
+      const hostname = checksHosts ? hostnameOf(ctx.req.headers.host) : "";
+      for (const layer of found.pathAndMethod) {
+        const route = routeOf.get(layer)!;
+        if (!accepts(route, ctx, hostname)) continue;
+        return { route, params: layer.params(path, layer.captures(path), {}) as Record<string, string> };
+      }
+      return null;
     },
     allowedMethods(ctx) {
+      const hostname = hostnameOf(ctx.req.headers.host);
       const allowed = new Set<string>();
-      for (const route of ordered) {
-        if (!hostMatches(route.hosts, ctx.hostname) || !predicatesHold(route.predicates, ctx)) continue;
-        const layer = router.stack.find((candidate) => candidate.path === route.path);
-        if (layer?.match(ctx.path)) for (const method of route.methods ?? ANY_METHOD) allowed.add(method);
+      for (const layer of router.match(ctx.path, ctx.method).path) {
+        const route = routeOf.get(layer)!;
+        if (accepts(route, ctx, hostname)) for (const method of route.methods ?? ANY_METHOD) allowed.add(method);
       }
       return [...allowed];
     },
