@@ -161,6 +161,34 @@ describe("upstream failures", () => {
     assert.equal(reply.json().requestId, "slow-1");
   });
 
+  it("cuts off a response whose body stalls for longer than the read timeout", async () => {
+    slow.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("partial;");
+      setTimeout(() => res.end("rest"), 2500);
+    };
+    try {
+      const started = Date.now();
+      const outcome = await new Promise<string>((done) => {
+        const req = request(`${gateway.url}/slow/stall`, (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => done(`complete:${body}`));
+          res.on("error", () => done(`cut:${body}`));
+        });
+        req.on("error", () => done("cut"));
+        req.end();
+      });
+      assert.equal(outcome, "cut:partial;");
+      assert.ok(Date.now() - started < 2000, "cut off well before the upstream finished");
+    } finally {
+      slow.handle = (req, res) => {
+        const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
+        setTimeout(() => res.end("late"), delay);
+      };
+    }
+  });
+
   it("serves an upstream that answers within the timeout", async () => {
     const reply = await send(`${gateway.url}/slow/x?delay=50`);
     assert.equal(reply.status, 200);

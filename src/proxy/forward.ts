@@ -65,6 +65,10 @@ interface Attempt {
   connectTimer: NodeJS.Timeout | null;
   timedOut: TimeoutKind | null;
   done: boolean;
+  /** The upstream's response, once its head has arrived. */
+  body: IncomingMessage | null;
+  bytesSeen: number;
+  lastProgressAt: number;
 }
 
 const proxy = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, xfwd: false });
@@ -89,7 +93,7 @@ class Forwarding {
   ) {
     this.deadline = Date.now() + job.pool.config.timeouts.totalMs;
     (job.req as Tagged)[kForwarding] = this;
-    job.res.once("close", () => this.onClientClose());
+    job.res.once("close", () => this.onResponseClose());
   }
 
   start(): void {
@@ -107,13 +111,13 @@ class Forwarding {
     this.attempts++;
     this.tried.add(target);
     target.active++;
-    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false };
+    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0 };
     this.attempt = attempt;
     this.outcome.target = target.origin;
     const { readMs } = pool.config.timeouts;
     const remaining = this.deadline - Date.now();
     const kind: TimeoutKind = remaining < readMs ? "total" : "read";
-    attempt.timer = setTimeout(() => this.onTimeout(attempt, kind), Math.max(1, Math.min(readMs, remaining)));
+    attempt.timer = setTimeout(() => this.onTimer(attempt, kind), Math.max(1, Math.min(readMs, remaining)));
     proxy.web(
       req,
       res,
@@ -189,7 +193,6 @@ class Forwarding {
       proxyRes.resume();
       return;
     }
-    clearTimer(attempt, "timer");
     clearTimer(attempt, "connectTimer");
     const status = proxyRes.statusCode ?? 502;
     const { pool, method } = this.job;
@@ -205,24 +208,30 @@ class Forwarding {
     } else {
       pool.reportSuccess(attempt.target);
     }
-    void this.respond(attempt, proxyRes, status);
-  }
-
-  private async respond(attempt: Attempt, proxyRes: IncomingMessage, status: number): Promise<void> {
-    const { res } = this.job;
+    attempt.body = proxyRes;
+    attempt.lastProgressAt = Date.now();
+    attempt.bytesSeen = proxyRes.socket?.bytesRead ?? 0;
     const headers = endToEndHeaders(proxyRes.headers);
     Object.assign(headers, this.job.responseHeaders);
     const response: UpstreamResponse = { status, headers };
-    if (this.job.beforeResponse) {
-      try {
-        await this.job.beforeResponse(response);
-      } catch {
-        proxyRes.destroy();
-        this.endAttempt(attempt);
-        this.answerProblem(500, "plugin_error", "a response plugin failed");
-        return;
-      }
+    if (this.job.beforeResponse) void this.respondAfterPlugins(attempt, proxyRes, response);
+    else this.stream(attempt, proxyRes, response);
+  }
+
+  private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
+    try {
+      await this.job.beforeResponse!(response);
+    } catch {
+      proxyRes.destroy();
+      this.endAttempt(attempt);
+      this.answerProblem(500, "plugin_error", "a response plugin failed");
+      return;
     }
+    this.stream(attempt, proxyRes, response);
+  }
+
+  private stream(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): void {
+    const { res } = this.job;
     if (res.destroyed) {
       proxyRes.destroy();
       this.endAttempt(attempt);
@@ -230,37 +239,53 @@ class Forwarding {
     }
     this.outcome.status = response.status;
     const declaredLength = Number(response.headers["content-length"]);
-    let counted = 0;
-    const readMs = this.job.pool.config.timeouts.readMs;
-    const idle = setTimeout(() => {
-      this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, "upstream went silent mid-body");
-      proxyRes.destroy();
-      res.destroy();
-    }, readMs);
-    proxyRes.on("data", (chunk: Buffer) => {
-      counted += chunk.length;
-      idle.refresh();
-    });
-    proxyRes.once("close", () => {
-      clearTimeout(idle);
-      this.endAttempt(attempt);
-    });
-    res.once("finish", () => {
-      this.outcome.bytes = Number.isFinite(declaredLength) ? declaredLength : counted;
-      this.settle(response.status, null);
-    });
+    if (Number.isFinite(declaredLength)) {
+      this.outcome.bytes = declaredLength;
+    } else {
+      proxyRes.on("data", (chunk: Buffer) => (this.outcome.bytes += chunk.length));
+    }
     res.writeHead(response.status, response.headers);
     proxyRes.pipe(res);
   }
 
-  private onClientClose(): void {
+  /**
+   * The attempt's one timer: before the response head it is the read/total timeout; while the
+   * body streams it checks that bytes keep arriving, and gives up after `read` of silence.
+   */
+  private onTimer(attempt: Attempt, kind: TimeoutKind): void {
+    if (attempt.done) return;
+    const body = attempt.body;
+    if (!body) {
+      this.onTimeout(attempt, kind);
+      return;
+    }
+    const now = Date.now();
+    const bytesRead = body.socket?.bytesRead ?? attempt.bytesSeen;
+    if (bytesRead !== attempt.bytesSeen) {
+      attempt.bytesSeen = bytesRead;
+      attempt.lastProgressAt = now;
+    } else if (now - attempt.lastProgressAt >= this.job.pool.config.timeouts.readMs) {
+      this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, "upstream went silent mid-body");
+      body.destroy();
+      this.job.res.destroy();
+      return;
+    }
+    attempt.timer?.refresh();
+  }
+
+  /** The response is complete, or the client went away: either way this request is over. */
+  private onResponseClose(): void {
     const attempt = this.attempt;
+    const finished = this.job.res.writableFinished;
     if (attempt && !attempt.done) {
-      attempt.proxyReq?.destroy();
+      if (!finished) {
+        attempt.proxyReq?.destroy();
+        attempt.body?.destroy();
+      }
       this.endAttempt(attempt);
     }
     // 499: the client went away before the answer was complete (the nginx convention).
-    if (!this.settled) this.settle(this.job.res.writableFinished ? this.outcome.status : 499, "client closed the connection");
+    if (!this.settled) this.settle(finished ? this.outcome.status : 499, finished ? null : "client closed the connection");
   }
 
   private answerProblem(status: number, code: string, detail: string): void {
