@@ -8,7 +8,7 @@ import Koa, { type Context } from "koa";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
 import { runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
-import { problemBody, sendProblem, type Problem } from "./problem.js";
+import { sendProblem, type Problem } from "./problem.js";
 import { echoRequest } from "./proxy/echo.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
@@ -77,7 +77,7 @@ export function createGateway(initial: Runtime, log: Logger): Gateway {
   app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
 
   /** Writes an answer that did not come from a pool (plugin, echo), after the response phase. */
-  async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope): Promise<Outcome> {
+  async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope, source: string | null = null): Promise<Outcome> {
     const { body, contentType } = answerBody(answer);
     const headers: OutgoingHttpHeaders = { ...(contentType ? { "content-type": contentType } : {}), ...answer.headers, ...extra };
     const response: PluginResponse = { status: answer.status, headers };
@@ -89,12 +89,12 @@ export function createGateway(initial: Runtime, log: Logger): Gateway {
     response.headers["content-length"] = body.length;
     res.writeHead(response.status, response.headers);
     res.end(body);
-    return { status: response.status, target: null, attempts: 0, bytes: body.length, error: null };
+    return { status: response.status, target: source, attempts: 0, bytes: body.length, error: null };
   }
 
   function sendGatewayProblem(res: ServerResponse, problem: Problem, extra: Record<string, string>): Outcome {
-    sendProblem(res, problem, extra);
-    return { status: problem.status, target: null, attempts: 0, bytes: Buffer.byteLength(problemBody(problem)), error: problem.code };
+    const bytes = sendProblem(res, problem, extra);
+    return { status: problem.status, target: null, attempts: 0, bytes, error: problem.code };
   }
 
   async function serve(ctx: Context, current: Runtime): Promise<void> {
@@ -204,7 +204,7 @@ export function createGateway(initial: Runtime, log: Logger): Gateway {
     const upstream = route.upstream;
     if (upstream.kind === "echo") {
       const echoed = await echoRequest(req, request.method, request.path + request.search, null);
-      return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope);
+      return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope, "echo");
     }
 
     const pool = upstream.pool;

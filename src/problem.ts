@@ -22,11 +22,11 @@ export function problemBody(problem: Problem): string {
   });
 }
 
-/** Writes a problem to a raw response; used where Koa is not in charge (proxy errors, client errors). */
-export function sendProblem(res: ServerResponse, problem: Problem, extraHeaders: Record<string, string> = {}): void {
+/** Writes a problem to a raw response and returns the body's size; used where Koa is not in charge. */
+export function sendProblem(res: ServerResponse, problem: Problem, extraHeaders: Record<string, string> = {}): number {
   if (res.headersSent) {
     res.destroy();
-    return;
+    return 0;
   }
   const body = problemBody(problem);
   res.writeHead(problem.status, {
@@ -35,6 +35,7 @@ export function sendProblem(res: ServerResponse, problem: Problem, extraHeaders:
     "content-length": Buffer.byteLength(body),
   });
   res.end(body);
+  return Buffer.byteLength(body);
 }
 
 /** The gateway's own errors carry the problem they should be answered with. */

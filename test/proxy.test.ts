@@ -1,11 +1,17 @@
 // Forwarding to a real upstream on loopback: headers in both directions, client address and
 // trusted proxies, malformed requests, timeouts, streaming bodies.
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, sendRaw } from "./helpers/http.js";
 import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+
+/** The slow upstream answers "late" after ?delay= milliseconds. */
+function answerAfterDelay(req: IncomingMessage, res: ServerResponse): void {
+  const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
+  setTimeout(() => res.end("late"), delay);
+}
 
 let upstream: TestUpstream;
 let slow: TestUpstream;
@@ -15,10 +21,7 @@ let refusedPort: number;
 before(async () => {
   upstream = await startUpstream("main");
   slow = await startUpstream("slow");
-  slow.handle = (req, res) => {
-    const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
-    setTimeout(() => res.end("late"), delay);
-  };
+  slow.handle = answerAfterDelay;
   refusedPort = await deadPort();
   gateway = await startGatewayProcess(`
 listen:
@@ -182,10 +185,7 @@ describe("upstream failures", () => {
       assert.equal(outcome, "cut:partial;");
       assert.ok(Date.now() - started < 2000, "cut off well before the upstream finished");
     } finally {
-      slow.handle = (req, res) => {
-        const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
-        setTimeout(() => res.end("late"), delay);
-      };
+      slow.handle = answerAfterDelay;
     }
   });
 

@@ -2,6 +2,7 @@
 // response is sent. A plugin fault follows its attachment's policy: fail-open skips the plugin,
 // fail-closed answers 500 for it. No plugin fault ever escapes to the server.
 import type { Logger } from "pino";
+import { problemBody } from "../problem.js";
 import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, RouteInfo } from "./plugin.js";
 
 export class PluginFault extends Error {
@@ -39,7 +40,7 @@ function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): Plugin
   return {
     status: 500,
     headers: { "content-type": "application/problem+json" },
-    body: { type: "about:blank", title: "Internal Server Error", status: 500, code: "plugin_error", detail: `plugin ${link.name} failed`, requestId: scope.requestId },
+    body: problemBody({ status: 500, code: "plugin_error", detail: `plugin ${link.name} failed`, requestId: scope.requestId }),
   };
 }
 

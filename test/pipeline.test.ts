@@ -1,0 +1,79 @@
+// The phase runner: order of hooks, answers that short-circuit, and the failure policy.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../src/pipeline/plugin.js";
+import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
+
+const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }) });
+const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {} });
+
+function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {
+  return { name, id: name, scope: "api", options: {}, onError, hooks };
+}
+
+describe("phase runner", () => {
+  it("runs request hooks in order and response hooks in reverse", async () => {
+    const seen: string[] = [];
+    const chain = ["a", "b", "c"].map((name) =>
+      link(name, {
+        onRequest: () => void seen.push(`request ${name}`),
+        onResponse: () => void seen.push(`response ${name}`),
+      }),
+    );
+    const result = await runRequestPhase(chain, request(), scope());
+    await runResponsePhase(chain, result.ran, { status: 200, headers: {} }, scope());
+    assert.deepEqual(seen, ["request a", "request b", "request c", "response c", "response b", "response a"]);
+  });
+
+  it("stops at a plugin's answer; only the plugins that ran see the response", async () => {
+    const seen: string[] = [];
+    const chain = [
+      link("a", { onResponse: () => void seen.push("a") }),
+      link("b", { onRequest: () => ({ status: 403, body: "no" }), onResponse: () => void seen.push("b") }),
+      link("c", { onRequest: () => void seen.push("c ran"), onResponse: () => void seen.push("c") }),
+    ];
+    const result = await runRequestPhase(chain, request(), scope());
+    assert.equal(result.answer?.status, 403);
+    assert.equal(result.ran, 2);
+    await runResponsePhase(chain, result.ran, { status: 403, headers: {} }, scope());
+    assert.deepEqual(seen, ["b", "a"]);
+  });
+
+  it("lets hooks change the request and share vars", async () => {
+    const chain = [
+      link("a", { onRequest: (req, ctx) => void ((req.headers["x-a"] = "1"), (ctx.vars.user = "ann")) }),
+      link("b", { onRequest: async (req, ctx) => void (req.path = `/users/${ctx.vars.user}`) }),
+    ];
+    const req = request();
+    await runRequestPhase(chain, req, scope());
+    assert.equal(req.headers["x-a"], "1");
+    assert.equal(req.path, "/users/ann");
+  });
+
+  it("answers 500 problem+json with the request id when a fail-closed plugin throws", async () => {
+    const result = await runRequestPhase([link("broken", { onRequest: () => { throw new Error("boom"); } })], request(), scope());
+    assert.equal(result.answer?.status, 500);
+    assert.equal(result.answer?.headers?.["content-type"], "application/problem+json");
+    const problem = JSON.parse(String(result.answer?.body));
+    assert.equal(problem.code, "plugin_error");
+    assert.equal(problem.requestId, "req-1");
+  });
+
+  it("skips a fail-open plugin that throws, rejected promises included", async () => {
+    const seen: string[] = [];
+    const chain = [
+      link("broken", { onRequest: async () => { throw new Error("boom"); } }, "fail-open"),
+      link("next", { onRequest: () => void seen.push("next") }),
+    ];
+    const result = await runRequestPhase(chain, request(), scope());
+    assert.equal(result.answer, null);
+    assert.deepEqual(seen, ["next"]);
+  });
+
+  it("turns a fail-closed fault in the response phase into a 500", async () => {
+    const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" } };
+    await assert.rejects(runResponsePhase([link("broken", { onResponse: () => { throw new Error("boom"); } })], 1, response, scope()));
+    assert.equal(response.status, 500);
+  });
+});
