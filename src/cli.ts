@@ -9,7 +9,7 @@ import { loadConfigFile } from "./config/load.js";
 import { buildRuntime } from "./runtime.js";
 import { builtinCatalog } from "./plugins/index.js";
 import { startGateway } from "./serve.js";
-import { createLogger } from "./telemetry/logger.js";
+import { createLogging } from "./telemetry/logger.js";
 
 const DEFAULT_CONFIG = "config/portcullis.yaml";
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -61,7 +61,7 @@ program
   .action(async (options: { config: string }) => {
     try {
       const config = await loadConfigFile(options.config);
-      const runtime = buildRuntime(config, builtinCatalog, createLogger("silent"), null);
+      const runtime = buildRuntime(config, builtinCatalog, createLogging("silent").log, null);
       process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);
       process.exit(0);
     } catch (error) {

@@ -14,6 +14,7 @@ import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
 import { hasRequestBody, stripHopByHop } from "./proxy/headers.js";
 import type { Route, Runtime } from "./runtime.js";
+import type { AccessLog } from "./telemetry/access-log.js";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
@@ -68,7 +69,7 @@ function answerBody(answer: PluginAnswer): { body: Buffer; contentType: string |
   return { body: Buffer.from(JSON.stringify(body)), contentType: "application/json" };
 }
 
-export function createGateway(initial: Runtime, log: Logger): Gateway {
+export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog): Gateway {
   let runtime = initial;
   runtime.activate();
   let draining = false;
@@ -137,22 +138,19 @@ export function createGateway(initial: Runtime, log: Logger): Gateway {
 
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     if (config.log.access) {
-      log.info(
-        {
-          requestId,
-          method,
-          path: originalPath,
-          route: route ? `${route.info.api} ${route.info.operation}` : null,
-          status: outcome.status,
-          upstream: outcome.target,
-          attempts: outcome.attempts || undefined,
-          durationMs,
-          bytes: outcome.bytes,
-          clientIp,
-          error: outcome.error ?? undefined,
-        },
-        "request",
-      );
+      accessLog.record({
+        requestId,
+        method,
+        path: originalPath,
+        route: route ? `${route.info.api} ${route.info.operation}` : null,
+        status: outcome.status,
+        upstream: outcome.target,
+        attempts: outcome.attempts || undefined,
+        durationMs,
+        bytes: outcome.bytes,
+        clientIp,
+        error: outcome.error ?? undefined,
+      });
     }
     if (route && scope && route.chain.length > 0) {
       const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: `${route.info.api} ${route.info.operation}`, upstream: outcome.target };

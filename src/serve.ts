@@ -11,7 +11,8 @@ import { createGateway } from "./gateway.js";
 import { builtinCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import { buildRuntime } from "./runtime.js";
-import { createLogger, type Logger } from "./telemetry/logger.js";
+import { createAccessLog } from "./telemetry/access-log.js";
+import { createLogging, type Logger } from "./telemetry/logger.js";
 
 export interface StartOptions {
   configPath: string;
@@ -56,8 +57,10 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const configPath = resolve(options.configPath);
   const firstConfig = await loadConfigFile(configPath);
-  const log = createLogger(firstConfig.log.level);
-  const gateway = createGateway(buildRuntime(firstConfig, builtinCatalog, log, null), log);
+  const logging = createLogging(firstConfig.log.level);
+  const log = logging.log;
+  const accessLog = createAccessLog(logging);
+  const gateway = createGateway(buildRuntime(firstConfig, builtinCatalog, log, null), log, accessLog);
   const reloads: ReloadRecord[] = [];
   let accepting = true;
   let reloading: Promise<ReloadRecord> | null = null;
@@ -130,6 +133,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       adminServer.closeAllConnections();
       await new Promise<void>((done) => adminServer!.close(() => done()));
     }
+    accessLog.flush();
     log.info("portcullis stopped");
     log.flush();
   }

@@ -1,16 +1,24 @@
 // The gateway log: pino JSON lines on stdout. Lines are gathered in memory and written in batches
 // (every 4 KiB, and at least every 100 ms), so that a busy gateway makes one write for many
-// access-log lines instead of one per request; exit flushes what is left.
-import { pino, type Logger } from "pino";
+// lines instead of one per request; exit flushes what is left.
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
 const BATCH_BYTES = 4096;
 const FLUSH_EVERY_MS = 100;
 
-export function createLogger(level: string): Logger {
+export interface Logging {
+  log: Logger;
+  /** Where log lines go; the access log writes there too. */
+  destination: DestinationStream;
+  base: Record<string, string>;
+}
+
+export function createLogging(level: string): Logging {
   const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-  const logger = pino({ level, base: { service: "portcullis" }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const base = { service: "portcullis" };
+  const log = pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const timer = setInterval(() => destination.flush(), FLUSH_EVERY_MS);
   timer.unref();
   process.once("exit", () => {
@@ -20,5 +28,5 @@ export function createLogger(level: string): Logger {
       // Nothing was written yet, or stdout is gone: there is nothing left to save.
     }
   });
-  return logger;
+  return { log, destination, base };
 }
