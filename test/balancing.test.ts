@@ -119,7 +119,7 @@ describe("retries and health", () => {
       res.writeHead(503);
       res.end();
     };
-    const gateway = await gatewayFor(`    targets: [{ url: "${flaky.url}" }, { url: "${steady.url}" }]\n    passiveHealth: { failures: 2, ejectFor: 600ms }\n`);
+    const gateway = await gatewayFor(`    targets: [{ url: "${flaky.url}" }, { url: "${steady.url}" }]\n    retries: { onStatus: [503] }\n    passiveHealth: { failures: 2, ejectFor: 600ms }\n`);
     // 503s are retried on the other target, so clients see only successes.
     assert.deepEqual(await hitCounts(gateway, 8), { steady: 8 });
     const view = await send(`${gateway.adminUrl}/upstreams`);

@@ -108,6 +108,19 @@ describe("response headers", () => {
   });
 });
 
+describe("connection handling", () => {
+  it("closes the connection after the answer when the client asked to", async () => {
+    const raw = await sendRaw(gateway.port, "GET /main/x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+    assert.match(raw, /^HTTP\/1\.1 200/);
+    assert.match(raw, /\r\nconnection: close\r\n/i);
+  });
+
+  it("keeps the connection open for the next request otherwise", async () => {
+    const raw = await sendRaw(gateway.port, "GET /main/a HTTP/1.1\r\nHost: a.test\r\n\r\nGET /main/b HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n");
+    assert.equal(raw.match(/HTTP\/1\.1 200/g)?.length, 2);
+  });
+});
+
 describe("client address and X-Forwarded-*", () => {
   it("replaces forwarding headers from a client that is not a trusted proxy", async () => {
     await send(`${gateway.url}/main/x`, { headers: { host: "shop.test", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test", forwarded: "for=6.6.6.6" } });

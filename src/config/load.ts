@@ -139,7 +139,7 @@ interface RawUpstream {
   host: string;
   timeouts: { connect: string | number; read: string | number; total: string | number };
   retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
-  passiveHealth: { failures: number; ejectFor: string | number; maxEjectFor: string | number };
+  passiveHealth: { failures: number; statuses: number[]; ejectFor: string | number; maxEjectFor: string | number };
   healthCheck?: {
     path: string;
     interval: string | number;
@@ -284,6 +284,7 @@ function normalizeUpstream(name: string, raw: RawUpstream): UpstreamConfig {
     retries: { attempts: raw.retries.attempts, onStatus: raw.retries.onStatus, budget: { ...raw.retries.budget } },
     passiveHealth: {
       failures: raw.passiveHealth.failures,
+      statuses: raw.passiveHealth.statuses,
       ejectForMs: durationMs(raw.passiveHealth.ejectFor),
       maxEjectForMs: durationMs(raw.passiveHealth.maxEjectFor),
     },

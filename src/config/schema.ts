@@ -109,7 +109,7 @@ const upstream = {
       additionalProperties: false,
       properties: {
         attempts: { type: "integer", minimum: 0, maximum: 10, default: 2, description: "Retries after the first try." },
-        onStatus: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [502, 503, 504] },
+        onStatus: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [], description: "Upstream statuses that are retried on another target (idempotent methods only)." },
         budget: {
           type: "object", default: {},
           additionalProperties: false,
@@ -125,6 +125,7 @@ const upstream = {
       additionalProperties: false,
       properties: {
         failures: { type: "integer", minimum: 1, default: 3, description: "Consecutive failures that eject a target." },
+        statuses: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [502, 503, 504], description: "Upstream statuses that count as failures." },
         ejectFor: { ...duration, default: "10s", description: "First ejection; each further one doubles it." },
         maxEjectFor: { ...duration, default: "5m" },
       },

@@ -49,7 +49,7 @@ export interface UpstreamConfig {
   host: string;
   timeouts: { connectMs: number; readMs: number; totalMs: number };
   retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
-  passiveHealth: { failures: number; ejectForMs: number; maxEjectForMs: number };
+  passiveHealth: { failures: number; statuses: number[]; ejectForMs: number; maxEjectForMs: number };
   healthCheck: HealthCheckConfig | null;
 }
 

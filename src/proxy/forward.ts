@@ -2,13 +2,15 @@
 // Around http-proxy it adds what a gateway needs: target choice, connect/read/total timeouts,
 // retries to another target within a budget, passive health reports, hop-by-hop stripping on the
 // way back, a hook for response-phase plugins before anything is sent, and one outcome per request.
+// When nothing needs to see the response head before the client does (no response plugin, no
+// retry on status left), http-proxy writes head and body itself: the cheaper path.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { ClientRequest } from "node:http";
 import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { Logger } from "pino";
 import { sendProblem } from "../problem.js";
-import { endToEndHeaders } from "./headers.js";
+import { endToEndHeaders, stripHopByHop } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
 
@@ -60,6 +62,7 @@ class UpstreamTimeout extends Error {
 
 interface Attempt {
   target: Target;
+  ownsHead: boolean;
   proxyReq: ClientRequest | null;
   timer: NodeJS.Timeout | null;
   connectTimer: NodeJS.Timeout | null;
@@ -71,7 +74,7 @@ interface Attempt {
   lastProgressAt: number;
 }
 
-const proxy = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, xfwd: false });
+const proxy = httpProxy.createProxyServer({ ignorePath: true, xfwd: false });
 proxy.on("proxyReq", (proxyReq, req) => (req as Tagged)[kForwarding]?.onProxyReq(proxyReq));
 proxy.on("proxyRes", (proxyRes, req) => (req as Tagged)[kForwarding]?.onProxyRes(proxyRes));
 proxy.on("econnreset", (error, req) => (req as Tagged)[kForwarding]?.onError(error));
@@ -111,7 +114,7 @@ class Forwarding {
     this.attempts++;
     this.tried.add(target);
     target.active++;
-    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0 };
+    const attempt: Attempt = { target, ownsHead: this.ownsHead(), proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0 };
     this.attempt = attempt;
     this.outcome.target = target.origin;
     const { readMs } = pool.config.timeouts;
@@ -125,6 +128,7 @@ class Forwarding {
         target: { protocol: target.url.protocol, hostname: target.url.hostname, host: target.url.hostname, port: target.url.port, path: this.job.pathAndSearch } as unknown as string,
         agent: pool.agent,
         method: this.job.method,
+        selfHandleResponse: attempt.ownsHead,
         ...(this.job.body ? { buffer: bufferStream(this.job.body) } : {}),
       } as httpProxy.ServerOptions,
       (error) => this.onError(error),
@@ -195,27 +199,54 @@ class Forwarding {
     }
     clearTimer(attempt, "connectTimer");
     const status = proxyRes.statusCode ?? 502;
-    const { pool, method } = this.job;
-    const failed = pool.config.retries.onStatus.includes(status);
-    if (failed) {
-      pool.reportFailure(attempt.target, `status ${status}`);
-      if (IDEMPOTENT.has(method) && this.job.replayable && this.canRetry()) {
-        proxyRes.resume();
-        this.endAttempt(attempt);
-        this.next();
-        return;
-      }
-    } else {
-      pool.reportSuccess(attempt.target);
+    const { pool } = this.job;
+    if (pool.config.passiveHealth.statuses.includes(status)) pool.reportFailure(attempt.target, `status ${status}`);
+    else pool.reportSuccess(attempt.target);
+    if (attempt.ownsHead && pool.config.retries.onStatus.includes(status) && this.canRetry()) {
+      proxyRes.resume();
+      this.endAttempt(attempt);
+      this.next();
+      return;
     }
     attempt.body = proxyRes;
     attempt.lastProgressAt = Date.now();
     attempt.bytesSeen = proxyRes.socket?.bytesRead ?? 0;
+    if (!attempt.ownsHead) {
+      this.prepareHead(proxyRes, status);
+      return;
+    }
     const headers = endToEndHeaders(proxyRes.headers);
     Object.assign(headers, this.job.responseHeaders);
     const response: UpstreamResponse = { status, headers };
     if (this.job.beforeResponse) void this.respondAfterPlugins(attempt, proxyRes, response);
-    else this.stream(attempt, proxyRes, response);
+    else this.stream(proxyRes, response);
+  }
+
+  /**
+   * Whether this attempt writes the response head itself (a response plugin must see it first, or
+   * an answer in `retries.onStatus` may still be retried) or leaves head and body to http-proxy.
+   */
+  private ownsHead(): boolean {
+    const { pool, method } = this.job;
+    const retryOnStatus = pool.config.retries.onStatus.length > 0 && IDEMPOTENT.has(method) && this.job.replayable && this.attempts <= pool.config.retries.attempts;
+    return this.job.beforeResponse !== null || retryOnStatus;
+  }
+
+  /** Readies the upstream's head for http-proxy to copy: hop-by-hop headers out, ours in. */
+  private prepareHead(proxyRes: IncomingMessage, status: number): void {
+    const headers = proxyRes.headers;
+    stripHopByHop(headers);
+    Object.assign(headers, this.job.responseHeaders);
+    // Said explicitly, or http-proxy would promise keep-alive to a client that asked to close.
+    headers.connection ??= this.job.res.shouldKeepAlive ? "keep-alive" : "close";
+    this.outcome.status = status;
+    this.countBytes(proxyRes, headers["content-length"]);
+  }
+
+  private countBytes(proxyRes: IncomingMessage, contentLength: string | number | string[] | undefined): void {
+    const declared = Number(contentLength);
+    if (contentLength !== undefined && Number.isFinite(declared)) this.outcome.bytes = declared;
+    else proxyRes.on("data", (chunk: Buffer) => (this.outcome.bytes += chunk.length));
   }
 
   private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
@@ -227,23 +258,17 @@ class Forwarding {
       this.answerProblem(500, "plugin_error", "a response plugin failed");
       return;
     }
-    this.stream(attempt, proxyRes, response);
+    this.stream(proxyRes, response);
   }
 
-  private stream(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): void {
+  private stream(proxyRes: IncomingMessage, response: UpstreamResponse): void {
     const { res } = this.job;
     if (res.destroyed) {
       proxyRes.destroy();
-      this.endAttempt(attempt);
       return;
     }
     this.outcome.status = response.status;
-    const declaredLength = Number(response.headers["content-length"]);
-    if (Number.isFinite(declaredLength)) {
-      this.outcome.bytes = declaredLength;
-    } else {
-      proxyRes.on("data", (chunk: Buffer) => (this.outcome.bytes += chunk.length));
-    }
+    this.countBytes(proxyRes, response.headers["content-length"]);
     res.writeHead(response.status, response.headers);
     proxyRes.pipe(res);
   }
