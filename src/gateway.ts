@@ -112,7 +112,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
     const peer = plainAddress(req.socket.remoteAddress);
     const peerTrusted = current.trusted(peer);
-    const clientIp = clientAddress(peer, req.headers, current.trusted);
+    const clientIp = peerTrusted ? clientAddress(peer, req.headers, current.trusted) : peer;
     const method = req.method ?? "GET";
     const originalPath = ctx.path;
 

@@ -51,11 +51,21 @@ export function clientAddress(peer: string, headers: IncomingHttpHeaders, truste
 }
 
 function forwardedNode(address: string): string {
-  return isIPv6(address) ? `"[${address}]"` : address;
+  // An address with a colon can only be IPv6 here (peers are plain addresses, without ports).
+  return address.includes(":") ? `"[${address}]"` : address;
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+let lastHost = "";
+let lastQuotedHost = "";
+
+/** A Forwarded parameter value: a token as is, anything else quoted. Hosts repeat, so the last is kept. */
 function quoteIfNeeded(value: string): string {
-  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+  if (value === lastHost) return lastQuotedHost;
+  const quoted = TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, "\\$&")}"`;
+  lastHost = value;
+  lastQuotedHost = quoted;
+  return quoted;
 }
 
 export interface ForwardingFacts {
