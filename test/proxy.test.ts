@@ -5,7 +5,7 @@ import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, sendRaw } from "./helpers/http.js";
-import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { deadPort, defaultAnswer, startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 /** The slow upstream answers "late" after ?delay= milliseconds. */
 function answerAfterDelay(req: IncomingMessage, res: ServerResponse): void {
@@ -103,7 +103,7 @@ describe("response headers", () => {
       assert.notEqual(reply.headers["keep-alive"], "timeout=99");
       assert.equal(reply.headers["x-app"], "visible");
     } finally {
-      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+      upstream.handle = defaultAnswer("main");
     }
   });
 });
@@ -202,6 +202,32 @@ describe("upstream failures", () => {
     }
   });
 
+  it("cuts off the client's response when the upstream resets mid-body", async () => {
+    upstream.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", "content-length": 100 });
+      res.write("partial;");
+      setTimeout(() => res.socket?.destroy(), 50);
+    };
+    try {
+      const started = Date.now();
+      const outcome = await new Promise<string>((done) => {
+        const req = request(`${gateway.url}/main/reset`, (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => done(`complete:${body}`));
+          res.on("error", () => done(`cut:${body}`));
+          res.on("aborted", () => done(`cut:${body}`));
+        });
+        req.on("error", () => done("cut"));
+        req.end();
+      });
+      assert.equal(outcome, "cut:partial;");
+      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
+    } finally {
+      upstream.handle = defaultAnswer("main");
+    }
+  });
+
   it("serves an upstream that answers within the timeout", async () => {
     const reply = await send(`${gateway.url}/slow/x?delay=50`);
     assert.equal(reply.status, 200);
@@ -222,7 +248,7 @@ describe("upstream failures", () => {
       assert.equal(reply.status, 502);
       assert.equal(reply.json().code, "upstream_unavailable");
     } finally {
-      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+      upstream.handle = defaultAnswer("main");
     }
   });
 });
@@ -254,7 +280,7 @@ describe("bodies", () => {
       });
       assert.ok(firstChunkAt < 250, `first chunk arrived after ${firstChunkAt} ms`);
     } finally {
-      upstream.handle = (await import("./helpers/upstream.js")).defaultAnswer("main");
+      upstream.handle = defaultAnswer("main");
     }
   });
 });

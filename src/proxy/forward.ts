@@ -211,6 +211,10 @@ class Forwarding {
     attempt.body = proxyRes;
     attempt.lastProgressAt = Date.now();
     attempt.bytesSeen = proxyRes.socket?.bytesRead ?? 0;
+    // The upstream may break off mid-body; the client must then see its response end too.
+    proxyRes.once("close", () => {
+      if (!proxyRes.complete && !this.job.res.destroyed) this.bodyBroken(attempt, "upstream closed the connection mid-body");
+    });
     if (!attempt.ownsHead) {
       this.prepareHead(proxyRes, status);
       return;
@@ -290,12 +294,19 @@ class Forwarding {
       attempt.bytesSeen = bytesRead;
       attempt.lastProgressAt = now;
     } else if (now - attempt.lastProgressAt >= this.job.pool.config.timeouts.readMs) {
-      this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, "upstream went silent mid-body");
       body.destroy();
-      this.job.res.destroy();
+      this.bodyBroken(attempt, "upstream went silent mid-body");
       return;
     }
     attempt.timer?.refresh();
+  }
+
+  /** The head has gone to the client, so the only way to tell it the body is incomplete is to cut the connection. */
+  private bodyBroken(attempt: Attempt, reason: string): void {
+    this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, reason);
+    this.job.pool.reportFailure(attempt.target, reason);
+    this.outcome.error = reason;
+    this.job.res.destroy();
   }
 
   /** The response is complete, or the client went away: either way this request is over. */
@@ -309,8 +320,10 @@ class Forwarding {
       }
       this.endAttempt(attempt);
     }
-    // 499: the client went away before the answer was complete (the nginx convention).
-    if (!this.settled) this.settle(finished ? this.outcome.status : 499, finished ? null : "client closed the connection");
+    if (this.settled) return;
+    if (finished) this.settle(this.outcome.status, null);
+    else if (this.outcome.error) this.settle(this.outcome.status, this.outcome.error); // the upstream broke off
+    else this.settle(499, "client closed the connection"); // 499: the nginx convention
   }
 
   private answerProblem(status: number, code: string, detail: string): void {
