@@ -229,7 +229,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
   app.use(async (ctx) => {
     const current = runtime;
-    current.inFlight++;
+    current.requestStarted();
     inFlight++;
     try {
       await serve(ctx, current);

@@ -49,6 +49,10 @@ export class Runtime {
     this.releaseIfIdle();
   }
 
+  requestStarted(): void {
+    this.inFlight++;
+  }
+
   requestDone(): void {
     this.inFlight--;
     if (this.retired) this.releaseIfIdle();
