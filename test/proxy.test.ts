@@ -168,6 +168,24 @@ describe("malformed requests", () => {
   });
 });
 
+describe("hostile requests", () => {
+  it("answers 431 to oversized headers, 400 to a malformed head, and keeps serving", async () => {
+    const oversized = await sendRaw(gateway.port, `GET /main/x HTTP/1.1\r\nHost: a.test\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    assert.match(oversized, /^HTTP\/1\.1 431/);
+    const malformed = await sendRaw(gateway.port, "GET /main/x HTTP/1.1\r\nHost a.test\r\n\r\n");
+    assert.match(malformed, /^HTTP\/1\.1 400/);
+    const garbage = await sendRaw(gateway.port, "\x00\x01GARBAGE\r\n\r\n");
+    assert.match(garbage, /^HTTP\/1\.1 400/);
+    assert.equal((await send(`${gateway.url}/main/x`)).status, 200);
+  });
+
+  it("forwards paths with invalid percent-encoding as received instead of failing", async () => {
+    const reply = await send(`${gateway.url}/main/bad%E0%A4%A/%zz`);
+    assert.equal(reply.status, 200);
+    assert.equal(last().url, "/bad%E0%A4%A/%zz");
+  });
+});
+
 describe("upstream failures", () => {
   it("answers 504 as problem+json when the upstream is slower than the read timeout", async () => {
     const reply = await send(`${gateway.url}/slow/x?delay=2000`, { headers: { "x-request-id": "slow-1" } });
