@@ -7,11 +7,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
 import { loadConfigFile } from "./config/load.js";
 import { buildRuntime } from "./runtime.js";
-import { builtinCatalog } from "./plugins/index.js";
+import { loadUserPlugins } from "../sandbox/host/user-plugins.js";
+import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { startGateway } from "./serve.js";
 import { createLogging } from "./telemetry/logger.js";
 
 const DEFAULT_CONFIG = "config/portcullis.yaml";
+const DEFAULT_PLUGINS = "plugins";
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 function portNumber(value: string): number {
@@ -35,13 +37,14 @@ program
   .command("start")
   .description("serve the gateway and its admin API, reloading config on change")
   .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
+  .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
   .option("-p, --port <port>", "override listen.port", portNumber)
   .option("--admin-port <port>", "override admin.port", portNumber)
   .option("--no-watch", "do not reload when the config file changes")
-  .action(async (options: { config: string; port?: number; adminPort?: number; watch: boolean }) => {
+  .action(async (options: { config: string; plugins: string; port?: number; adminPort?: number; watch: boolean }) => {
     let gateway;
     try {
-      gateway = await startGateway({ configPath: options.config, port: options.port, adminPort: options.adminPort, watch: options.watch });
+      gateway = await startGateway({ configPath: options.config, pluginsDir: options.plugins, port: options.port, adminPort: options.adminPort, watch: options.watch });
     } catch (error) {
       reportConfigError(error);
     }
@@ -58,10 +61,15 @@ program
   .command("validate")
   .description("check a config file and the plugins it attaches; exit 1 with file:line errors")
   .option("-c, --config <file>", "config file", DEFAULT_CONFIG)
-  .action(async (options: { config: string }) => {
+  .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
+  .action(async (options: { config: string; plugins: string }) => {
     try {
       const config = await loadConfigFile(options.config);
-      const runtime = buildRuntime(config, builtinCatalog, createLogging("silent").log, null);
+      const log = createLogging("silent").log;
+      const user = await loadUserPlugins(resolve(options.plugins), new Set(builtinPlugins.keys()), log);
+      for (const problem of user.problems) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
+      const runtime = buildRuntime(config, pluginCatalog(user.plugins), log, null);
+      if (user.problems.length > 0) process.exit(1);
       process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);
       process.exit(0);
     } catch (error) {
@@ -71,11 +79,14 @@ program
 
 program
   .command("init")
-  .description("scaffold config/portcullis.yaml and plugins/ in a folder")
+  .description("scaffold config/portcullis.yaml and an example plugin in plugins/")
   .argument("[dir]", "folder to set up", ".")
   .action(async (dir: string) => {
     const target = resolve(dir);
-    const files: [string, string][] = [[join(target, DEFAULT_CONFIG), join(packageRoot, "config/portcullis.yaml")]];
+    const files: [string, string][] = [
+      [join(target, DEFAULT_CONFIG), join(packageRoot, "config/portcullis.yaml")],
+      [join(target, DEFAULT_PLUGINS, "add-header.ts"), join(packageRoot, "plugins/add-header.ts")],
+    ];
     const existing = files.filter(([to]) => existsSync(to));
     if (existing.length > 0) {
       process.stderr.write(`portcullis: not overwriting ${existing.map(([to]) => to).join(", ")}\n`);
@@ -86,8 +97,7 @@ program
       await writeFile(to, await readFile(from, "utf8"));
       process.stdout.write(`created ${to}\n`);
     }
-    await mkdir(join(target, "plugins"), { recursive: true });
-    process.stdout.write(`created ${join(target, "plugins")}/\nnext: cd ${dir} && npx portcullis start\n`);
+    process.stdout.write(`next: cd ${dir} && npx portcullis start\n`);
   });
 
 await program.parseAsync(process.argv);

@@ -8,7 +8,8 @@ import { createAdminApp, describeError, type ReloadRecord } from "./admin/server
 import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
-import { builtinCatalog } from "./plugins/index.js";
+import { loadUserPlugins } from "../sandbox/host/user-plugins.js";
+import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import { buildRuntime } from "./runtime.js";
 import { createAccessLog } from "./telemetry/access-log.js";
@@ -16,6 +17,8 @@ import { createLogging, type Logger } from "./telemetry/logger.js";
 
 export interface StartOptions {
   configPath: string;
+  /** The user plugin folder (plugins/<name>.ts). */
+  pluginsDir: string;
   /** Overrides listen.port / admin.port from the file (0 picks a free port). */
   port?: number;
   adminPort?: number;
@@ -60,7 +63,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const logging = createLogging(firstConfig.log.level);
   const log = logging.log;
   const accessLog = createAccessLog(logging);
-  const gateway = createGateway(buildRuntime(firstConfig, builtinCatalog, log, null), log, accessLog);
+  const userPlugins = await loadUserPlugins(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log);
+  const catalog = pluginCatalog(userPlugins.plugins);
+  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null), log, accessLog);
   const reloads: ReloadRecord[] = [];
   let accepting = true;
   let reloading: Promise<ReloadRecord> | null = null;
@@ -70,7 +75,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     try {
       const config = await loadConfigFile(configPath);
       const previous = gateway.current();
-      gateway.swap(buildRuntime(config, builtinCatalog, log, previous));
+      gateway.swap(buildRuntime(config, catalog, log, previous));
       if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port) {
         log.warn("listen and admin addresses change only on restart");
       }

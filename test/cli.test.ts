@@ -16,7 +16,7 @@ const temp = async () => {
 
 describe("portcullis validate", () => {
   it("accepts the shipped default config", async () => {
-    const result = await runCli(["validate", "-c", join(projectRoot, "config/portcullis.yaml")]);
+    const result = await runCli(["validate", "-c", join(projectRoot, "config/portcullis.yaml"), "--plugins", join(projectRoot, "plugins")]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /valid \(2 routes, 1 upstreams\)/);
   });
@@ -43,7 +43,7 @@ describe("portcullis validate", () => {
 
 describe("portcullis start", () => {
   it("serves the default config: /echo answers with the request, with x-request-id", async () => {
-    const gateway = await startGatewayProcess("", ["-c", join(projectRoot, "config/portcullis.yaml")]);
+    const gateway = await startGatewayProcess("", ["-c", join(projectRoot, "config/portcullis.yaml"), "--plugins", join(projectRoot, "plugins")]);
     after(() => gateway.stop());
     const reply = await send(`${gateway.url}/echo/hi?x=1`);
     assert.equal(reply.status, 200);
@@ -53,6 +53,8 @@ describe("portcullis start", () => {
     assert.equal(echoed.path, "/hi");
     assert.deepEqual(echoed.query, { x: "1" });
     assert.equal(echoed.headers["x-request-id"], reply.headers["x-request-id"]);
+    assert.equal(echoed.headers["x-hello"], "world", "the sandboxed add-header plugin ran on the request");
+    assert.equal(reply.headers["x-hello"], "world", "and on the response");
     const access = await gateway.waitForLog((line) => line.msg === "request" && line.requestId === reply.headers["x-request-id"]);
     assert.deepEqual([access.method, access.path, access.status, access.route], ["GET", "/echo/hi", 200, "echo *"]);
     assert.equal(typeof access.durationMs, "number");

@@ -5,8 +5,10 @@ import { mockPlugin } from "./mock/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([[mockPlugin.name, mockPlugin]]);
 
-/** The catalog of plugins a config may attach (user plugins join it with the sandbox). */
-export const builtinCatalog: PluginCatalog = {
-  find: (name) => builtinPlugins.get(name) ?? null,
-  names: () => [...builtinPlugins.keys()],
-};
+/** The plugins a config may attach: the built-ins, and the user plugins loaded in the sandbox. */
+export function pluginCatalog(userPlugins: ReadonlyMap<string, PluginDefinition> = new Map()): PluginCatalog {
+  return {
+    find: (name) => builtinPlugins.get(name) ?? userPlugins.get(name) ?? null,
+    names: () => [...builtinPlugins.keys(), ...userPlugins.keys()],
+  };
+}

@@ -1,0 +1,102 @@
+// A user plugin in its own isolate, seen by the pipeline as an ordinary PluginDefinition. The
+// isolate gets one long-lived context; the console is a host closure installed before plugin code
+// runs; hook references are fetched once and called with applySync on copied data, with a
+// per-call timeout. Results come back as patches and are applied to the gateway's request.
+import ivm from "isolated-vm";
+import type { Logger } from "pino";
+import type { PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
+import type { HeaderPatch, RequestOutcome, ResponseOutcome } from "../runtime/index.js";
+import { compilePlugin } from "./compile.js";
+
+export interface SandboxLimits {
+  timeoutMs: number;
+  memoryMb: number;
+}
+
+export const defaultLimits: SandboxLimits = { timeoutMs: 50, memoryMb: 64 };
+
+interface Description {
+  options: Record<string, unknown>;
+  hooks: { onRequest: boolean; onResponse: boolean; onLog: boolean };
+}
+
+const PRELUDE = `
+const log = $0;
+const format = (args) => args.map((arg) => typeof arg === "string" ? arg : JSON.stringify(arg)).join(" ");
+globalThis.console = {
+  log: (...args) => log("info", format(args)),
+  info: (...args) => log("info", format(args)),
+  debug: (...args) => log("debug", format(args)),
+  warn: (...args) => log("warn", format(args)),
+  error: (...args) => log("error", format(args)),
+};
+`;
+
+/** Flattens Node's header object to one string per name, as plugin code sees headers. */
+function flatHeaders(headers: Record<string, string | string[] | number | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : String(value);
+  }
+  return flat;
+}
+
+function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch): void {
+  for (const name of patch.remove) delete headers[name];
+  Object.assign(headers, patch.set);
+}
+
+export async function loadSandboxedPlugin(name: string, file: string, log: Logger, limits: SandboxLimits = defaultLimits): Promise<PluginDefinition> {
+  const compiled = await compilePlugin(file);
+  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb });
+  const context = isolate.createContextSync();
+  const pluginLog = log.child({ plugin: name });
+  const writeLog = (level: "info" | "debug" | "warn" | "error", message: string) => pluginLog[level](message);
+  context.evalClosureSync(PRELUDE, [new ivm.Callback(writeLog)]);
+  isolate.compileScriptSync(compiled.code, { filename: `${file}.js` }).runSync(context, { timeout: 1000 });
+
+  const api = context.global.getSync("__portcullis", { reference: true }) as ivm.Reference<Record<string, unknown>>;
+  const hook = (hookName: string) => api.getSync(hookName, { reference: true }) as ivm.Reference<(...args: unknown[]) => unknown>;
+  const description = hook("describe").applySync(undefined, [], { result: { copy: true } }) as Description;
+  const callOptions = { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: limits.timeoutMs } as const;
+  const onRequest = hook("onRequest");
+  const onResponse = hook("onResponse");
+  const onLog = hook("onLog");
+
+  return {
+    name,
+    optionsSchema: description.options,
+    create(options) {
+      const contextInput = (ctx: { requestId: string; route: unknown; vars: Record<string, unknown> }) => ({ options, requestId: ctx.requestId, route: ctx.route, vars: ctx.vars });
+      const hooks: PluginHooks = {};
+      if (description.hooks.onRequest) {
+        hooks.onRequest = async (request: PluginRequest, ctx) => {
+          const input = { method: request.method, path: request.path, search: request.search, headers: flatHeaders(request.headers), originalPath: request.originalPath, clientIp: request.clientIp, params: request.params };
+          const outcome = (await onRequest.applySync(undefined, [input, contextInput(ctx)], callOptions)) as RequestOutcome;
+          request.method = outcome.method;
+          request.path = outcome.path;
+          request.search = outcome.search;
+          applyHeaderPatch(request.headers, outcome.headers);
+          Object.assign(ctx.vars, outcome.vars);
+          return outcome.answer ?? undefined;
+        };
+      }
+      if (description.hooks.onResponse) {
+        hooks.onResponse = async (response: PluginResponse, ctx) => {
+          const input = { status: response.status, headers: flatHeaders(response.headers) };
+          const outcome = (await onResponse.applySync(undefined, [input, contextInput(ctx)], callOptions)) as ResponseOutcome;
+          response.status = outcome.status;
+          applyHeaderPatch(response.headers, outcome.headers);
+          Object.assign(ctx.vars, outcome.vars);
+        };
+      }
+      if (description.hooks.onLog) {
+        hooks.onLog = (entry, ctx) => {
+          void onLog.applySync(undefined, [entry, contextInput(ctx)], callOptions);
+        };
+      }
+      return hooks;
+    },
+  };
+}

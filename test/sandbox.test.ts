@@ -1,0 +1,117 @@
+// User plugins from a plugins folder, each in its own isolate, through the real gateway process.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { send } from "./helpers/http.js";
+
+const plugins: Record<string, string> = {
+  "tag-request.ts": `import { definePlugin } from "portcullis";
+export default definePlugin<{ value: string }>({
+  options: { type: "object", required: ["value"], properties: { value: { type: "string" } } },
+  onRequest(request, ctx) {
+    request.headers.set("x-tag", ctx.options.value);
+    request.headers.delete("x-secret");
+    request.path = request.path + "/tagged";
+    ctx.vars.tagged = true;
+  },
+  onResponse(response, ctx) {
+    response.headers.set("x-tagged", String(ctx.vars.tagged));
+  },
+});`,
+  "deny.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request) {
+    if (request.headers.get("x-user") === "mallory") return { status: 403, body: { error: "denied" } };
+  },
+});`,
+  "slow-async.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  async onRequest(request) {
+    await Promise.resolve();
+    console.log("async hook ran for", request.path);
+    request.headers.set("x-async", "yes");
+  },
+});`,
+  "throws.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({ onRequest() { throw new Error("plugin bug"); } });`,
+  "spins.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({ onRequest() { for (;;) {} } });`,
+  "broken.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({ onRequest( { `,
+};
+
+const config = `
+upstreams: { echo: { type: echo } }
+apis:
+  - name: tagged
+    basePath: /tagged
+    upstream: echo
+    plugins: [{ name: tag-request, options: { value: blue } }]
+  - { name: deny, basePath: /deny, upstream: echo, plugins: [{ name: deny }] }
+  - { name: async, basePath: /async, upstream: echo, plugins: [{ name: slow-async }] }
+  - { name: closed, basePath: /closed, upstream: echo, plugins: [{ name: throws }] }
+  - { name: open, basePath: /open, upstream: echo, plugins: [{ name: throws, onError: fail-open }] }
+  - { name: spins, basePath: /spins, upstream: echo, plugins: [{ name: spins }] }
+  - { name: plain, basePath: /plain, upstream: echo }
+`;
+
+let dir: string;
+let gateway: GatewayProcess;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "portcullis-plugins-"));
+  for (const [file, source] of Object.entries(plugins)) await writeFile(join(dir, file), source);
+  gateway = await startGatewayProcess(config, ["--plugins", dir]);
+});
+after(async () => {
+  await gateway.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("sandboxed plugins", () => {
+  it("change the request on its way upstream and the response on its way back", async () => {
+    const reply = await send(`${gateway.url}/tagged/x`, { headers: { "x-secret": "s" } });
+    assert.equal(reply.status, 200);
+    const echoed = reply.json<{ path: string; headers: Record<string, string> }>();
+    assert.equal(echoed.headers["x-tag"], "blue");
+    assert.equal(echoed.headers["x-secret"], undefined);
+    assert.equal(echoed.path, "/x/tagged");
+    assert.equal(reply.headers["x-tagged"], "true", "vars set in the request phase reach the response phase");
+  });
+
+  it("answer instead of the upstream", async () => {
+    const denied = await send(`${gateway.url}/deny/x`, { headers: { "x-user": "mallory" } });
+    assert.equal(denied.status, 403);
+    assert.deepEqual(denied.json(), { error: "denied" });
+    assert.equal((await send(`${gateway.url}/deny/x`, { headers: { "x-user": "alice" } })).status, 200);
+  });
+
+  it("may be async, and log through console to the gateway log with their name", async () => {
+    const reply = await send(`${gateway.url}/async/y`);
+    assert.equal(reply.json<{ headers: Record<string, string> }>().headers["x-async"], "yes");
+    const line = await gateway.waitForLog((entry) => entry.plugin === "slow-async");
+    assert.equal(line.msg, "async hook ran for /y");
+  });
+
+  it("a throwing plugin answers 500 when fail-closed and is skipped when fail-open", async () => {
+    const closed = await send(`${gateway.url}/closed/x`);
+    assert.equal(closed.status, 500);
+    assert.equal(closed.json().code, "plugin_error");
+    assert.equal((await send(`${gateway.url}/open/x`)).status, 200);
+  });
+
+  it("a plugin that loops forever costs its request a 500, and the gateway keeps serving", async () => {
+    const started = Date.now();
+    const spun = await send(`${gateway.url}/spins/x`);
+    assert.equal(spun.status, 500);
+    assert.ok(Date.now() - started < 2000);
+    assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
+  });
+
+  it("a plugin that does not compile is reported with file:line and not loaded", async () => {
+    const line = await gateway.waitForLog((entry) => entry.msg === "plugin not loaded" && entry.plugin === "broken");
+    assert.match(String(line.error), /broken\.ts:\d+:\d+/);
+  });
+});
