@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
 import { loadConfigFile } from "./config/load.js";
 import { buildRuntime } from "./runtime.js";
-import { loadUserPlugins } from "../sandbox/host/user-plugins.js";
+import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { startGateway } from "./serve.js";
 import { createLogging } from "./telemetry/logger.js";
@@ -66,10 +66,11 @@ program
     try {
       const config = await loadConfigFile(options.config);
       const log = createLogging("silent").log;
-      const user = await loadUserPlugins(resolve(options.plugins), new Set(builtinPlugins.keys()), log);
-      for (const problem of user.problems) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
+      const user = new UserPluginFolder(resolve(options.plugins), new Set(builtinPlugins.keys()), log);
+      await user.loadAll();
+      for (const problem of user.problems.values()) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
       const runtime = buildRuntime(config, pluginCatalog(user.plugins), log, null);
-      if (user.problems.length > 0) process.exit(1);
+      if (user.problems.size > 0) process.exit(1);
       process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);
       process.exit(0);
     } catch (error) {

@@ -7,7 +7,7 @@ import { ConfigError } from "./config/errors.js";
 import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
 import { joinPaths } from "./config/load.js";
 import { ChainBuilder, type PluginCatalog } from "./pipeline/chain.js";
-import type { ChainLink, RouteInfo } from "./pipeline/plugin.js";
+import type { ChainLink, PluginDefinition, RouteInfo } from "./pipeline/plugin.js";
 import { trustCheck, type TrustCheck } from "./proxy/forwarded.js";
 import { UpstreamPool } from "./proxy/pool.js";
 import { createMatcher, type MatchableRoute, type RouteMatcher } from "./router/match.js";
@@ -58,12 +58,20 @@ export class Runtime {
     if (this.retired) this.releaseIfIdle();
   }
 
+  /** The plugin definitions this runtime's chains use. */
+  get definitions(): Set<PluginDefinition> {
+    return new Set(this.routes.flatMap((route) => route.chain.map((link) => link.definition)));
+  }
+
   private releaseIfIdle(): void {
     if (this.inFlight > 0 || this.released) return;
     this.released = true;
     for (const [name, pool] of this.pools) {
       if (this.successor?.pools.get(name) !== pool) pool.close();
     }
+    // A plugin version replaced by a reload goes with the last runtime that used it.
+    const kept = this.successor?.definitions ?? new Set();
+    for (const definition of this.definitions) if (!kept.has(definition)) definition.dispose?.();
   }
 }
 

@@ -8,9 +8,10 @@ import { createAdminApp, describeError, type ReloadRecord } from "./admin/server
 import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
-import { loadUserPlugins } from "../sandbox/host/user-plugins.js";
+import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
+import type { PluginDefinition } from "./pipeline/plugin.js";
 import { buildRuntime } from "./runtime.js";
 import { createAccessLog } from "./telemetry/access-log.js";
 import { createLogging, type Logger } from "./telemetry/logger.js";
@@ -57,13 +58,24 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
+type PluginChange = Parameters<Parameters<UserPluginFolder["watch"]>[0]>[0];
+
+/** Runs tasks one after another, in the order they were queued; a failing task is logged. */
+function serialQueue(log: Logger): (task: () => Promise<void>) => void {
+  let tail = Promise.resolve();
+  return (task) => {
+    tail = tail.then(() => task().catch((error: unknown) => log.error({ err: error }, "background task failed")));
+  };
+}
+
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const configPath = resolve(options.configPath);
   const firstConfig = await loadConfigFile(configPath);
   const logging = createLogging(firstConfig.log.level);
   const log = logging.log;
   const accessLog = createAccessLog(logging);
-  const userPlugins = await loadUserPlugins(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log);
+  const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log);
+  await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null), log, accessLog);
   const reloads: ReloadRecord[] = [];
@@ -114,7 +126,35 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     adminPort = await listen(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
   }
 
+  /**
+   * A plugin file changed: load the new version in a fresh isolate (a failure keeps the old one),
+   * then rebuild the runtime around it like any reload. The old version's isolate goes when the
+   * last request using it is done.
+   */
+  async function pluginChanged(change: PluginChange): Promise<void> {
+    const previous = gateway.current();
+    const replaced: PluginDefinition[] = [];
+    const names = change.name === null ? [...userPlugins.files.keys()] : [change.name];
+    for (const name of names) {
+      if (change.removed && change.name !== null) {
+        const removed = userPlugins.remove(name);
+        if (removed) replaced.push(removed);
+        continue;
+      }
+      const outcome = await userPlugins.load(name, userPlugins.files.get(name) ?? change.file);
+      if (!outcome.ok) return;
+      if (outcome.replaced) replaced.push(outcome.replaced);
+    }
+    const record = await reload(`plugin ${change.name ?? change.file}`);
+    if (record.ok) log.info({ plugins: names, removed: change.removed }, "plugin reloaded");
+    for (const definition of replaced) {
+      if (!gateway.current().definitions.has(definition) && !previous.definitions.has(definition)) definition.dispose?.();
+    }
+  }
+
+  const pluginQueue = serialQueue(log);
   const stopWatching = options.watch === false ? null : watchConfigFile(configPath, () => void reload("file"));
+  const stopWatchingPlugins = options.watch === false ? null : userPlugins.watch((change) => pluginQueue(() => pluginChanged(change)));
   log.info({ port, adminPort, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
 
   let shuttingDown: Promise<void> | null = null;
@@ -123,6 +163,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     gateway.startDraining();
     log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
     await stopWatching?.();
+    await stopWatchingPlugins?.();
     const closed = new Promise<void>((done) => server.close(() => done()));
     server.closeIdleConnections();
     const deadline = Date.now() + gateway.current().config.limits.shutdownTimeoutMs;

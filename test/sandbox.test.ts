@@ -115,3 +115,37 @@ describe("sandboxed plugins", () => {
     assert.match(String(line.error), /broken\.ts:\d+:\d+/);
   });
 });
+
+describe("plugin hot reload", () => {
+  const version = (n: number) => `import { definePlugin } from "portcullis";
+export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" }; } });`;
+
+  it("swaps a saved plugin in under steady load without failing a request; a broken save keeps the old version", async () => {
+    const { steadyLoad } = await import("./helpers/load.js");
+    const folder = await mkdtemp(join(tmpdir(), "portcullis-reload-"));
+    await writeFile(join(folder, "versioned.ts"), version(1));
+    const live = await startGatewayProcess(`log: { access: false }\nupstreams: { echo: { type: echo } }\napis: [{ name: v, basePath: /, upstream: echo, plugins: [{ name: versioned }] }]\n`, ["--plugins", folder]);
+    try {
+      const load = steadyLoad(`${live.url}/x`);
+      await new Promise((wait) => setTimeout(wait, 300));
+      await writeFile(join(folder, "versioned.ts"), version(2));
+      await live.waitForLog((line) => line.msg === "plugin reloaded");
+      await new Promise((wait) => setTimeout(wait, 300));
+      await writeFile(join(folder, "versioned.ts"), "export default {{{");
+      await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving");
+      await new Promise((wait) => setTimeout(wait, 200));
+      const result = await load.stop();
+      assert.deepEqual(result.failures, []);
+      assert.ok(result.bodies.has("v1") && result.bodies.has("v2"), [...result.bodies].join(","));
+      assert.equal((await send(`${live.url}/x`)).text, "v2");
+
+      // Deleting a plugin the config still attaches is refused; the last version keeps serving.
+      await rm(join(folder, "versioned.ts"));
+      await live.waitForLog((line) => typeof line.msg === "string" && line.msg.startsWith("config rejected") && String(line.trigger).startsWith("plugin"));
+      assert.equal((await send(`${live.url}/x`)).text, "v2");
+    } finally {
+      await live.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

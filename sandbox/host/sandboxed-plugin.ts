@@ -98,5 +98,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       }
       return hooks;
     },
+    dispose() {
+      if (!isolate.isDisposed) isolate.dispose();
+    },
   };
 }

@@ -1,8 +1,10 @@
 // The user plugin folder: every plugins/<name>.ts (or .js) is compiled and loaded into its own
-// isolate. A file that fails to compile or load is reported and left out; a user plugin may not
-// take a built-in's name.
+// isolate. A file that fails to compile or load is reported and the version loaded before it (if
+// any) stays; a user plugin may not take a built-in's name. With `watch`, chokidar reports saves,
+// additions and deletions (of plugin files, or of files they import) so they can be reloaded.
 import { readdir } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { basename, extname, join } from "node:path";
+import { watch } from "chokidar";
 import type { Logger } from "pino";
 import type { PluginDefinition } from "../../src/pipeline/plugin.js";
 import { loadSandboxedPlugin } from "./sandboxed-plugin.js";
@@ -13,35 +15,79 @@ export interface UserPluginProblem {
   error: string;
 }
 
-export interface UserPlugins {
-  plugins: Map<string, PluginDefinition>;
-  problems: UserPluginProblem[];
-}
-
 const PLUGIN_FILE = /^[a-z0-9][a-z0-9-]*\.(ts|js)$/;
 
-export async function loadUserPlugins(dir: string, reserved: ReadonlySet<string>, log: Logger): Promise<UserPlugins> {
-  const plugins = new Map<string, PluginDefinition>();
-  const problems: UserPluginProblem[] = [];
-  let files: string[];
-  try {
-    files = (await readdir(dir)).filter((file) => PLUGIN_FILE.test(file) && !file.endsWith(".test.ts") && !file.endsWith(".d.ts"));
-  } catch {
-    return { plugins, problems };
-  }
-  for (const file of files.sort()) {
-    const name = file.slice(0, -extname(file).length);
-    const path = join(dir, file);
-    if (reserved.has(name)) {
-      problems.push({ name, file: path, error: `'${name}' is a built-in plugin; rename the file` });
-      continue;
-    }
+function isPluginFile(file: string): boolean {
+  return PLUGIN_FILE.test(file) && !file.endsWith(".test.ts") && !file.endsWith(".d.ts");
+}
+
+export class UserPluginFolder {
+  /** The live definition of each plugin; the gateway's catalog reads this map. */
+  readonly plugins = new Map<string, PluginDefinition>();
+  readonly problems = new Map<string, UserPluginProblem>();
+  /** The file each plugin was loaded from. */
+  readonly files = new Map<string, string>();
+
+  constructor(
+    readonly dir: string,
+    private readonly reserved: ReadonlySet<string>,
+    private readonly log: Logger,
+  ) {}
+
+  async loadAll(): Promise<void> {
+    let files: string[];
     try {
-      plugins.set(name, await loadSandboxedPlugin(name, path, log));
+      files = (await readdir(this.dir)).filter(isPluginFile).sort();
+    } catch {
+      return;
+    }
+    for (const file of files) await this.load(file.slice(0, -extname(file).length), join(this.dir, file));
+  }
+
+  /**
+   * Compiles and loads one plugin. On success the new definition replaces the old one (returned,
+   * for the caller to dispose once nothing uses it); on failure the old one stays.
+   */
+  async load(name: string, file: string): Promise<{ ok: boolean; replaced: PluginDefinition | null }> {
+    if (this.reserved.has(name)) return this.fail(name, file, `'${name}' is a built-in plugin; rename the file`);
+    try {
+      const definition = await loadSandboxedPlugin(name, file, this.log);
+      const replaced = this.plugins.get(name) ?? null;
+      this.plugins.set(name, definition);
+      this.files.set(name, file);
+      this.problems.delete(name);
+      return { ok: true, replaced };
     } catch (error) {
-      problems.push({ name, file: path, error: (error as Error).message });
+      return this.fail(name, file, (error as Error).message);
     }
   }
-  for (const problem of problems) log.error({ plugin: problem.name, file: problem.file, error: problem.error }, "plugin not loaded");
-  return { plugins, problems };
+
+  /** Forgets a plugin whose file is gone; returns the definition to dispose once unused. */
+  remove(name: string): PluginDefinition | null {
+    const removed = this.plugins.get(name) ?? null;
+    this.plugins.delete(name);
+    this.files.delete(name);
+    this.problems.delete(name);
+    return removed;
+  }
+
+  private fail(name: string, file: string, error: string): { ok: false; replaced: null } {
+    this.problems.set(name, { name, file, error });
+    this.log.error({ plugin: name, file, error }, this.plugins.has(name) ? "plugin not reloaded; the previous version keeps serving" : "plugin not loaded");
+    return { ok: false, replaced: null };
+  }
+
+  /**
+   * Watches the folder. `onChange` gets the plugin name for a plugin file, or null for any other
+   * file (a module plugins may import, so every plugin should be rebuilt).
+   */
+  watch(onChange: (change: { name: string | null; file: string; removed: boolean }) => void): () => Promise<void> {
+    const watcher = watch(this.dir, { ignoreInitial: true, ignored: (path) => path.includes("node_modules") });
+    const report = (removed: boolean) => (file: string) => {
+      const name = isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
+      onChange({ name, file, removed });
+    };
+    watcher.on("add", report(false)).on("change", report(false)).on("unlink", report(true));
+    return () => watcher.close();
+  }
 }

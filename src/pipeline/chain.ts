@@ -78,7 +78,7 @@ export class ChainBuilder {
       this.issue(attachment, `could not be set up: ${(error as Error).message}`);
       return null;
     }
-    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks };
+    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks, definition };
     this.links.set(attachment, link);
     return link;
   }

@@ -72,6 +72,8 @@ export interface PluginDefinition {
   /** Failure policy when the attachment does not say. */
   defaultOnError?: FailurePolicy;
   create(options: Record<string, unknown>): PluginHooks;
+  /** Frees what the plugin holds (a sandboxed plugin's isolate); called once nothing uses it. */
+  dispose?(): void;
 }
 
 /** One plugin placed in a route's chain, with its options already checked. */
@@ -83,4 +85,5 @@ export interface ChainLink {
   options: Record<string, unknown>;
   onError: FailurePolicy;
   hooks: PluginHooks;
+  definition: PluginDefinition;
 }
