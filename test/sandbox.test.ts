@@ -128,11 +128,13 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
     try {
       const load = steadyLoad(`${live.url}/x`);
       await new Promise((wait) => setTimeout(wait, 300));
+      let mark = live.logs.length;
       await writeFile(join(folder, "versioned.ts"), version(2));
-      await live.waitForLog((line) => line.msg === "plugin reloaded");
+      await live.waitForLog((line) => line.msg === "plugin reloaded", 10_000, mark);
       await new Promise((wait) => setTimeout(wait, 300));
+      mark = live.logs.length;
       await writeFile(join(folder, "versioned.ts"), "export default {{{");
-      await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving");
+      await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving", 10_000, mark);
       await new Promise((wait) => setTimeout(wait, 200));
       const result = await load.stop();
       assert.deepEqual(result.failures, []);
@@ -140,8 +142,9 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
       assert.equal((await send(`${live.url}/x`)).text, "v2");
 
       // Deleting a plugin the config still attaches is refused; the last version keeps serving.
+      mark = live.logs.length;
       await rm(join(folder, "versioned.ts"));
-      await live.waitForLog((line) => typeof line.msg === "string" && line.msg.startsWith("config rejected") && String(line.trigger).startsWith("plugin"));
+      await live.waitForLog((line) => typeof line.msg === "string" && line.msg.startsWith("config rejected") && String(line.trigger).startsWith("plugin"), 10_000, mark);
       assert.equal((await send(`${live.url}/x`)).text, "v2");
     } finally {
       await live.stop();

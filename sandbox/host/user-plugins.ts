@@ -16,6 +16,7 @@ export interface UserPluginProblem {
 }
 
 const PLUGIN_FILE = /^[a-z0-9][a-z0-9-]*\.(ts|js)$/;
+const SETTLE_MS = 20;
 
 function isPluginFile(file: string): boolean {
   return PLUGIN_FILE.test(file) && !file.endsWith(".test.ts") && !file.endsWith(".d.ts");
@@ -83,9 +84,18 @@ export class UserPluginFolder {
    */
   watch(onChange: (change: { name: string | null; file: string; removed: boolean }) => void): () => Promise<void> {
     const watcher = watch(this.dir, { ignoreInitial: true, ignored: (path) => path.includes("node_modules") });
+    // A save is often several events (truncate, write); act once the file has been quiet briefly.
+    const pending = new Map<string, NodeJS.Timeout>();
     const report = (removed: boolean) => (file: string) => {
-      const name = isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
-      onChange({ name, file, removed });
+      clearTimeout(pending.get(file));
+      pending.set(
+        file,
+        setTimeout(() => {
+          pending.delete(file);
+          const name = isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
+          onChange({ name, file, removed });
+        }, SETTLE_MS),
+      );
     };
     watcher.on("add", report(false)).on("change", report(false)).on("unlink", report(true));
     return () => watcher.close();

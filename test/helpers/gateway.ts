@@ -25,8 +25,8 @@ export interface GatewayProcess {
   adminUrl: string;
   logs: LogLine[];
   stderr: string[];
-  /** Resolves with the first log line (already seen or later) that passes the test. */
-  waitForLog(test: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves with the first log line (from index `since` of `logs` on, default 0) that passes the test. */
+  waitForLog(test: (line: LogLine) => boolean, timeoutMs?: number, since?: number): Promise<LogLine>;
   writeConfig(yaml: string): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -69,8 +69,8 @@ export async function startGatewayProcess(yaml: string, extraArgs: string[] = []
   child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
 
-  const waitForLog = (test: (line: LogLine) => boolean, timeoutMs = 10_000) => {
-    const seen = logs.find(test);
+  const waitForLog = (test: (line: LogLine) => boolean, timeoutMs = 10_000, since = 0) => {
+    const seen = logs.slice(since).find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise<LogLine>((done, fail) => {
       const timer = setTimeout(() => fail(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr.join("")}`)), timeoutMs);
