@@ -119,7 +119,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   let adminPort: number | null = null;
   if (firstConfig.admin.enabled) {
     const adminApp = createAdminApp(
-      { runtime: () => gateway.current(), ready: () => accepting, reload, reloads: () => reloads },
+      {
+        runtime: () => gateway.current(),
+        ready: () => accepting,
+        reload,
+        reloads: () => reloads,
+        plugins: () => [...[...builtinPlugins.keys()].map((name) => ({ name, kind: "built-in", state: "live" })), ...userPlugins.view()],
+      },
       () => gateway.current().config.admin.token,
     );
     adminServer = createServer(adminApp.callback());

@@ -114,6 +114,28 @@ describe("sandboxed plugins", () => {
     const line = await gateway.waitForLog((entry) => entry.msg === "plugin not loaded" && entry.plugin === "broken");
     assert.match(String(line.error), /broken\.ts:\d+:\d+/);
   });
+
+  it("GET /plugins shows each plugin's state and what it has cost", async () => {
+    await send(`${gateway.url}/closed/x`);
+    await send(`${gateway.url}/spins/x`);
+    await send(`${gateway.url}/tagged/x`);
+    type View = { name: string; kind: string; state: string; calls?: number; errors?: number; timeouts?: number; cpuMs?: number; version?: string; lastError: string | null };
+    const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: View[] }>().plugins;
+    const byName = new Map(plugins.map((plugin) => [plugin.name, plugin]));
+    assert.equal(byName.get("mock")?.kind, "built-in");
+    const throws = byName.get("throws")!;
+    assert.equal(throws.state, "live");
+    assert.ok(throws.errors! >= 1 && throws.calls! >= throws.errors!, JSON.stringify(throws));
+    const spins = byName.get("spins")!;
+    assert.ok(spins.timeouts! >= 1, JSON.stringify(spins));
+    assert.ok(spins.cpuMs! >= 40, "the spinning plugin's CPU time is counted");
+    const tagged = byName.get("tag-request")!;
+    assert.match(String(tagged.version), /^[0-9a-f]{12}$/);
+    assert.equal(tagged.errors, 0);
+    const broken = byName.get("broken")!;
+    assert.equal(broken.state, "failed");
+    assert.match(String(broken.lastError), /broken\.ts:\d+:\d+/);
+  });
 });
 
 describe("plugin hot reload", () => {

@@ -2,6 +2,7 @@
 // isolate gets one long-lived context; the console is a host closure installed before plugin code
 // runs; hook references are fetched once and called with applySync on copied data, with a
 // per-call timeout. Results come back as patches and are applied to the gateway's request.
+import { createHash } from "node:crypto";
 import ivm from "isolated-vm";
 import type { Logger } from "pino";
 import type { PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
@@ -14,6 +15,23 @@ export interface SandboxLimits {
 }
 
 export const defaultLimits: SandboxLimits = { timeoutMs: 50, memoryMb: 64 };
+
+/** What one loaded version of a plugin has done; shown by GET /plugins. */
+export interface SandboxStats {
+  /** Short hash of the compiled code. */
+  version: string;
+  loadedAt: string;
+  calls: number;
+  errors: number;
+  timeouts: number;
+  /** CPU time the isolate has used, in milliseconds. */
+  cpuMs(): number;
+  heapUsedBytes(): number;
+}
+
+export interface SandboxedPlugin extends PluginDefinition {
+  stats: SandboxStats;
+}
 
 interface Description {
   options: Record<string, unknown>;
@@ -47,7 +65,7 @@ function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch):
   Object.assign(headers, patch.set);
 }
 
-export async function loadSandboxedPlugin(name: string, file: string, log: Logger, limits: SandboxLimits = defaultLimits): Promise<PluginDefinition> {
+export async function loadSandboxedPlugin(name: string, file: string, log: Logger, limits: SandboxLimits = defaultLimits): Promise<SandboxedPlugin> {
   const compiled = await compilePlugin(file);
   const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb });
   const context = isolate.createContextSync();
@@ -63,9 +81,30 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const onRequest = hook("onRequest");
   const onResponse = hook("onResponse");
   const onLog = hook("onLog");
+  const stats: SandboxStats = {
+    version: createHash("sha256").update(compiled.code).digest("hex").slice(0, 12),
+    loadedAt: new Date().toISOString(),
+    calls: 0,
+    errors: 0,
+    timeouts: 0,
+    cpuMs: () => (isolate.isDisposed ? 0 : Number(isolate.cpuTime) / 1e6),
+    heapUsedBytes: () => (isolate.isDisposed ? 0 : isolate.getHeapStatisticsSync().used_heap_size),
+  };
+  /** Calls a hook in the isolate, counting the call and how it ended. */
+  const call = async <T>(reference: ivm.Reference<(...args: unknown[]) => unknown>, args: unknown[]): Promise<T> => {
+    stats.calls++;
+    try {
+      return (await reference.applySync(undefined, args, callOptions)) as T;
+    } catch (error) {
+      if (/timed out/i.test((error as Error).message)) stats.timeouts++;
+      else stats.errors++;
+      throw error;
+    }
+  };
 
   return {
     name,
+    stats,
     optionsSchema: description.options,
     create(options) {
       const contextInput = (ctx: { requestId: string; route: unknown; vars: Record<string, unknown> }) => ({ options, requestId: ctx.requestId, route: ctx.route, vars: ctx.vars });
@@ -73,7 +112,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       if (description.hooks.onRequest) {
         hooks.onRequest = async (request: PluginRequest, ctx) => {
           const input = { method: request.method, path: request.path, search: request.search, headers: flatHeaders(request.headers), originalPath: request.originalPath, clientIp: request.clientIp, params: request.params };
-          const outcome = (await onRequest.applySync(undefined, [input, contextInput(ctx)], callOptions)) as RequestOutcome;
+          const outcome = await call<RequestOutcome>(onRequest, [input, contextInput(ctx)]);
           request.method = outcome.method;
           request.path = outcome.path;
           request.search = outcome.search;
@@ -85,7 +124,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       if (description.hooks.onResponse) {
         hooks.onResponse = async (response: PluginResponse, ctx) => {
           const input = { status: response.status, headers: flatHeaders(response.headers) };
-          const outcome = (await onResponse.applySync(undefined, [input, contextInput(ctx)], callOptions)) as ResponseOutcome;
+          const outcome = await call<ResponseOutcome>(onResponse, [input, contextInput(ctx)]);
           response.status = outcome.status;
           applyHeaderPatch(response.headers, outcome.headers);
           Object.assign(ctx.vars, outcome.vars);
@@ -93,7 +132,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       }
       if (description.hooks.onLog) {
         hooks.onLog = (entry, ctx) => {
-          void onLog.applySync(undefined, [entry, contextInput(ctx)], callOptions);
+          call(onLog, [entry, contextInput(ctx)]).catch((error: unknown) => pluginLog.warn({ err: error }, "onLog failed"));
         };
       }
       return hooks;

@@ -6,8 +6,7 @@ import { readdir } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { watch } from "chokidar";
 import type { Logger } from "pino";
-import type { PluginDefinition } from "../../src/pipeline/plugin.js";
-import { loadSandboxedPlugin } from "./sandboxed-plugin.js";
+import { loadSandboxedPlugin, type SandboxedPlugin } from "./sandboxed-plugin.js";
 
 export interface UserPluginProblem {
   name: string;
@@ -24,7 +23,7 @@ function isPluginFile(file: string): boolean {
 
 export class UserPluginFolder {
   /** The live definition of each plugin; the gateway's catalog reads this map. */
-  readonly plugins = new Map<string, PluginDefinition>();
+  readonly plugins = new Map<string, SandboxedPlugin>();
   readonly problems = new Map<string, UserPluginProblem>();
   /** The file each plugin was loaded from. */
   readonly files = new Map<string, string>();
@@ -49,7 +48,7 @@ export class UserPluginFolder {
    * Compiles and loads one plugin. On success the new definition replaces the old one (returned,
    * for the caller to dispose once nothing uses it); on failure the old one stays.
    */
-  async load(name: string, file: string): Promise<{ ok: boolean; replaced: PluginDefinition | null }> {
+  async load(name: string, file: string): Promise<{ ok: boolean; replaced: SandboxedPlugin | null }> {
     if (this.reserved.has(name)) return this.fail(name, file, `'${name}' is a built-in plugin; rename the file`);
     try {
       const definition = await loadSandboxedPlugin(name, file, this.log);
@@ -64,7 +63,7 @@ export class UserPluginFolder {
   }
 
   /** Forgets a plugin whose file is gone; returns the definition to dispose once unused. */
-  remove(name: string): PluginDefinition | null {
+  remove(name: string): SandboxedPlugin | null {
     const removed = this.plugins.get(name) ?? null;
     this.plugins.delete(name);
     this.files.delete(name);
@@ -76,6 +75,33 @@ export class UserPluginFolder {
     this.problems.set(name, { name, file, error });
     this.log.error({ plugin: name, file, error }, this.plugins.has(name) ? "plugin not reloaded; the previous version keeps serving" : "plugin not loaded");
     return { ok: false, replaced: null };
+  }
+
+  /** Each plugin's state for the admin API: live version and counters, and the last load error. */
+  view() {
+    const names = [...new Set([...this.plugins.keys(), ...this.problems.keys()])].sort();
+    return names.map((name) => {
+      const live = this.plugins.get(name);
+      const problem = this.problems.get(name);
+      return {
+        name,
+        kind: "sandboxed",
+        file: live ? this.files.get(name) : problem?.file,
+        state: live ? (problem ? "live, last change rejected" : "live") : "failed",
+        lastError: problem?.error ?? null,
+        ...(live
+          ? {
+              version: live.stats.version,
+              loadedAt: live.stats.loadedAt,
+              calls: live.stats.calls,
+              errors: live.stats.errors,
+              timeouts: live.stats.timeouts,
+              cpuMs: Math.round(live.stats.cpuMs() * 1000) / 1000,
+              heapUsedBytes: live.stats.heapUsedBytes(),
+            }
+          : {}),
+      };
+    });
   }
 
   /**

@@ -20,6 +20,8 @@ export interface AdminControl {
   ready(): boolean;
   reload(trigger: string): Promise<ReloadRecord>;
   reloads(): ReloadRecord[];
+  /** Every plugin, built-in and user, with its state and counters. */
+  plugins(): unknown[];
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -89,6 +91,9 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   router.get("/config", (ctx) => {
     const runtime = control.runtime();
     ctx.body = { loadedAt: runtime.loadedAt, config: redact(runtime.config), reloads: control.reloads() };
+  });
+  router.get("/plugins", (ctx) => {
+    ctx.body = { plugins: control.plugins() };
   });
   router.post("/reload", async (ctx) => {
     const record = await control.reload("admin");
