@@ -39,6 +39,14 @@ export default definePlugin({
 export default definePlugin({ onRequest() { throw new Error("plugin bug"); } });`,
   "spins.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({ onRequest() { for (;;) {} } });`,
+  "hungry.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request) {
+    if (request.headers.get("x-boom") !== "1") return;
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(10_000_000).fill(0));
+  },
+});`,
   "broken.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({ onRequest( { `,
 };
@@ -56,6 +64,7 @@ apis:
   - { name: open, basePath: /open, upstream: echo, plugins: [{ name: throws, onError: fail-open }] }
   - { name: spins, basePath: /spins, upstream: echo, plugins: [{ name: spins }] }
   - { name: plain, basePath: /plain, upstream: echo }
+  - { name: hungry, basePath: /hungry, upstream: echo, plugins: [{ name: hungry }] }
 `;
 
 let dir: string;
@@ -108,6 +117,17 @@ describe("sandboxed plugins", () => {
     assert.equal(spun.status, 500);
     assert.ok(Date.now() - started < 2000);
     assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
+  });
+
+  it("a plugin that allocates without bound costs its request a 500 and gets a fresh isolate", async () => {
+    const boom = await send(`${gateway.url}/hungry/x`, { headers: { "x-boom": "1" } });
+    assert.equal(boom.status, 500);
+    assert.equal((await send(`${gateway.url}/plain/x`)).status, 200, "other routes keep serving");
+    assert.equal((await send(`${gateway.url}/hungry/x`)).status, 200, "the plugin serves again from a new isolate");
+    const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: { name: string; restarts?: number; errors?: number }[] }>().plugins;
+    const hungry = plugins.find((plugin) => plugin.name === "hungry")!;
+    assert.equal(hungry.restarts, 1, JSON.stringify(hungry));
+    assert.equal(hungry.errors, 1);
   });
 
   it("a plugin that does not compile is reported with file:line and not loaded", async () => {

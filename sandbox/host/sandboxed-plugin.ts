@@ -24,7 +24,9 @@ export interface SandboxStats {
   calls: number;
   errors: number;
   timeouts: number;
-  /** CPU time the isolate has used, in milliseconds. */
+  /** Isolates replaced after hitting the memory limit. */
+  restarts: number;
+  /** CPU time the current isolate has used, in milliseconds. */
   cpuMs(): number;
   heapUsedBytes(): number;
 }
@@ -65,36 +67,70 @@ function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch):
   Object.assign(headers, patch.set);
 }
 
+type HookReference = ivm.Reference<(...args: unknown[]) => unknown>;
+
+/** One live isolate running a plugin's code, with its hook references fetched once. */
+interface Instance {
+  isolate: ivm.Isolate;
+  onRequest: HookReference;
+  onResponse: HookReference;
+  onLog: HookReference;
+  describe: HookReference;
+}
+
+function instantiate(code: string, file: string, limits: SandboxLimits, writeLog: (level: "info" | "debug" | "warn" | "error", message: string) => void): Instance {
+  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb });
+  try {
+    const context = isolate.createContextSync();
+    context.evalClosureSync(PRELUDE, [new ivm.Callback(writeLog)]);
+    isolate.compileScriptSync(code, { filename: `${file}.js` }).runSync(context, { timeout: 1000 });
+    const api = context.global.getSync("__portcullis", { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    const hook = (hookName: string) => api.getSync(hookName, { reference: true }) as HookReference;
+    return { isolate, onRequest: hook("onRequest"), onResponse: hook("onResponse"), onLog: hook("onLog"), describe: hook("describe") };
+  } catch (error) {
+    if (!isolate.isDisposed) isolate.dispose();
+    throw error;
+  }
+}
+
 export async function loadSandboxedPlugin(name: string, file: string, log: Logger, limits: SandboxLimits = defaultLimits): Promise<SandboxedPlugin> {
   const compiled = await compilePlugin(file);
-  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb });
-  const context = isolate.createContextSync();
   const pluginLog = log.child({ plugin: name });
   const writeLog = (level: "info" | "debug" | "warn" | "error", message: string) => pluginLog[level](message);
-  context.evalClosureSync(PRELUDE, [new ivm.Callback(writeLog)]);
-  isolate.compileScriptSync(compiled.code, { filename: `${file}.js` }).runSync(context, { timeout: 1000 });
-
-  const api = context.global.getSync("__portcullis", { reference: true }) as ivm.Reference<Record<string, unknown>>;
-  const hook = (hookName: string) => api.getSync(hookName, { reference: true }) as ivm.Reference<(...args: unknown[]) => unknown>;
-  const description = hook("describe").applySync(undefined, [], { result: { copy: true } }) as Description;
+  let instance = instantiate(compiled.code, file, limits, writeLog);
+  let disposed = false;
+  const description = instance.describe.applySync(undefined, [], { result: { copy: true } }) as Description;
   const callOptions = { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: limits.timeoutMs } as const;
-  const onRequest = hook("onRequest");
-  const onResponse = hook("onResponse");
-  const onLog = hook("onLog");
   const stats: SandboxStats = {
     version: createHash("sha256").update(compiled.code).digest("hex").slice(0, 12),
     loadedAt: new Date().toISOString(),
     calls: 0,
     errors: 0,
     timeouts: 0,
-    cpuMs: () => (isolate.isDisposed ? 0 : Number(isolate.cpuTime) / 1e6),
-    heapUsedBytes: () => (isolate.isDisposed ? 0 : isolate.getHeapStatisticsSync().used_heap_size),
+    restarts: 0,
+    cpuMs: () => (instance.isolate.isDisposed ? 0 : Number(instance.isolate.cpuTime) / 1e6),
+    heapUsedBytes: () => (instance.isolate.isDisposed ? 0 : instance.isolate.getHeapStatisticsSync().used_heap_size),
   };
+
+  /**
+   * The live instance. An isolate that hit its memory limit is disposed by V8; the next call gets
+   * a fresh one from the same compiled code, so one runaway request does not take the plugin down.
+   */
+  const live = (): Instance => {
+    if (instance.isolate.isDisposed && !disposed) {
+      instance = instantiate(compiled.code, file, limits, writeLog);
+      stats.restarts++;
+      pluginLog.warn({ restarts: stats.restarts }, "plugin isolate replaced");
+    }
+    return instance;
+  };
+
   /** Calls a hook in the isolate, counting the call and how it ended. */
-  const call = async <T>(reference: ivm.Reference<(...args: unknown[]) => unknown>, args: unknown[]): Promise<T> => {
+  const call = async <T>(pick: (instance: Instance) => HookReference, args: unknown[]): Promise<T> => {
     stats.calls++;
+    const current = live();
     try {
-      return (await reference.applySync(undefined, args, callOptions)) as T;
+      return (await pick(current).applySync(undefined, args, callOptions)) as T;
     } catch (error) {
       if (/timed out/i.test((error as Error).message)) stats.timeouts++;
       else stats.errors++;
@@ -112,7 +148,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       if (description.hooks.onRequest) {
         hooks.onRequest = async (request: PluginRequest, ctx) => {
           const input = { method: request.method, path: request.path, search: request.search, headers: flatHeaders(request.headers), originalPath: request.originalPath, clientIp: request.clientIp, params: request.params };
-          const outcome = await call<RequestOutcome>(onRequest, [input, contextInput(ctx)]);
+          const outcome = await call<RequestOutcome>((current) => current.onRequest, [input, contextInput(ctx)]);
           request.method = outcome.method;
           request.path = outcome.path;
           request.search = outcome.search;
@@ -124,7 +160,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       if (description.hooks.onResponse) {
         hooks.onResponse = async (response: PluginResponse, ctx) => {
           const input = { status: response.status, headers: flatHeaders(response.headers) };
-          const outcome = await call<ResponseOutcome>(onResponse, [input, contextInput(ctx)]);
+          const outcome = await call<ResponseOutcome>((current) => current.onResponse, [input, contextInput(ctx)]);
           response.status = outcome.status;
           applyHeaderPatch(response.headers, outcome.headers);
           Object.assign(ctx.vars, outcome.vars);
@@ -132,13 +168,14 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       }
       if (description.hooks.onLog) {
         hooks.onLog = (entry, ctx) => {
-          call(onLog, [entry, contextInput(ctx)]).catch((error: unknown) => pluginLog.warn({ err: error }, "onLog failed"));
+          call((current) => current.onLog, [entry, contextInput(ctx)]).catch((error: unknown) => pluginLog.warn({ err: error }, "onLog failed"));
         };
       }
       return hooks;
     },
     dispose() {
-      if (!isolate.isDisposed) isolate.dispose();
+      disposed = true;
+      if (!instance.isolate.isDisposed) instance.isolate.dispose();
     },
   };
 }

@@ -96,6 +96,7 @@ export class UserPluginFolder {
               calls: live.stats.calls,
               errors: live.stats.errors,
               timeouts: live.stats.timeouts,
+              restarts: live.stats.restarts,
               cpuMs: Math.round(live.stats.cpuMs() * 1000) / 1000,
               heapUsedBytes: live.stats.heapUsedBytes(),
             }
