@@ -1,0 +1,91 @@
+// The shape every throughput benchmark here shares: servers under test on core 0, wrk on core 1,
+// variants measured interleaved round by round after a warm-up, medians printed side by side with
+// the proxy's CPU time per request.
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, wrk, type WrkResult } from "./measure.js";
+
+export const PROXY_CORE = 0;
+export const LOAD_CORE = 1;
+const here = fileURLToPath(new URL(".", import.meta.url));
+const root = resolve(here, "../../..");
+
+export interface Variant {
+  name: string;
+  url: string;
+  pid: number;
+}
+
+export interface RoundOptions {
+  rounds: number;
+  seconds: number;
+  connections: number;
+}
+
+export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: "string", default: String(defaults.rounds ?? 5) },
+      seconds: { type: "string", default: String(defaults.seconds ?? 8) },
+      connections: { type: "string", default: String(defaults.connections ?? 32) },
+    },
+  });
+  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections) };
+}
+
+/** Starts the benchmark upstream (on the load core, beside wrk). */
+export async function startBenchUpstream(): Promise<{ child: ChildProcess; url: string }> {
+  requireTools();
+  const port = await freePort();
+  const child = await forkPinned(LOAD_CORE, join(here, "upstream-server.js"), [String(port)]);
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+const configDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
+
+/** Starts the real CLI on the proxy core with the given config (admin off, no file watching). */
+export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins")): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const configPath = join(configDir, `${name}.yaml`);
+  writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
+  const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch"];
+  const child = await spawnPinned(PROXY_CORE, process.execPath, args, `http://127.0.0.1:${port}/`);
+  return { child, url: `http://127.0.0.1:${port}/` };
+}
+
+/** Measures the variants interleaved and prints the table; ratios are against `baseline`. */
+export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions): void {
+  const results = new Map<string, (WrkResult & { cpuUsPerRequest: number })[]>(variants.map((variant) => [variant.name, []]));
+  for (const variant of variants) wrk(LOAD_CORE, variant.url, 2, options.connections); // warm-up: JIT, pools
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const variant of variants) {
+      const cpuBefore = cpuSeconds(variant.pid);
+      const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections);
+      const cpuUsPerRequest = ((cpuSeconds(variant.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests);
+      results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
+      process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);
+    }
+  }
+  const rows = variants.map((variant) => {
+    const list = results.get(variant.name)!;
+    return {
+      name: variant.name,
+      rps: median(list.map((r) => r.rps)),
+      p50: median(list.map((r) => r.p50ms)),
+      p99: median(list.map((r) => r.p99ms)),
+      cpu: median(list.map((r) => r.cpuUsPerRequest)),
+      errors: list.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+  const base = rows.find((row) => row.name === baseline)!;
+  console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
+  console.log(`variant                 req/s   vs ${baseline.padEnd(12)}  p50 ms   p99 ms   CPU µs/req   errors`);
+  for (const row of rows) {
+    const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
+    console.log(`${row.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(1).padStart(10)}   ${String(row.errors).padStart(6)}`);
+  }
+}
