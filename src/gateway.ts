@@ -142,7 +142,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         requestId,
         method,
         path: originalPath,
-        route: route ? `${route.info.api} ${route.info.operation}` : null,
+        route: route ? route.label : null,
         status: outcome.status,
         upstream: outcome.target,
         attempts: outcome.attempts || undefined,
@@ -153,7 +153,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       });
     }
     if (route && scope && route.chain.length > 0) {
-      const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: `${route.info.api} ${route.info.operation}`, upstream: outcome.target };
+      const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target };
       runLogPhase(route.chain, entry, scope);
     }
   }

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { ConfigError } from "./config/errors.js";
 import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
-import { joinPaths } from "./config/load.js";
+import { joinPaths } from "./router/paths.js";
 import { ChainBuilder, type PluginCatalog } from "./pipeline/chain.js";
 import type { ChainLink, PluginDefinition, RouteInfo } from "./pipeline/plugin.js";
 import { trustCheck, type TrustCheck } from "./proxy/forwarded.js";
@@ -18,6 +18,8 @@ export interface Route extends MatchableRoute {
   api: ApiConfig;
   operation: OperationConfig;
   info: RouteInfo;
+  /** "api operation", as logs show the route. */
+  label: string;
   chain: ChainLink[];
   upstream: Upstream;
 }
@@ -27,6 +29,8 @@ export class Runtime {
   private retired = false;
   private successor: Runtime | null = null;
   private released = false;
+  /** The plugin definitions this runtime's chains use. */
+  readonly definitions: ReadonlySet<PluginDefinition>;
 
   constructor(
     readonly config: GatewayConfig,
@@ -35,7 +39,9 @@ export class Runtime {
     readonly pools: Map<string, UpstreamPool>,
     readonly trusted: TrustCheck,
     readonly loadedAt: Date,
-  ) {}
+  ) {
+    this.definitions = new Set(routes.flatMap((route) => route.chain.map((link) => link.definition)));
+  }
 
   /** Starts what runs in the background (health checks); called when the runtime goes live. */
   activate(): void {
@@ -58,10 +64,6 @@ export class Runtime {
     if (this.retired) this.releaseIfIdle();
   }
 
-  /** The plugin definitions this runtime's chains use. */
-  get definitions(): Set<PluginDefinition> {
-    return new Set(this.routes.flatMap((route) => route.chain.map((link) => link.definition)));
-  }
 
   private releaseIfIdle(): void {
     if (this.inFlight > 0 || this.released) return;
@@ -111,6 +113,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         api,
         operation,
         info: { api: api.name, operation: operation.name, version: api.version },
+        label: `${api.name} ${operation.name}`,
         chain,
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,

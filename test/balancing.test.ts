@@ -59,6 +59,15 @@ async function underLoad(gateway: GatewayProcess, targets: TestUpstream[], check
   }
 }
 
+/** With one request held open on a target, the next requests all go to the other one. */
+async function assertAvoidsBusyTarget(gateway: GatewayProcess, targets: TestUpstream[]): Promise<void> {
+  await underLoad(gateway, targets, async () => {
+    const busy = targets.find((target) => target.received.some((request) => request.url === "/hold"))!;
+    const counts = await hitCounts(gateway, 6);
+    assert.equal(counts[busy.name], undefined, `busy target ${busy.name} got ${JSON.stringify(counts)}`);
+  });
+}
+
 describe("balancers", () => {
   it("round-robin spreads requests in proportion to weight", async () => {
     const [a, b, c] = await upstreams(["a", "b", "c"]);
@@ -69,11 +78,7 @@ describe("balancers", () => {
   it("least-connections sends new requests to the target with fewer in flight", async () => {
     const targets = await upstreams(["a", "b"]);
     const gateway = await gatewayFor(`    balance: least-connections\n    targets: [{ url: "${targets[0].url}" }, { url: "${targets[1].url}" }]\n`);
-    await underLoad(gateway, targets, async () => {
-      const busy = targets.find((target) => target.received.some((request) => request.url === "/hold"))!;
-      const counts = await hitCounts(gateway, 6);
-      assert.equal(counts[busy.name], undefined, `busy target ${busy.name} got ${JSON.stringify(counts)}`);
-    });
+    await assertAvoidsBusyTarget(gateway, targets);
   });
 
   it("random-two uses every target and avoids the loaded one of the pair", async () => {
@@ -84,11 +89,7 @@ describe("balancers", () => {
 
     const two = await upstreams(["d", "e"]);
     const gateway = await gatewayFor(`    balance: random-two\n    targets: [{ url: "${two[0].url}" }, { url: "${two[1].url}" }]\n`);
-    await underLoad(gateway, two, async () => {
-      const busy = two.find((target) => target.received.some((request) => request.url === "/hold"))!;
-      const counts = await hitCounts(gateway, 6);
-      assert.equal(counts[busy.name], undefined, `busy target ${busy.name} got ${JSON.stringify(counts)}`);
-    });
+    await assertAvoidsBusyTarget(gateway, two);
   });
 
   it("consistent-hash keeps a key on one target and spreads many keys", async () => {

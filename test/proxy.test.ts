@@ -13,6 +13,21 @@ function answerAfterDelay(req: IncomingMessage, res: ServerResponse): void {
   setTimeout(() => res.end("late"), delay);
 }
 
+/** Reads a response body: "complete:<body>" when it ended normally, "cut:<body so far>" when the connection broke. */
+function readToEnd(url: string): Promise<string> {
+  return new Promise((done) => {
+    const req = request(url, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => done(`complete:${body}`));
+      res.on("error", () => done(`cut:${body}`));
+      res.on("aborted", () => done(`cut:${body}`));
+    });
+    req.on("error", () => done("cut"));
+    req.end();
+  });
+}
+
 let upstream: TestUpstream;
 let slow: TestUpstream;
 let gateway: GatewayProcess;
@@ -203,16 +218,7 @@ describe("upstream failures", () => {
     };
     try {
       const started = Date.now();
-      const outcome = await new Promise<string>((done) => {
-        const req = request(`${gateway.url}/slow/stall`, (res) => {
-          let body = "";
-          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-          res.on("end", () => done(`complete:${body}`));
-          res.on("error", () => done(`cut:${body}`));
-        });
-        req.on("error", () => done("cut"));
-        req.end();
-      });
+      const outcome = await readToEnd(`${gateway.url}/slow/stall`);
       assert.equal(outcome, "cut:partial;");
       assert.ok(Date.now() - started < 2000, "cut off well before the upstream finished");
     } finally {
@@ -228,17 +234,7 @@ describe("upstream failures", () => {
     };
     try {
       const started = Date.now();
-      const outcome = await new Promise<string>((done) => {
-        const req = request(`${gateway.url}/main/reset`, (res) => {
-          let body = "";
-          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-          res.on("end", () => done(`complete:${body}`));
-          res.on("error", () => done(`cut:${body}`));
-          res.on("aborted", () => done(`cut:${body}`));
-        });
-        req.on("error", () => done("cut"));
-        req.end();
-      });
+      const outcome = await readToEnd(`${gateway.url}/main/reset`);
       assert.equal(outcome, "cut:partial;");
       assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
     } finally {

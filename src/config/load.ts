@@ -4,10 +4,10 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { Ajv, type ErrorObject } from "ajv";
-import Router from "@koa/router";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { issueAt, parseSource, positionOf, type FieldPath, type SourceDocument } from "./document.js";
 import { interpolateEnv } from "./interpolate.js";
+import { joinPaths, routePathParams, routePathSyntax } from "../router/paths.js";
 import { configSchema } from "./schema.js";
 import { durationMs, sizeBytes } from "./units.js";
 import type {
@@ -160,16 +160,6 @@ interface RawConfig {
   log: { level: string; access: boolean };
 }
 
-/** The names of the parameters a route path declares, or an error message if it cannot be parsed. */
-export function routePathParams(path: string): string[] | string {
-  try {
-    const layer = new Router().register(path, ["GET"], () => undefined) as unknown as { paramNames: { name: string }[] };
-    return layer.paramNames.map((param) => String(param.name));
-  } catch (error) {
-    return (error as Error).message.split("\n")[0];
-  }
-}
-
 function checkRewrite(source: SourceDocument, path: FieldPath, template: string | undefined, params: string[], issues: ConfigIssue[]): void {
   if (template === undefined) return;
   for (const [, name] of template.matchAll(/\{([^}]*)\}/g)) {
@@ -239,17 +229,6 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
 }
 
 // ---- defaults and units ----
-
-/** A bare "*" at the end of a path is a wildcard named "path", the name rewrite templates use. */
-export function routePathSyntax(path: string): string {
-  return path.endsWith("/*") ? `${path}path` : path;
-}
-
-export function joinPaths(base: string, path: string): string {
-  const left = base.endsWith("/") ? base.slice(0, -1) : base;
-  if (path === "/" || path === "") return left || "/";
-  return left + path;
-}
 
 function predicates(match: RawMatch | undefined): RequestPredicates {
   const headers: Record<string, string> = {};

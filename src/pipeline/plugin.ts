@@ -3,6 +3,7 @@
 // the way in, may answer instead of the upstream, and may change the response on the way out.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Logger } from "pino";
+import type { AccessEntry } from "../../sandbox/sdk/index.js";
 import type { FailurePolicy } from "../config/types.js";
 
 export interface PluginRequest {
@@ -46,15 +47,8 @@ export interface PluginContext {
   readonly log: Logger;
 }
 
-export interface AccessEntry {
-  requestId: string;
-  method: string;
-  path: string;
-  status: number;
-  durationMs: number;
-  route: string;
-  upstream: string | null;
-}
+/** What onLog hooks see; defined once, in the SDK plugin authors import. */
+export type { AccessEntry };
 
 type Maybe<T> = T | Promise<T>;
 

@@ -327,8 +327,7 @@ class Forwarding {
   }
 
   private answerProblem(status: number, code: string, detail: string): void {
-    sendProblem(this.job.res, { status, code, detail, requestId: this.job.requestId }, this.job.responseHeaders);
-    this.outcome.bytes = 0;
+    this.outcome.bytes = sendProblem(this.job.res, { status, code, detail, requestId: this.job.requestId }, this.job.responseHeaders);
     this.settle(status, code);
   }
 
