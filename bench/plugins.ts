@@ -12,7 +12,9 @@ const withHeaders = (count: number) => {
   const plugins = Array.from({ length: count }, (_, i) => `{ name: add-header, id: h${i}, options: { name: x-h${i}, value: v } }`).join(", ");
   return `log: { access: false }\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;
 };
+const builtinConfig = withHeaders(0).replace("plugins: []", "plugins: [{ name: headers, options: { request: { set: { x-h0: v } }, response: { set: { x-h0: v } } } }]");
 const none = await startPortcullis("no-plugin", withHeaders(0));
+const builtin = await startPortcullis("builtin", builtinConfig);
 const one = await startPortcullis("one-sandboxed", withHeaders(1));
 const five = await startPortcullis("five-sandboxed", withHeaders(5));
 
@@ -20,11 +22,12 @@ runRounds(
   "sandboxed plugin cost",
   [
     { name: "no-plugin", url: none.url, pid: none.child.pid! },
+    { name: "1 built-in header", url: builtin.url, pid: builtin.child.pid! },
     { name: "1 sandboxed header", url: one.url, pid: one.child.pid! },
     { name: "5 sandboxed headers", url: five.url, pid: five.child.pid! },
   ],
   "no-plugin",
   options,
 );
-for (const child of [upstream.child, none.child, one.child, five.child]) child.kill("SIGTERM");
+for (const child of [upstream.child, none.child, builtin.child, one.child, five.child]) child.kill("SIGTERM");
 process.exit(0);

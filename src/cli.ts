@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
 import { loadConfigFile } from "./config/load.js";
 import { buildRuntime } from "./runtime.js";
+import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { startGateway } from "./serve.js";
@@ -46,6 +47,7 @@ program
     try {
       gateway = await startGateway({ configPath: options.config, pluginsDir: options.plugins, port: options.port, adminPort: options.adminPort, watch: options.watch });
     } catch (error) {
+      await closeIsolateWatchdog();
       reportConfigError(error);
     }
     const stop = (signal: string) => {
@@ -66,14 +68,16 @@ program
     try {
       const config = await loadConfigFile(options.config);
       const log = createLogging("silent").log;
-      const user = new UserPluginFolder(resolve(options.plugins), new Set(builtinPlugins.keys()), log);
+      const user = new UserPluginFolder(resolve(options.plugins), new Set(builtinPlugins.keys()), log, config.sandbox);
       await user.loadAll();
       for (const problem of user.problems.values()) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
       const runtime = buildRuntime(config, pluginCatalog(user.plugins), log, null);
+      await closeIsolateWatchdog();
       if (user.problems.size > 0) process.exit(1);
       process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);
       process.exit(0);
     } catch (error) {
+      await closeIsolateWatchdog();
       reportConfigError(error);
     }
   });

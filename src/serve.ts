@@ -9,6 +9,7 @@ import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
+import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
@@ -74,7 +75,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const logging = createLogging(firstConfig.log.level);
   const log = logging.log;
   const accessLog = createAccessLog(logging);
-  const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log);
+  const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox);
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null), log, accessLog);
@@ -88,6 +89,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const config = await loadConfigFile(configPath);
       const previous = gateway.current();
       gateway.swap(buildRuntime(config, catalog, log, previous));
+      userPlugins.configure(config.sandbox);
       if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port) {
         log.warn("listen and admin addresses change only on restart");
       }
@@ -185,6 +187,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       adminServer.closeAllConnections();
       await new Promise<void>((done) => adminServer!.close(() => done()));
     }
+    for (const plugin of userPlugins.plugins.values()) plugin.dispose?.();
+    await closeIsolateWatchdog();
     accessLog.flush();
     log.info("portcullis stopped");
     log.flush();

@@ -1,20 +1,37 @@
-// A user plugin in its own isolate, seen by the pipeline as an ordinary PluginDefinition. The
-// isolate gets one long-lived context; the console is a host closure installed before plugin code
-// runs; hook references are fetched once and called with applySync on copied data, with a
-// per-call timeout. Results come back as patches and are applied to the gateway's request.
+// A user plugin in its own isolate, seen by the pipeline as an ordinary PluginDefinition.
+//
+// Each loaded version owns one live isolate (one long-lived context, hook references fetched once)
+// and, after its first fault, a warm spare. Hooks are called with applySync on primitives only
+// (sandbox/runtime/wire.ts); a hook that finishes synchronously costs one call and no promise. A
+// hook that returns a promise hands back a ticket, collected asynchronously: only such hooks pay a
+// thread hop. Time limits: the process watchdog disposes an isolate whose call runs past its
+// deadline (sync code), and a host-side deadline ends async hooks, disposing the isolate when the
+// isolate's CPU time shows it spinning. A disposed isolate (deadline or memory limit) is replaced
+// by the spare; repeated faults open the plugin's breaker.
 import { createHash } from "node:crypto";
 import ivm from "isolated-vm";
 import type { Logger } from "pino";
-import type { PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
-import type { HeaderPatch, RequestOutcome, ResponseOutcome } from "../runtime/index.js";
+import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
+import { encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
+import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
+import { PluginSourceMap } from "./source-map.js";
+import { isolateWatchdog } from "./watchdog.js";
 
 export interface SandboxLimits {
+  /** Wall time of one hook call, awaits included. */
   timeoutMs: number;
+  /** CPU time one hook call may use while its promise is pending (spinning after an await). */
+  cpuMs: number;
+  /** Heap limit of the isolate; applies to isolates created after a change. */
   memoryMb: number;
 }
 
-export const defaultLimits: SandboxLimits = { timeoutMs: 50, memoryMb: 64 };
+export const defaultLimits: SandboxLimits = { timeoutMs: 50, cpuMs: 50, memoryMb: 64 };
+export const defaultBreaker: BreakerSettings = { failures: 5, coolDownMs: 10_000 };
+
+/** Limits and breaker settings in force for one plugin, given what the plugin itself declares. */
+export type SandboxSettingsFor = (name: string, declared: Description["limits"]) => { limits: SandboxLimits; breaker: BreakerSettings };
 
 /** What one loaded version of a plugin has done; shown by GET /plugins. */
 export interface SandboxStats {
@@ -24,8 +41,13 @@ export interface SandboxStats {
   calls: number;
   errors: number;
   timeouts: number;
-  /** Isolates replaced after hitting the memory limit. */
+  /** Isolates replaced after a deadline or the memory limit disposed them. */
   restarts: number;
+  /** Calls refused while the breaker was open or the isolate was being replaced. */
+  rejected: number;
+  lastError: string | null;
+  breaker(): { state: string; opened: number };
+  limits(): SandboxLimits;
   /** CPU time the current isolate has used, in milliseconds. */
   cpuMs(): number;
   heapUsedBytes(): number;
@@ -33,74 +55,100 @@ export interface SandboxStats {
 
 export interface SandboxedPlugin extends PluginDefinition {
   stats: SandboxStats;
+  /** Applies new limits and breaker settings (after a config reload). */
+  configure(settings: ReturnType<SandboxSettingsFor>): void;
 }
 
-interface Description {
-  options: Record<string, unknown>;
-  hooks: { onRequest: boolean; onResponse: boolean; onLog: boolean };
-}
-
-const PRELUDE = `
-const log = $0;
-const format = (args) => args.map((arg) => typeof arg === "string" ? arg : JSON.stringify(arg)).join(" ");
-globalThis.console = {
-  log: (...args) => log("info", format(args)),
-  info: (...args) => log("info", format(args)),
-  debug: (...args) => log("debug", format(args)),
-  warn: (...args) => log("warn", format(args)),
-  error: (...args) => log("error", format(args)),
-};
-`;
-
-/** Flattens Node's header object to one string per name, as plugin code sees headers. */
-function flatHeaders(headers: Record<string, string | string[] | number | undefined>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(", ") : String(value);
+/** A fault in plugin code or in its isolate; the message carries the plugin's .ts position. */
+export class PluginError extends Error {
+  constructor(
+    readonly plugin: string,
+    readonly kind: "error" | "timeout" | "memory" | "unavailable",
+    message: string,
+    stack?: string,
+  ) {
+    super(message);
+    this.name = "PluginError";
+    if (stack) this.stack = stack;
   }
-  return flat;
 }
 
-function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch): void {
-  for (const name of patch.remove) delete headers[name];
-  Object.assign(headers, patch.set);
-}
+type Ref = ivm.Reference<(...args: unknown[]) => unknown>;
 
-type HookReference = ivm.Reference<(...args: unknown[]) => unknown>;
-
-/** One live isolate running a plugin's code, with its hook references fetched once. */
+/** One live isolate running a plugin's code. */
 interface Instance {
   isolate: ivm.Isolate;
-  onRequest: HookReference;
-  onResponse: HookReference;
-  onLog: HookReference;
-  describe: HookReference;
+  request: Ref;
+  response: Ref;
+  log: Ref;
+  settle: Ref;
+  attach: Ref;
+  describe: Ref;
+  /** Slot in the process watchdog. */
+  slot: number;
+  /** Async hooks not yet settled: while any is, calls go asynchronously (the isolate may be busy). */
+  pending: number;
+  attached: Set<number>;
+  /** CPU time read just before the host disposed it, when it could still be read. */
+  cpuAtLoss?: number;
 }
 
-function instantiate(code: string, file: string, limits: SandboxLimits, writeLog: (level: "info" | "debug" | "warn" | "error", message: string) => void): Instance {
-  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb });
+type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Installed before plugin code runs; the runtime takes it and removes it from the global. */
+const PRELUDE = `globalThis.__portcullisHostLog = $0;`;
+
+async function instantiate(code: string, bundleName: string, memoryMb: number, hostLog: (level: LogLevel, requestId: string, message: string) => void): Promise<Instance> {
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
-    const context = isolate.createContextSync();
-    context.evalClosureSync(PRELUDE, [new ivm.Callback(writeLog)]);
-    isolate.compileScriptSync(code, { filename: `${file}.js` }).runSync(context, { timeout: 1000 });
-    const api = context.global.getSync("__portcullis", { reference: true }) as ivm.Reference<Record<string, unknown>>;
-    const hook = (hookName: string) => api.getSync(hookName, { reference: true }) as HookReference;
-    return { isolate, onRequest: hook("onRequest"), onResponse: hook("onResponse"), onLog: hook("onLog"), describe: hook("describe") };
+    const context = await isolate.createContext();
+    await context.evalClosure(PRELUDE, [new ivm.Callback(hostLog)]);
+    const script = await isolate.compileScript(code, { filename: bundleName });
+    await script.run(context, { timeout: 1000 });
+    const api = (await context.global.get("__portcullis", { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
+    const slot = isolateWatchdog().watch(isolate);
+    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), slot, pending: 0, attached: new Set() };
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
     throw error;
   }
 }
 
-export async function loadSandboxedPlugin(name: string, file: string, log: Logger, limits: SandboxLimits = defaultLimits): Promise<SandboxedPlugin> {
+function encodeVars(vars: Record<string, unknown>): string {
+  for (const _ in vars) return JSON.stringify(vars);
+  return "";
+}
+
+function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch): void {
+  if (patch.remove) for (const name of patch.remove) delete headers[name];
+  if (patch.set) Object.assign(headers, patch.set);
+}
+
+export async function loadSandboxedPlugin(name: string, file: string, log: Logger, settingsFor: SandboxSettingsFor = () => ({ limits: defaultLimits, breaker: defaultBreaker })): Promise<SandboxedPlugin> {
   const compiled = await compilePlugin(file);
+  const bundleName = `${file}.bundle.js`;
+  const sourceMap = new PluginSourceMap(compiled.map, bundleName);
   const pluginLog = log.child({ plugin: name });
-  const writeLog = (level: "info" | "debug" | "warn" | "error", message: string) => pluginLog[level](message);
-  let instance = instantiate(compiled.code, file, limits, writeLog);
+  const hostLog = (level: LogLevel, requestId: string, message: string) => pluginLog[level](requestId ? { requestId } : {}, message);
+
+  // The first isolate runs with default limits until the plugin has said what it declares.
+  let instance: Instance | null = await instantiate(compiled.code, bundleName, defaultLimits.memoryMb, hostLog);
+  const description = JSON.parse(instance.describe.applySync(undefined, [], { timeout: 1000 }) as string) as Description;
+  const settings = settingsFor(name, description.limits);
+  let limits = settings.limits;
+  if (limits.memoryMb !== defaultLimits.memoryMb) {
+    retire(instance);
+    instance = await instantiate(compiled.code, bundleName, limits.memoryMb, hostLog);
+  }
+  const breaker = new Breaker(settings.breaker);
+  let spare: Promise<Instance | null> | null = null;
   let disposed = false;
-  const description = instance.describe.applySync(undefined, [], { result: { copy: true } }) as Description;
-  const callOptions = { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: limits.timeoutMs } as const;
+  const attachments = new Map<number, string>();
+  let nextAttachment = 1;
+  /** CPU time of isolates already disposed. */
+  let lostCpuMs = 0;
+
   const stats: SandboxStats = {
     version: createHash("sha256").update(compiled.code).digest("hex").slice(0, 12),
     loadedAt: new Date().toISOString(),
@@ -108,74 +156,258 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     errors: 0,
     timeouts: 0,
     restarts: 0,
-    cpuMs: () => (instance.isolate.isDisposed ? 0 : Number(instance.isolate.cpuTime) / 1e6),
-    heapUsedBytes: () => (instance.isolate.isDisposed ? 0 : instance.isolate.getHeapStatisticsSync().used_heap_size),
+    rejected: 0,
+    lastError: null,
+    breaker: () => ({ state: breaker.state, opened: breaker.opened }),
+    limits: () => limits,
+    cpuMs: () => lostCpuMs + (instance && !instance.isolate.isDisposed ? Number(instance.isolate.cpuTime) / 1e6 : 0),
+    heapUsedBytes: () => (instance && !instance.isolate.isDisposed ? instance.isolate.getHeapStatisticsSync().used_heap_size : 0),
   };
+
+  function retire(old: Instance): void {
+    isolateWatchdog().unwatch(old.slot);
+    if (!old.isolate.isDisposed) old.isolate.dispose();
+  }
+
+  function attachAll(target: Instance): void {
+    for (const [id, options] of attachments) {
+      if (target.attached.has(id)) continue;
+      target.attach.applySync(undefined, [id, options], { timeout: 1000 });
+      target.attached.add(id);
+    }
+  }
+
+  /** Starts building a spare isolate in the background (isolated-vm's threads, not this one). */
+  function prepareSpare(): void {
+    if (spare || disposed) return;
+    spare = instantiate(compiled.code, bundleName, limits.memoryMb, hostLog).catch((error: unknown) => {
+      pluginLog.error({ err: error }, "could not start a spare isolate");
+      spare = null;
+      return null;
+    });
+    void spare.then((ready) => {
+      if (!ready) return;
+      if (disposed) retire(ready);
+      else if (!instance) swapIn();
+    });
+  }
+
+  /** Puts the spare in place of a disposed isolate, if it is ready; otherwise calls are refused until it is. */
+  function swapIn(): void {
+    void spare?.then((ready) => {
+      if (!ready || instance || disposed) return;
+      spare = null;
+      try {
+        attachAll(ready);
+      } catch (error) {
+        pluginLog.error({ err: error }, "spare isolate refused the attachments");
+        retire(ready);
+        prepareSpare();
+        return;
+      }
+      instance = ready;
+      prepareSpare();
+    });
+  }
 
   /**
-   * The live instance. An isolate that hit its memory limit is disposed by V8; the next call gets
-   * a fresh one from the same compiled code, so one runaway request does not take the plugin down.
+   * The isolate is gone (deadline, memory limit): count it and bring the spare in. Its CPU time can
+   * no longer be read, so the killed call's duration stands in for it (it was running all along).
    */
-  const live = (): Instance => {
-    if (instance.isolate.isDisposed && !disposed) {
-      instance = instantiate(compiled.code, file, limits, writeLog);
-      stats.restarts++;
-      pluginLog.warn({ restarts: stats.restarts }, "plugin isolate replaced");
+  function lose(lost: Instance, reason: string, elapsedMs: number): void {
+    if (instance === lost) instance = null;
+    lostCpuMs += lost.cpuAtLoss ?? elapsedMs;
+    retire(lost);
+    stats.restarts++;
+    pluginLog.warn({ restarts: stats.restarts, reason }, "plugin isolate disposed; replacing it with a spare");
+    prepareSpare();
+    swapIn();
+  }
+
+  function fault(error: PluginError): PluginError {
+    if (error.kind === "timeout") stats.timeouts++;
+    else if (error.kind !== "unavailable") stats.errors++;
+    if (error.kind !== "unavailable") {
+      stats.lastError = error.message;
+      breaker.failure();
     }
-    return instance;
+    return error;
+  }
+
+  function fromWire(wire: WireError): PluginError {
+    const stack = sourceMap.stack(wire.stack || `${wire.name}: ${wire.message}`);
+    const origin = sourceMap.origin(wire.stack);
+    return new PluginError(name, "error", `${wire.name}: ${wire.message}${origin ? ` (${origin})` : ""}`, stack);
+  }
+
+  /** Classifies an exception thrown by isolated-vm for a call into `target` that ran `elapsedMs`. */
+  function fromThrown(target: Instance, error: unknown, firedByWatchdog: boolean, elapsedMs: number): PluginError {
+    const message = (error as Error)?.message ?? String(error);
+    if (target.isolate.isDisposed && /memory limit/i.test(message)) {
+      lose(target, "memory limit", elapsedMs);
+      return new PluginError(name, "memory", `plugin ${name} went over its ${limits.memoryMb} MB heap`);
+    }
+    if (firedByWatchdog || /timed out/i.test(message)) {
+      if (target.isolate.isDisposed) lose(target, "deadline", elapsedMs);
+      return new PluginError(name, "timeout", `plugin ${name} ran past its ${limits.timeoutMs} ms budget`);
+    }
+    if (target.isolate.isDisposed) lose(target, "disposed", elapsedMs);
+    return new PluginError(name, "error", `plugin ${name} failed: ${message}`);
+  }
+
+  function decode<T extends { error?: WireError }>(patch: string): T | null {
+    if (patch === "") return null;
+    const parsed = JSON.parse(patch) as T;
+    if (parsed.error) throw fault(fromWire(parsed.error));
+    return parsed;
+  }
+
+  /** Collects an async hook's patch, under the host-side deadline and the CPU watchdog. */
+  function settle(target: Instance, ticket: number, started: number, cpuAtStart: bigint): Promise<string> {
+    target.pending++;
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const cpuMs = target.isolate.isDisposed ? 0 : Number(target.isolate.cpuTime - cpuAtStart) / 1e6;
+        // Spinning after an await shows as CPU time; a hook only waiting for I/O is just abandoned.
+        if (cpuMs > limits.cpuMs && !target.isolate.isDisposed) {
+          target.cpuAtLoss = Number(target.isolate.cpuTime) / 1e6;
+          lose(target, "cpu budget", cpuMs);
+        }
+        reject(fault(new PluginError(name, "timeout", `plugin ${name} ran past its ${limits.timeoutMs} ms budget${cpuMs > limits.cpuMs ? ` (${Math.round(cpuMs)} ms of CPU)` : ""}`)));
+      }, Math.max(0, limits.timeoutMs - (performance.now() - started)));
+      target.settle
+        .apply(undefined, [ticket], { result: { promise: true } })
+        .then(
+          (patch) => {
+            clearTimeout(timer);
+            resolve(patch as string);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(fault(fromThrown(target, error, false, performance.now() - started)));
+          },
+        )
+        .finally(() => target.pending--);
+    });
+  }
+
+  const succeeded = (patch: string): string => {
+    breaker.success();
+    return patch;
   };
 
-  /** Calls a hook in the isolate, counting the call and how it ended. */
-  const call = async <T>(pick: (instance: Instance) => HookReference, args: unknown[]): Promise<T> => {
-    stats.calls++;
-    const current = live();
-    try {
-      return (await pick(current).applySync(undefined, args, callOptions)) as T;
-    } catch (error) {
-      if (/timed out/i.test((error as Error).message)) stats.timeouts++;
-      else stats.errors++;
-      throw error;
+  /** Calls a hook function of the runtime; a sync result is returned as is, an async one as a promise. */
+  function call(pick: (target: Instance) => Ref, args: [number, string]): string | Promise<string> {
+    if (!breaker.allow()) {
+      stats.rejected++;
+      throw new PluginError(name, "unavailable", `plugin ${name} is switched off for ${breaker.settings.coolDownMs} ms after repeated faults`);
     }
+    const target = instance;
+    if (!target) {
+      stats.rejected++;
+      throw new PluginError(name, "unavailable", `plugin ${name} is restarting`);
+    }
+    stats.calls++;
+    if (target.pending > 0) {
+      const started = performance.now();
+      // An async hook of this isolate may be running on another thread: do not wait for it here.
+      const cpuAtStart = target.isolate.cpuTime;
+      return pick(target)
+        .apply(undefined, args, { timeout: limits.timeoutMs })
+        .then(
+          (result) => (typeof result === "number" ? settle(target, result, started, cpuAtStart) : (result as string)),
+          (error: unknown) => Promise.reject(fault(fromThrown(target, error, false, performance.now() - started))),
+        )
+        .then(succeeded);
+    }
+    const watchdog = isolateWatchdog();
+    const guarded = watchdog.guards(target.slot);
+    let result: HookResult;
+    if (guarded) watchdog.arm(target.slot, limits.timeoutMs);
+    try {
+      result = pick(target).applySync(undefined, args, guarded ? undefined : { timeout: limits.timeoutMs }) as HookResult;
+    } catch (error) {
+      // The call's own duration is not measured (a clock read per call costs); a killed call ran its budget.
+      throw fault(fromThrown(target, error, guarded && watchdog.disarm(target.slot), limits.timeoutMs));
+    }
+    if (guarded) watchdog.disarm(target.slot);
+    if (typeof result === "number") return settle(target, result, performance.now(), target.isolate.cpuTime).then(succeeded);
+    breaker.success();
+    return result;
+  }
+
+  const routes = new WeakMap<object, string>();
+  /** The frame fields every hook gets: request id, route, vars. */
+  const common = (ctx: PluginContext) => {
+    let route = routes.get(ctx.route);
+    if (route === undefined) routes.set(ctx.route, (route = encodeRoute(ctx.route)));
+    return `${ctx.requestId}\n${route}\n${encodeVars(ctx.vars)}\n`;
   };
 
   return {
     name,
     stats,
     optionsSchema: description.options,
+    configure(settings) {
+      limits = settings.limits;
+      breaker.settings = settings.breaker;
+    },
     create(options) {
-      const contextInput = (ctx: { requestId: string; route: unknown; vars: Record<string, unknown> }) => ({ options, requestId: ctx.requestId, route: ctx.route, vars: ctx.vars });
+      const attachment = nextAttachment++;
+      const encodedOptions = JSON.stringify(options);
+      attachments.set(attachment, encodedOptions);
+      if (instance) attachAll(instance);
       const hooks: PluginHooks = {};
       if (description.hooks.onRequest) {
-        hooks.onRequest = async (request: PluginRequest, ctx) => {
-          const input = { method: request.method, path: request.path, search: request.search, headers: flatHeaders(request.headers), originalPath: request.originalPath, clientIp: request.clientIp, params: request.params };
-          const outcome = await call<RequestOutcome>((current) => current.onRequest, [input, contextInput(ctx)]);
-          request.method = outcome.method;
-          request.path = outcome.path;
-          request.search = outcome.search;
-          applyHeaderPatch(request.headers, outcome.headers);
-          Object.assign(ctx.vars, outcome.vars);
-          return outcome.answer ?? undefined;
+        const applyRequest = (request: PluginRequest, ctx: PluginContext, encoded: string): PluginAnswer | undefined => {
+          const patch = decode<RequestPatch>(encoded);
+          if (!patch) return undefined;
+          if (patch.method !== undefined) request.method = patch.method;
+          if (patch.path !== undefined) request.path = patch.path;
+          if (patch.search !== undefined) request.search = patch.search;
+          applyHeaderPatch(request.headers, patch);
+          if (patch.vars) Object.assign(ctx.vars, patch.vars);
+          return patch.answer;
+        };
+        hooks.onRequest = (request, ctx) => {
+          const frame = `${common(ctx)}${request.method}\n${request.path}\n${request.search}\n${request.originalPath}\n${request.clientIp}\n${JSON.stringify(request.params)}\n${encodeHeaders(request.headers)}`;
+          const result = call((target) => target.request, [attachment, frame]);
+          return typeof result === "string" ? applyRequest(request, ctx, result) : result.then((encoded) => applyRequest(request, ctx, encoded));
         };
       }
       if (description.hooks.onResponse) {
-        hooks.onResponse = async (response: PluginResponse, ctx) => {
-          const input = { status: response.status, headers: flatHeaders(response.headers) };
-          const outcome = await call<ResponseOutcome>((current) => current.onResponse, [input, contextInput(ctx)]);
-          response.status = outcome.status;
-          applyHeaderPatch(response.headers, outcome.headers);
-          Object.assign(ctx.vars, outcome.vars);
+        const applyResponse = (response: PluginResponse, ctx: PluginContext, encoded: string): void => {
+          const patch = decode<ResponsePatch>(encoded);
+          if (!patch) return;
+          if (patch.status !== undefined) response.status = patch.status;
+          applyHeaderPatch(response.headers, patch);
+          if (patch.vars) Object.assign(ctx.vars, patch.vars);
+        };
+        hooks.onResponse = (response, ctx) => {
+          const frame = `${common(ctx)}${response.status}\n${encodeHeaders(response.headers)}`;
+          const result = call((target) => target.response, [attachment, frame]);
+          return typeof result === "string" ? applyResponse(response, ctx, result) : result.then((encoded) => applyResponse(response, ctx, encoded));
         };
       }
       if (description.hooks.onLog) {
         hooks.onLog = (entry, ctx) => {
-          call((current) => current.onLog, [entry, contextInput(ctx)]).catch((error: unknown) => pluginLog.warn({ err: error }, "onLog failed"));
+          const report = (error: unknown) => pluginLog.warn({ err: error, requestId: ctx.requestId }, "onLog failed");
+          try {
+            const result = call((target) => target.log, [attachment, `${common(ctx)}${JSON.stringify(entry)}`]);
+            if (typeof result === "string") decode(result);
+            else result.then((encoded) => decode(encoded)).catch(report);
+          } catch (error) {
+            report(error);
+          }
         };
       }
       return hooks;
     },
     dispose() {
       disposed = true;
-      if (!instance.isolate.isDisposed) instance.isolate.dispose();
+      if (instance) retire(instance);
+      instance = null;
+      void spare?.then((ready) => ready && retire(ready));
     },
   };
 }

@@ -6,7 +6,8 @@ import { readdir } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
 import { watch } from "chokidar";
 import type { Logger } from "pino";
-import { loadSandboxedPlugin, type SandboxedPlugin } from "./sandboxed-plugin.js";
+import type { SandboxConfig } from "../../src/config/types.js";
+import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxedPlugin, type SandboxSettingsFor } from "./sandboxed-plugin.js";
 
 export interface UserPluginProblem {
   name: string;
@@ -21,6 +22,22 @@ function isPluginFile(file: string): boolean {
   return PLUGIN_FILE.test(file) && !file.endsWith(".test.ts") && !file.endsWith(".d.ts");
 }
 
+/** The budgets in force for a plugin: per-plugin config override, then the plugin's own, then the config defaults. */
+export function sandboxSettings(config: SandboxConfig | null): SandboxSettingsFor {
+  return (name, declared) => {
+    const override = config?.plugins[name] ?? {};
+    const defaults = config ?? { ...defaultLimits, breaker: defaultBreaker };
+    return {
+      limits: {
+        timeoutMs: override.timeoutMs ?? declared.timeoutMs ?? defaults.timeoutMs,
+        cpuMs: override.cpuMs ?? declared.cpuMs ?? defaults.cpuMs,
+        memoryMb: override.memoryMb ?? declared.memoryMb ?? defaults.memoryMb,
+      },
+      breaker: defaults.breaker,
+    };
+  };
+}
+
 export class UserPluginFolder {
   /** The live definition of each plugin; the gateway's catalog reads this map. */
   readonly plugins = new Map<string, SandboxedPlugin>();
@@ -28,11 +45,24 @@ export class UserPluginFolder {
   /** The file each plugin was loaded from. */
   readonly files = new Map<string, string>();
 
+  /** What each plugin declared about its limits, to recompute them when the config changes. */
+  private readonly declared = new Map<string, { timeoutMs?: number; cpuMs?: number; memoryMb?: number }>();
+  private settings: SandboxSettingsFor;
+
   constructor(
     readonly dir: string,
     private readonly reserved: ReadonlySet<string>,
     private readonly log: Logger,
-  ) {}
+    config: SandboxConfig | null = null,
+  ) {
+    this.settings = sandboxSettings(config);
+  }
+
+  /** Applies a (re)loaded config's sandbox section to every loaded plugin. */
+  configure(config: SandboxConfig): void {
+    this.settings = sandboxSettings(config);
+    for (const [name, plugin] of this.plugins) plugin.configure(this.settings(name, this.declared.get(name) ?? {}));
+  }
 
   async loadAll(): Promise<void> {
     let files: string[];
@@ -51,7 +81,10 @@ export class UserPluginFolder {
   async load(name: string, file: string): Promise<{ ok: boolean; replaced: SandboxedPlugin | null }> {
     if (this.reserved.has(name)) return this.fail(name, file, `'${name}' is a built-in plugin; rename the file`);
     try {
-      const definition = await loadSandboxedPlugin(name, file, this.log);
+      const definition = await loadSandboxedPlugin(name, file, this.log, (plugin, declared) => {
+        this.declared.set(plugin, declared);
+        return this.settings(plugin, declared);
+      });
       const replaced = this.plugins.get(name) ?? null;
       this.plugins.set(name, definition);
       this.files.set(name, file);
@@ -97,6 +130,10 @@ export class UserPluginFolder {
               errors: live.stats.errors,
               timeouts: live.stats.timeouts,
               restarts: live.stats.restarts,
+              rejected: live.stats.rejected,
+              breaker: live.stats.breaker(),
+              limits: live.stats.limits(),
+              lastFault: live.stats.lastError,
               cpuMs: Math.round(live.stats.cpuMs() * 1000) / 1000,
               heapUsedBytes: live.stats.heapUsedBytes(),
             }

@@ -1,115 +1,278 @@
-// Runs inside each plugin's isolate, bundled with the plugin. It turns the copied request data
-// into the friendly objects plugin code uses (headers.get/set/...), calls the plugin's hooks, and
-// hands back a patch (what changed) rather than the whole request.
-import type { AccessEntry, PluginAnswer, PluginHeaders, PluginModule } from "../sdk/index.js";
+// Runs inside each plugin's isolate, bundled with the plugin. It turns the strings the host sends
+// (see wire.ts) into the objects plugin code uses (headers.get/set/..., ctx), calls the plugin's
+// hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
+// never parses the request's headers, the vars bag or the route.
+import type { AccessEntry, PluginAnswer, PluginContext, PluginHeaders, PluginLog, PluginModule } from "../sdk/index.js";
+import { decodeHeaders, FrameReader, type Description, type RequestPatch, type ResponsePatch, type RuntimeApi, type WireError } from "./wire.js";
 
-interface RequestInput {
+type LogLevel = "debug" | "info" | "warn" | "error";
+type HostLog = (level: LogLevel, requestId: string, message: string) => void;
+
+declare const globalThis: { __portcullis?: RuntimeApi; __portcullisHostLog?: HostLog; console?: unknown };
+
+/** Headers over the encoded string: parsed on first read; writes are recorded as a patch. */
+class TrackedHeaders implements PluginHeaders {
+  private fields: Map<string, string[]> | null = null;
+  private changed: Record<string, string> | null = null;
+  private removed: string[] | null = null;
+
+  constructor(private readonly encoded: string) {}
+
+  private parsed(): Map<string, string[]> {
+    return (this.fields ??= decodeHeaders(this.encoded));
+  }
+
+  get(name: string): string | null {
+    return this.parsed().get(name.toLowerCase())?.join(", ") ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.parsed().has(name.toLowerCase());
+  }
+
+  entries(): [string, string][] {
+    const list: [string, string][] = [];
+    for (const [name, values] of this.parsed()) for (const value of values) list.push([name, value]);
+    return list;
+  }
+
+  set(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const text = String(value);
+    this.fields?.set(key, [text]);
+    (this.changed ??= {})[key] = text;
+    if (this.removed) this.removed = this.removed.filter((removed) => removed !== key);
+  }
+
+  delete(name: string): void {
+    const key = name.toLowerCase();
+    this.fields?.delete(key);
+    if (this.changed) delete this.changed[key];
+    this.removed ??= [];
+    if (!this.removed.includes(key)) this.removed.push(key);
+  }
+
+  /** Adds the recorded changes to a patch. */
+  into(patch: RequestPatch | ResponsePatch): void {
+    if (this.changed) patch.set = this.changed;
+    if (this.removed && this.removed.length > 0) patch.remove = this.removed;
+  }
+}
+
+function format(args: unknown[]): string {
+  return args
+    .map((arg) => {
+      if (typeof arg === "string") return arg;
+      if (arg instanceof Error) return arg.stack ?? `${arg.name}: ${arg.message}`;
+      try {
+        return JSON.stringify(arg);
+      } catch {
+        return String(arg);
+      }
+    })
+    .join(" ");
+}
+
+function wireError(error: unknown): WireError {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? "" };
+  return { name: "Error", message: `plugin threw a non-error value: ${format([error])}`, stack: "" };
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return typeof (value as Promise<unknown> | undefined)?.then === "function";
+}
+
+const failure = (error: unknown) => JSON.stringify({ error: wireError(error) });
+
+/** The per-call ctx, read from the frame's common fields; vars and log are built only if used. */
+class CallContext implements PluginContext {
+  readonly requestId: string;
+  readonly route: PluginContext["route"];
+  private readonly encodedVars: string;
+  private decodedVars: Record<string, unknown> | null = null;
+  private logger: PluginLog | null = null;
+
+  constructor(
+    readonly options: Record<string, unknown>,
+    frame: FrameReader,
+    private readonly logFor: (requestId: string) => PluginLog,
+  ) {
+    this.requestId = frame.next();
+    const api = frame.next();
+    const operation = frame.next();
+    const version = frame.next();
+    this.route = { api, operation, version: version || null };
+    this.encodedVars = frame.next();
+  }
+
+  get vars(): Record<string, unknown> {
+    return (this.decodedVars ??= this.encodedVars ? (JSON.parse(this.encodedVars) as Record<string, unknown>) : {});
+  }
+
+  get log(): PluginLog {
+    return (this.logger ??= this.logFor(this.requestId));
+  }
+
+  /** The vars bag if the hook touched it (it may have changed it), else undefined. */
+  touchedVars(): Record<string, unknown> | undefined {
+    return this.decodedVars ?? undefined;
+  }
+}
+
+/** The request as plugin code sees it; `params` is parsed only if read. */
+class RequestView {
+  private readonly method0: string;
+  private readonly path0: string;
+  private readonly search0: string;
   method: string;
   path: string;
   search: string;
-  headers: Record<string, string>;
-  originalPath: string;
-  clientIp: string;
-  params: Record<string, string>;
+  readonly originalPath: string;
+  readonly clientIp: string;
+  readonly headers: TrackedHeaders;
+  private readonly encodedParams: string;
+  private decodedParams: Record<string, string> | null = null;
+
+  constructor(frame: FrameReader) {
+    this.method = this.method0 = frame.next();
+    this.path = this.path0 = frame.next();
+    this.search = this.search0 = frame.next();
+    this.originalPath = frame.next();
+    this.clientIp = frame.next();
+    this.encodedParams = frame.next();
+    this.headers = new TrackedHeaders(frame.rest());
+  }
+
+  get params(): Record<string, string> {
+    return (this.decodedParams ??= JSON.parse(this.encodedParams) as Record<string, string>);
+  }
+
+  patch(answer: PluginAnswer | void, ctx: CallContext): string {
+    const patch: RequestPatch = {};
+    if (this.method !== this.method0) patch.method = this.method;
+    if (this.path !== this.path0) patch.path = this.path;
+    if (this.search !== this.search0) patch.search = this.search;
+    this.headers.into(patch);
+    if (answer) patch.answer = answer;
+    const touched = ctx.touchedVars();
+    if (touched) patch.vars = touched;
+    for (const _ in patch) return JSON.stringify(patch);
+    return "";
+  }
 }
 
-interface ResponseInput {
+class ResponseView {
+  private readonly status0: number;
   status: number;
-  headers: Record<string, string>;
-}
+  readonly headers: TrackedHeaders;
 
-interface ContextInput {
-  options: Record<string, unknown>;
-  requestId: string;
-  route: { api: string; operation: string; version: string | null };
-  vars: Record<string, unknown>;
-}
+  constructor(frame: FrameReader) {
+    this.status = this.status0 = Number(frame.next());
+    this.headers = new TrackedHeaders(frame.rest());
+  }
 
-export interface HeaderPatch {
-  set: Record<string, string>;
-  remove: string[];
-}
-
-export interface RequestOutcome {
-  answer: PluginAnswer | null;
-  method: string;
-  path: string;
-  search: string;
-  headers: HeaderPatch;
-  vars: Record<string, unknown>;
-}
-
-export interface ResponseOutcome {
-  status: number;
-  headers: HeaderPatch;
-  vars: Record<string, unknown>;
-}
-
-function trackedHeaders(initial: Record<string, string>): { headers: PluginHeaders; patch: HeaderPatch } {
-  const values = new Map(Object.entries(initial));
-  const patch: HeaderPatch = { set: {}, remove: [] };
-  const headers: PluginHeaders = {
-    get: (name) => values.get(name.toLowerCase()) ?? null,
-    has: (name) => values.has(name.toLowerCase()),
-    set(name, value) {
-      const key = name.toLowerCase();
-      values.set(key, String(value));
-      patch.set[key] = String(value);
-      patch.remove = patch.remove.filter((removed) => removed !== key);
-    },
-    delete(name) {
-      const key = name.toLowerCase();
-      values.delete(key);
-      delete patch.set[key];
-      if (!patch.remove.includes(key)) patch.remove.push(key);
-    },
-    entries: () => [...values.entries()],
-  };
-  return { headers, patch };
-}
-
-function isPromise<T>(value: unknown): value is Promise<T> {
-  return typeof (value as Promise<T> | undefined)?.then === "function";
+  patch(ctx: CallContext): string {
+    const patch: ResponsePatch = {};
+    if (this.status !== this.status0) patch.status = this.status;
+    this.headers.into(patch);
+    const touched = ctx.touchedVars();
+    if (touched) patch.vars = touched;
+    for (const _ in patch) return JSON.stringify(patch);
+    return "";
+  }
 }
 
 export function installRuntime(plugin: PluginModule) {
-  const api = {
-    describe: () => ({
-      options: plugin.options ?? { type: "object" },
-      hooks: { onRequest: !!plugin.onRequest, onResponse: !!plugin.onResponse, onLog: !!plugin.onLog },
-    }),
-    onRequest(input: RequestInput, ctx: ContextInput): RequestOutcome | Promise<RequestOutcome> {
-      const { headers, patch } = trackedHeaders(input.headers);
-      const request = {
-        method: input.method,
-        path: input.path,
-        search: input.search,
-        headers,
-        originalPath: input.originalPath,
-        clientIp: input.clientIp,
-        params: input.params,
-      };
-      const finish = (answer: PluginAnswer | void): RequestOutcome => ({
-        answer: answer ?? null,
-        method: request.method,
-        path: request.path,
-        search: request.search,
-        headers: patch,
-        vars: ctx.vars,
-      });
-      const result = plugin.onRequest!(request, ctx);
-      return isPromise<PluginAnswer | void>(result) ? result.then(finish) : finish(result);
+  const hostLog: HostLog = globalThis.__portcullisHostLog ?? (() => {});
+  delete globalThis.__portcullisHostLog;
+  // console has no ctx: it logs under the request whose hook is running synchronously.
+  let currentRequestId = "";
+  const logAt = (level: LogLevel, requestId: () => string) => (...args: unknown[]) => hostLog(level, requestId(), format(args));
+  globalThis.console = {
+    log: logAt("info", () => currentRequestId),
+    info: logAt("info", () => currentRequestId),
+    debug: logAt("debug", () => currentRequestId),
+    warn: logAt("warn", () => currentRequestId),
+    error: logAt("error", () => currentRequestId),
+  };
+  const logFor = (requestId: string): PluginLog => ({
+    debug: logAt("debug", () => requestId),
+    info: logAt("info", () => requestId),
+    warn: logAt("warn", () => requestId),
+    error: logAt("error", () => requestId),
+  });
+
+  const attachments = new Map<number, Record<string, unknown>>();
+  const pending = new Map<number, Promise<string>>();
+  let nextTicket = 1;
+
+  /** A hook returned a promise: park it under a ticket the host collects with settle(). */
+  const park = (promise: Promise<string>): number => {
+    const ticket = nextTicket++;
+    pending.set(ticket, promise.catch(failure));
+    return ticket;
+  };
+
+  const description: Description = {
+    options: plugin.options ?? { type: "object" },
+    hooks: { onRequest: !!plugin.onRequest, onResponse: !!plugin.onResponse, onLog: !!plugin.onLog },
+    limits: plugin.limits ?? {},
+  };
+
+  const api: RuntimeApi = {
+    describe: () => JSON.stringify(description),
+    attach(attachment, options) {
+      attachments.set(attachment, JSON.parse(options) as Record<string, unknown>);
     },
-    onResponse(input: ResponseInput, ctx: ContextInput): ResponseOutcome | Promise<ResponseOutcome> {
-      const { headers, patch } = trackedHeaders(input.headers);
-      const response = { status: input.status, headers };
-      const finish = (): ResponseOutcome => ({ status: response.status, headers: patch, vars: ctx.vars });
-      const result = plugin.onResponse!(response, ctx);
-      return isPromise<void>(result) ? result.then(finish) : finish();
+    request(attachment, encoded) {
+      const frame = new FrameReader(encoded);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      const request = new RequestView(frame);
+      currentRequestId = ctx.requestId;
+      try {
+        const result = plugin.onRequest!(request, ctx);
+        if (isPromise(result)) return park(result.then((answer) => request.patch(answer, ctx)));
+        return request.patch(result, ctx);
+      } catch (error) {
+        return failure(error);
+      } finally {
+        currentRequestId = "";
+      }
     },
-    onLog(entry: AccessEntry, ctx: ContextInput): void {
-      plugin.onLog!(entry, ctx);
+    response(attachment, encoded) {
+      const frame = new FrameReader(encoded);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      const response = new ResponseView(frame);
+      currentRequestId = ctx.requestId;
+      try {
+        const result = plugin.onResponse!(response, ctx);
+        if (isPromise(result)) return park(result.then(() => response.patch(ctx)));
+        return response.patch(ctx);
+      } catch (error) {
+        return failure(error);
+      } finally {
+        currentRequestId = "";
+      }
+    },
+    log(attachment, encoded) {
+      const frame = new FrameReader(encoded);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      currentRequestId = ctx.requestId;
+      try {
+        const result: unknown = plugin.onLog!(JSON.parse(frame.rest()) as AccessEntry, ctx);
+        if (isPromise(result)) return park(result.then(() => ""));
+        return "";
+      } catch (error) {
+        return failure(error);
+      } finally {
+        currentRequestId = "";
+      }
+    },
+    settle(ticket) {
+      const result = pending.get(ticket) ?? Promise.resolve(failure(new Error(`no pending call ${ticket}`)));
+      pending.delete(ticket);
+      return result;
     },
   };
-  (globalThis as Record<string, unknown>).__portcullis = api;
+  globalThis.__portcullis = api;
 }

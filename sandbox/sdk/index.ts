@@ -35,12 +35,31 @@ export interface PluginAnswer {
   body?: string | Record<string, unknown> | unknown[];
 }
 
+/** Writes to the gateway log, with the plugin's name and the request id. */
+export interface PluginLog {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
 export interface PluginContext<Options = Record<string, unknown>> {
   readonly options: Options;
   readonly requestId: string;
   readonly route: { api: string; operation: string; version: string | null };
-  /** Shared by the plugins of one request. */
+  /** Shared by the plugins of one request: what a plugin sets here, later plugins see. */
   readonly vars: Record<string, unknown>;
+  readonly log: PluginLog;
+}
+
+/** Budgets the plugin asks for; the gateway's config may override them. */
+export interface PluginLimits {
+  /** Wall time one hook call may take, awaits included. */
+  timeoutMs?: number;
+  /** CPU time one hook call may use. */
+  cpuMs?: number;
+  /** Heap of the plugin's isolate. */
+  memoryMb?: number;
 }
 
 export interface AccessEntry {
@@ -58,6 +77,7 @@ type Maybe<T> = T | Promise<T>;
 export interface PluginModule<Options = Record<string, unknown>> {
   /** JSON Schema of the options, checked when the config attaches the plugin. */
   options?: Record<string, unknown>;
+  limits?: PluginLimits;
   onRequest?(request: PluginRequest, ctx: PluginContext<Options>): Maybe<PluginAnswer | void>;
   onResponse?(response: PluginResponse, ctx: PluginContext<Options>): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext<Options>): void;

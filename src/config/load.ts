@@ -158,6 +158,7 @@ interface RawConfig {
   apis: RawApi[];
   limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
   log: { level: string; access: boolean };
+  sandbox: { timeout: string | number; cpu: string | number; memory: string | number; breaker: { failures: number; coolDown: string | number }; plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }> };
 }
 
 function checkRewrite(source: SourceDocument, path: FieldPath, template: string | undefined, params: string[], issues: ConfigIssue[]): void {
@@ -319,6 +320,11 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
   };
 }
 
+/** Isolate heap limits are whole megabytes, at least isolated-vm's minimum of 8. */
+function megabytes(value: string | number): number {
+  return Math.max(8, Math.ceil(sizeBytes(value) / (1024 * 1024)));
+}
+
 function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
   const upstreams: Record<string, UpstreamConfig> = {};
   for (const [name, upstream] of Object.entries(raw.upstreams)) upstreams[name] = normalizeUpstream(name, upstream);
@@ -341,5 +347,21 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       headersTimeoutMs: durationMs(raw.limits.headersTimeout),
     },
     log: { level: raw.log.level, access: raw.log.access },
+    sandbox: {
+      timeoutMs: durationMs(raw.sandbox.timeout),
+      cpuMs: durationMs(raw.sandbox.cpu),
+      memoryMb: megabytes(raw.sandbox.memory),
+      breaker: { failures: raw.sandbox.breaker.failures, coolDownMs: durationMs(raw.sandbox.breaker.coolDown) },
+      plugins: Object.fromEntries(
+        Object.entries(raw.sandbox.plugins).map(([name, budget]) => [
+          name,
+          {
+            ...(budget.timeout !== undefined ? { timeoutMs: durationMs(budget.timeout) } : {}),
+            ...(budget.cpu !== undefined ? { cpuMs: durationMs(budget.cpu) } : {}),
+            ...(budget.memory !== undefined ? { memoryMb: megabytes(budget.memory) } : {}),
+          },
+        ]),
+      ),
+    },
   };
 }

@@ -231,6 +231,33 @@ export const configSchema = {
         headersTimeout: { ...duration, default: "30s", description: "How long a client may take to send its request headers." },
       },
     },
+    sandbox: {
+      type: "object", default: {},
+      additionalProperties: false,
+      description: "Budgets of sandboxed plugins: defaults here, a plugin's own `limits` next, `plugins.<name>` over both.",
+      properties: {
+        timeout: { ...duration, default: "50ms", description: "Wall time of one hook call, awaits included." },
+        cpu: { ...duration, default: "50ms", description: "CPU time a hook may use while its promise is pending; above it the isolate is disposed." },
+        memory: { ...size, default: "64mb", description: "Heap limit of each plugin's isolate." },
+        breaker: {
+          type: "object", default: {},
+          additionalProperties: false,
+          properties: {
+            failures: { type: "integer", minimum: 1, default: 5, description: "Faults in a row that switch a plugin off." },
+            coolDown: { ...duration, default: "10s", description: "How long it stays off before one probe call." },
+          },
+        },
+        plugins: {
+          type: "object", default: {},
+          description: "Overrides per plugin name.",
+          additionalProperties: {
+            type: "object",
+            additionalProperties: false,
+            properties: { timeout: duration, cpu: duration, memory: size },
+          },
+        },
+      },
+    },
     log: {
       type: "object", default: {},
       additionalProperties: false,

@@ -91,4 +91,19 @@ export interface GatewayConfig {
   apis: ApiConfig[];
   limits: { maxBodyBytes: number; shutdownTimeoutMs: number; headersTimeoutMs: number };
   log: { level: string; access: boolean };
+  sandbox: SandboxConfig;
+}
+
+export interface SandboxBudget {
+  timeoutMs?: number;
+  cpuMs?: number;
+  memoryMb?: number;
+}
+
+export interface SandboxConfig {
+  timeoutMs: number;
+  cpuMs: number;
+  memoryMb: number;
+  breaker: { failures: number; coolDownMs: number };
+  plugins: Record<string, SandboxBudget>;
 }

@@ -1,9 +1,13 @@
 // The built-in plugins, by name. A user plugin may not take one of these names.
 import type { PluginCatalog } from "../pipeline/chain.js";
 import type { PluginDefinition } from "../pipeline/plugin.js";
+import { headersPlugin } from "./headers/index.js";
 import { mockPlugin } from "./mock/index.js";
 
-export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([[mockPlugin.name, mockPlugin]]);
+export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
+  [headersPlugin.name, headersPlugin],
+  [mockPlugin.name, mockPlugin],
+]);
 
 /** The plugins a config may attach: the built-ins, and the user plugins loaded in the sandbox. */
 export function pluginCatalog(userPlugins: ReadonlyMap<string, PluginDefinition> = new Map()): PluginCatalog {

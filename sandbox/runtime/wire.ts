@@ -1,0 +1,123 @@
+// What crosses the isolate boundary on each hook call, shared by the host and the in-isolate
+// runtime. A call carries two primitives: the attachment number and one string, the "frame", of
+// newline-separated fields. isolated-vm copies a primitive directly, while objects go through V8's
+// serializer on the way in and out, which costs several times more per call under load, and every
+// extra argument is one more copy. No field can hold a raw line break: HTTP forbids them in
+// methods, paths, queries and header fields, request ids are checked, and JSON escapes them.
+// Headers close the frame as "name\nvalue\n" pairs. Results come back as "" when the hook changed
+// nothing, or as a JSON patch.
+import type { PluginAnswer } from "../sdk/index.js";
+
+/** Header fields as one string: "name\nvalue\n" per field, repeated names kept as separate fields. */
+export function encodeHeaders(headers: Record<string, string | string[] | number | undefined>): string {
+  let encoded = "";
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) encoded += `${name}\n${item}\n`;
+    else encoded += `${name}\n${value}\n`;
+  }
+  return encoded;
+}
+
+export function decodeHeaders(encoded: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  let start = 0;
+  while (start < encoded.length) {
+    const nameEnd = encoded.indexOf("\n", start);
+    const valueEnd = encoded.indexOf("\n", nameEnd + 1);
+    const name = encoded.slice(start, nameEnd);
+    const value = encoded.slice(nameEnd + 1, valueEnd);
+    const values = fields.get(name);
+    if (values) values.push(value);
+    else fields.set(name, [value]);
+    start = valueEnd + 1;
+  }
+  return fields;
+}
+
+const oneLine = (text: string) => text.replace(/[\r\n]/g, " ");
+
+/** The route as three fields: "api\noperation\nversion" (version empty when the route has none). */
+export function encodeRoute(route: { api: string; operation: string; version: string | null }): string {
+  return `${oneLine(route.api)}\n${oneLine(route.operation)}\n${oneLine(route.version ?? "")}`;
+}
+
+/** Reads a frame field by field. */
+export class FrameReader {
+  private at = 0;
+
+  constructor(private readonly frame: string) {}
+
+  next(): string {
+    const end = this.frame.indexOf("\n", this.at);
+    const field = this.frame.slice(this.at, end);
+    this.at = end + 1;
+    return field;
+  }
+
+  /** Everything after the fields read so far. */
+  rest(): string {
+    return this.frame.slice(this.at);
+  }
+}
+
+/*
+ * Frames, field by field (the first five are common to all):
+ *   requestId, api, operation, version, vars (JSON or ""), then
+ *   request:  method, path, search, originalPath, clientIp, params (JSON), headers...
+ *   response: status, headers...
+ *   log:      the access entry (JSON)
+ */
+
+/** A fault in plugin code, with the stack as the isolate saw it (mapped to .ts lines by the host). */
+export interface WireError {
+  name: string;
+  message: string;
+  stack: string;
+}
+
+export interface HeaderPatch {
+  set?: Record<string, string>;
+  remove?: string[];
+}
+
+/** What a request hook changed; absent fields are unchanged. */
+export interface RequestPatch extends HeaderPatch {
+  method?: string;
+  path?: string;
+  search?: string;
+  answer?: PluginAnswer;
+  vars?: Record<string, unknown>;
+  error?: WireError;
+}
+
+export interface ResponsePatch extends HeaderPatch {
+  status?: number;
+  vars?: Record<string, unknown>;
+  error?: WireError;
+}
+
+/**
+ * A hook's return value: a patch ("" for none) when the hook finished synchronously, or a ticket
+ * number when it returned a promise; the host then collects the patch with `settle(ticket)`.
+ */
+export type HookResult = string | number;
+
+/** The functions the runtime exposes to the host, as `globalThis.__portcullis`. */
+export interface RuntimeApi {
+  /** JSON: the plugin's options schema, its hooks and its declared limits. */
+  describe(): string;
+  /** Registers one attachment's options (JSON) under a number the hook calls then use. */
+  attach(attachment: number, options: string): void;
+  request(attachment: number, frame: string): HookResult;
+  response(attachment: number, frame: string): HookResult;
+  log(attachment: number, frame: string): HookResult;
+  settle(ticket: number): Promise<string>;
+}
+
+export interface Description {
+  options: Record<string, unknown>;
+  hooks: { onRequest: boolean; onResponse: boolean; onLog: boolean };
+  limits: { timeoutMs?: number; cpuMs?: number; memoryMb?: number };
+}
