@@ -10,6 +10,7 @@ import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
+import { openStore } from "./stores/index.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
@@ -75,7 +76,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const logging = createLogging(firstConfig.log.level);
   const log = logging.log;
   const accessLog = createAccessLog(logging);
-  const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox);
+  // The store is opened once; a reload that names another store takes effect on restart.
+  const store = openStore(firstConfig.store);
+  const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null), log, accessLog);
@@ -189,6 +192,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
     for (const plugin of userPlugins.plugins.values()) plugin.dispose?.();
     await closeIsolateWatchdog();
+    await store.close();
     accessLog.flush();
     log.info("portcullis stopped");
     log.flush();

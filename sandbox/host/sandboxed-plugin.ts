@@ -1,7 +1,7 @@
 // A user plugin in its own isolate, seen by the pipeline as an ordinary PluginDefinition.
 //
 // Each loaded version owns one live isolate (one long-lived context, hook references fetched once)
-// and, after its first fault, a warm spare. Hooks are called with applySync on primitives only
+// and a warm spare built in the background. Hooks are called with applySync on primitives only
 // (sandbox/runtime/wire.ts); a hook that finishes synchronously costs one call and no promise. A
 // hook that returns a promise hands back a ticket, collected asynchronously: only such hooks pay a
 // thread hop. Time limits: the process watchdog disposes an isolate whose call runs past its
@@ -15,6 +15,7 @@ import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, Plugin
 import { encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
+import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
 import { PluginSourceMap } from "./source-map.js";
 import { isolateWatchdog } from "./watchdog.js";
 
@@ -84,6 +85,7 @@ interface Instance {
   settle: Ref;
   attach: Ref;
   describe: Ref;
+  grant: Ref;
   /** Slot in the process watchdog. */
   slot: number;
   /** Async hooks not yet settled: while any is, calls go asynchronously (the isolate may be busy). */
@@ -95,25 +97,46 @@ interface Instance {
 
 type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** Installed before plugin code runs; the runtime takes it and removes it from the global. */
-const PRELUDE = `globalThis.__portcullisHostLog = $0;`;
+/**
+ * Installed before plugin code runs; the runtime takes it and removes it from the global. The
+ * host-call Reference stays inside this closure: plugin code only ever sees the wrapper function.
+ */
+const PRELUDE = `globalThis.__portcullisHost = {
+  log: $0,
+  call: (operation, payload) => $1.apply(undefined, [operation, payload], { result: { promise: true } }),
+};`;
 
-async function instantiate(code: string, bundleName: string, memoryMb: number, hostLog: (level: LogLevel, requestId: string, message: string) => void): Promise<Instance> {
+interface Bridge {
+  log(level: LogLevel, requestId: string, message: string): void;
+  call(operation: string, payload: string): Promise<string>;
+}
+
+async function instantiate(code: string, bundleName: string, memoryMb: number, bridge: Bridge, grants: string | null): Promise<Instance> {
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     const context = await isolate.createContext();
-    await context.evalClosure(PRELUDE, [new ivm.Callback(hostLog)]);
+    await context.evalClosure(PRELUDE, [new ivm.Callback(bridge.log), new ivm.Reference(bridge.call)]);
     const script = await isolate.compileScript(code, { filename: bundleName });
     await script.run(context, { timeout: 1000 });
     const api = (await context.global.get("__portcullis", { reference: true })) as ivm.Reference<Record<string, unknown>>;
     const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
+    if (grants !== null) await ref("grant").apply(undefined, [grants], { timeout: 1000 });
     const slot = isolateWatchdog().watch(isolate);
-    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), slot, pending: 0, attached: new Set() };
+    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), grant: ref("grant"), slot, pending: 0, attached: new Set() };
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
     throw error;
   }
 }
+
+/** Stands in when the gateway gave no store (tools that only compile and check plugins). */
+const unavailableStore: HostServices["store"] = {
+  kind: "none",
+  get: () => Promise.reject(new Error("no store is configured")),
+  set: () => Promise.reject(new Error("no store is configured")),
+  delete: () => Promise.reject(new Error("no store is configured")),
+  close: async () => {},
+};
 
 function encodeVars(vars: Record<string, unknown>): string {
   for (const _ in vars) return JSON.stringify(vars);
@@ -125,24 +148,43 @@ function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch):
   if (patch.set) Object.assign(headers, patch.set);
 }
 
-export async function loadSandboxedPlugin(name: string, file: string, log: Logger, settingsFor: SandboxSettingsFor = () => ({ limits: defaultLimits, breaker: defaultBreaker })): Promise<SandboxedPlugin> {
+export interface LoadOptions {
+  settingsFor?: SandboxSettingsFor;
+  /** The store behind ctx.kv; without one, kv calls fail. */
+  services?: HostServices;
+}
+
+export async function loadSandboxedPlugin(name: string, file: string, log: Logger, options: LoadOptions = {}): Promise<SandboxedPlugin> {
+  const settingsFor = options.settingsFor ?? (() => ({ limits: defaultLimits, breaker: defaultBreaker }));
   const compiled = await compilePlugin(file);
   const bundleName = `${file}.bundle.js`;
   const sourceMap = new PluginSourceMap(compiled.map, bundleName);
   const pluginLog = log.child({ plugin: name });
-  const hostLog = (level: LogLevel, requestId: string, message: string) => pluginLog[level](requestId ? { requestId } : {}, message);
+  let permissions: PluginPermissions = {};
+  let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
+  const bridge: Bridge = {
+    log: (level, requestId, message) => pluginLog[level](requestId ? { requestId } : {}, message),
+    call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
+  };
 
   // The first isolate runs with default limits until the plugin has said what it declares.
-  let instance: Instance | null = await instantiate(compiled.code, bundleName, defaultLimits.memoryMb, hostLog);
+  let instance: Instance | null = await instantiate(compiled.code, bundleName, defaultLimits.memoryMb, bridge, null);
   const description = JSON.parse(instance.describe.applySync(undefined, [], { timeout: 1000 }) as string) as Description;
+  permissions = description.permissions;
+  const grants = JSON.stringify({ env: grantedEnv(permissions) });
   const settings = settingsFor(name, description.limits);
   let limits = settings.limits;
+  hostCall = hostCalls(name, permissions, options.services ?? { store: unavailableStore }, () => limits.timeoutMs);
   if (limits.memoryMb !== defaultLimits.memoryMb) {
     retire(instance);
-    instance = await instantiate(compiled.code, bundleName, limits.memoryMb, hostLog);
+    instance = await instantiate(compiled.code, bundleName, limits.memoryMb, bridge, grants);
+  } else {
+    instance.grant.applySync(undefined, [grants], { timeout: 1000 });
   }
   const breaker = new Breaker(settings.breaker);
+  /** A spare isolate being built, and one built and waiting: a disposed isolate is replaced at once. */
   let spare: Promise<Instance | null> | null = null;
+  let spareReady: Instance | null = null;
   let disposed = false;
   const attachments = new Map<number, string>();
   let nextAttachment = 1;
@@ -179,35 +221,38 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
 
   /** Starts building a spare isolate in the background (isolated-vm's threads, not this one). */
   function prepareSpare(): void {
-    if (spare || disposed) return;
-    spare = instantiate(compiled.code, bundleName, limits.memoryMb, hostLog).catch((error: unknown) => {
-      pluginLog.error({ err: error }, "could not start a spare isolate");
-      spare = null;
-      return null;
-    });
-    void spare.then((ready) => {
-      if (!ready) return;
-      if (disposed) retire(ready);
-      else if (!instance) swapIn();
-    });
+    if (spare || spareReady || disposed) return;
+    spare = instantiate(compiled.code, bundleName, limits.memoryMb, bridge, grants).then(
+      (ready) => {
+        spare = null;
+        if (disposed) retire(ready);
+        else {
+          spareReady = ready;
+          if (!instance) swapIn();
+        }
+        return ready;
+      },
+      (error: unknown) => {
+        pluginLog.error({ err: error }, "could not start a spare isolate");
+        spare = null;
+        return null;
+      },
+    );
   }
 
-  /** Puts the spare in place of a disposed isolate, if it is ready; otherwise calls are refused until it is. */
+  /** Puts the ready spare in place of a disposed isolate, then starts the next spare. */
   function swapIn(): void {
-    void spare?.then((ready) => {
-      if (!ready || instance || disposed) return;
-      spare = null;
-      try {
-        attachAll(ready);
-      } catch (error) {
-        pluginLog.error({ err: error }, "spare isolate refused the attachments");
-        retire(ready);
-        prepareSpare();
-        return;
-      }
+    const ready = spareReady;
+    if (!ready || instance || disposed) return;
+    spareReady = null;
+    try {
+      attachAll(ready);
       instance = ready;
-      prepareSpare();
-    });
+    } catch (error) {
+      pluginLog.error({ err: error }, "spare isolate refused the attachments");
+      retire(ready);
+    }
+    prepareSpare();
   }
 
   /**
@@ -220,8 +265,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     retire(lost);
     stats.restarts++;
     pluginLog.warn({ restarts: stats.restarts, reason }, "plugin isolate disposed; replacing it with a spare");
-    prepareSpare();
     swapIn();
+    prepareSpare();
   }
 
   function fault(error: PluginError): PluginError {
@@ -255,10 +300,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     return new PluginError(name, "error", `plugin ${name} failed: ${message}`);
   }
 
+  /** Reads a hook's result: a fault thrown by plugin code, or its patch (null: no change). */
   function decode<T extends { error?: WireError }>(patch: string): T | null {
-    if (patch === "") return null;
-    const parsed = JSON.parse(patch) as T;
-    if (parsed.error) throw fault(fromWire(parsed.error));
+    const parsed = patch === "" ? null : (JSON.parse(patch) as T);
+    if (parsed?.error) throw fault(fromWire(parsed.error));
+    breaker.success();
     return parsed;
   }
 
@@ -291,11 +337,6 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     });
   }
 
-  const succeeded = (patch: string): string => {
-    breaker.success();
-    return patch;
-  };
-
   /** Calls a hook function of the runtime; a sync result is returned as is, an async one as a promise. */
   function call(pick: (target: Instance) => Ref, args: [number, string]): string | Promise<string> {
     if (!breaker.allow()) {
@@ -317,8 +358,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         .then(
           (result) => (typeof result === "number" ? settle(target, result, started, cpuAtStart) : (result as string)),
           (error: unknown) => Promise.reject(fault(fromThrown(target, error, false, performance.now() - started))),
-        )
-        .then(succeeded);
+        );
     }
     const watchdog = isolateWatchdog();
     const guarded = watchdog.guards(target.slot);
@@ -331,8 +371,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       throw fault(fromThrown(target, error, guarded && watchdog.disarm(target.slot), limits.timeoutMs));
     }
     if (guarded) watchdog.disarm(target.slot);
-    if (typeof result === "number") return settle(target, result, performance.now(), target.isolate.cpuTime).then(succeeded);
-    breaker.success();
+    if (typeof result === "number") return settle(target, result, performance.now(), target.isolate.cpuTime);
     return result;
   }
 
@@ -343,6 +382,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     if (route === undefined) routes.set(ctx.route, (route = encodeRoute(ctx.route)));
     return `${ctx.requestId}\n${route}\n${encodeVars(ctx.vars)}\n`;
   };
+
+  prepareSpare();
 
   return {
     name,
@@ -407,7 +448,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       disposed = true;
       if (instance) retire(instance);
       instance = null;
-      void spare?.then((ready) => ready && retire(ready));
+      if (spareReady) retire(spareReady);
+      spareReady = null;
     },
   };
 }

@@ -7,6 +7,7 @@ import { basename, extname, join } from "node:path";
 import { watch } from "chokidar";
 import type { Logger } from "pino";
 import type { SandboxConfig } from "../../src/config/types.js";
+import type { HostServices } from "./host-calls.js";
 import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxedPlugin, type SandboxSettingsFor } from "./sandboxed-plugin.js";
 
 export interface UserPluginProblem {
@@ -54,6 +55,7 @@ export class UserPluginFolder {
     private readonly reserved: ReadonlySet<string>,
     private readonly log: Logger,
     config: SandboxConfig | null = null,
+    private readonly services: HostServices | null = null,
   ) {
     this.settings = sandboxSettings(config);
   }
@@ -81,9 +83,12 @@ export class UserPluginFolder {
   async load(name: string, file: string): Promise<{ ok: boolean; replaced: SandboxedPlugin | null }> {
     if (this.reserved.has(name)) return this.fail(name, file, `'${name}' is a built-in plugin; rename the file`);
     try {
-      const definition = await loadSandboxedPlugin(name, file, this.log, (plugin, declared) => {
-        this.declared.set(plugin, declared);
-        return this.settings(plugin, declared);
+      const definition = await loadSandboxedPlugin(name, file, this.log, {
+        services: this.services ?? undefined,
+        settingsFor: (plugin, declared) => {
+          this.declared.set(plugin, declared);
+          return this.settings(plugin, declared);
+        },
       });
       const replaced = this.plugins.get(name) ?? null;
       this.plugins.set(name, definition);

@@ -2,13 +2,19 @@
 // (see wire.ts) into the objects plugin code uses (headers.get/set/..., ctx), calls the plugin's
 // hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
 // never parses the request's headers, the vars bag or the route.
-import type { AccessEntry, PluginAnswer, PluginContext, PluginHeaders, PluginLog, PluginModule } from "../sdk/index.js";
-import { decodeHeaders, FrameReader, type Description, type RequestPatch, type ResponsePatch, type RuntimeApi, type WireError } from "./wire.js";
+import type { AccessEntry, PluginAnswer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule } from "../sdk/index.js";
+import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
-type HostLog = (level: LogLevel, requestId: string, message: string) => void;
 
-declare const globalThis: { __portcullis?: RuntimeApi; __portcullisHostLog?: HostLog; console?: unknown };
+declare const globalThis: { __portcullis?: RuntimeApi; __portcullisHost?: HostBridge; console?: unknown };
+
+/** What every ctx of this isolate shares: kv, fetch and env, set up once. */
+interface Services {
+  kv: PluginKv;
+  fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
+  env: Readonly<Record<string, string | undefined>>;
+}
 
 /** Headers over the encoded string: parsed on first read; writes are recorded as a patch. */
 class TrackedHeaders implements PluginHeaders {
@@ -96,6 +102,7 @@ class CallContext implements PluginContext {
     readonly options: Record<string, unknown>,
     frame: FrameReader,
     private readonly logFor: (requestId: string) => PluginLog,
+    private readonly services: Services,
   ) {
     this.requestId = frame.next();
     const api = frame.next();
@@ -111,6 +118,18 @@ class CallContext implements PluginContext {
 
   get log(): PluginLog {
     return (this.logger ??= this.logFor(this.requestId));
+  }
+
+  get kv(): PluginKv {
+    return this.services.kv;
+  }
+
+  get env(): Readonly<Record<string, string | undefined>> {
+    return this.services.env;
+  }
+
+  fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse> {
+    return this.services.fetch(url, init);
   }
 
   /** The vars bag if the hook touched it (it may have changed it), else undefined. */
@@ -182,9 +201,50 @@ class ResponseView {
   }
 }
 
+/** kv and fetch over the host bridge; the host checks every permission again. */
+function services(plugin: PluginModule, host: HostBridge, env: () => Readonly<Record<string, string | undefined>>): Services {
+  const permissions = plugin.permissions ?? {};
+  const call = async (operation: string, payload: unknown): Promise<unknown> => JSON.parse(await host.call(operation, JSON.stringify(payload)));
+  const needKv = () => {
+    if (!permissions.kv) throw new Error("ctx.kv needs permissions: { kv: true } in definePlugin");
+  };
+  return {
+    kv: {
+      async get(key) {
+        needKv();
+        return (await call("kv.get", { key })) as string | null;
+      },
+      async set(key, value, options) {
+        needKv();
+        await call("kv.set", { key, value: String(value), ttlMs: options?.ttlMs });
+      },
+      async delete(key) {
+        needKv();
+        return (await call("kv.delete", { key })) as boolean;
+      },
+    },
+    async fetch(url, init = {}) {
+      const answer = (await call("fetch", { url: String(url), method: init.method, headers: init.headers, body: init.body })) as { status: number; headers: Record<string, string>; body: string };
+      return {
+        status: answer.status,
+        ok: answer.status >= 200 && answer.status < 300,
+        headers: answer.headers,
+        text: () => answer.body,
+        json: <T>() => JSON.parse(answer.body) as T,
+      };
+    },
+    get env() {
+      return env();
+    },
+  };
+}
+
 export function installRuntime(plugin: PluginModule) {
-  const hostLog: HostLog = globalThis.__portcullisHostLog ?? (() => {});
-  delete globalThis.__portcullisHostLog;
+  const host: HostBridge = globalThis.__portcullisHost ?? { log: () => {}, call: () => Promise.reject(new Error("no host")) };
+  delete globalThis.__portcullisHost;
+  const hostLog = host.log;
+  let env: Readonly<Record<string, string | undefined>> = Object.freeze({});
+  const shared = services(plugin, host, () => env);
   // console has no ctx: it logs under the request whose hook is running synchronously.
   let currentRequestId = "";
   const logAt = (level: LogLevel, requestId: () => string) => (...args: unknown[]) => hostLog(level, requestId(), format(args));
@@ -217,16 +277,20 @@ export function installRuntime(plugin: PluginModule) {
     options: plugin.options ?? { type: "object" },
     hooks: { onRequest: !!plugin.onRequest, onResponse: !!plugin.onResponse, onLog: !!plugin.onLog },
     limits: plugin.limits ?? {},
+    permissions: plugin.permissions ?? {},
   };
 
   const api: RuntimeApi = {
     describe: () => JSON.stringify(description),
+    grant(grants) {
+      env = Object.freeze((JSON.parse(grants) as { env: Record<string, string> }).env);
+    },
     attach(attachment, options) {
       attachments.set(attachment, JSON.parse(options) as Record<string, unknown>);
     },
     request(attachment, encoded) {
       const frame = new FrameReader(encoded);
-      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor, shared);
       const request = new RequestView(frame);
       currentRequestId = ctx.requestId;
       try {
@@ -241,7 +305,7 @@ export function installRuntime(plugin: PluginModule) {
     },
     response(attachment, encoded) {
       const frame = new FrameReader(encoded);
-      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor, shared);
       const response = new ResponseView(frame);
       currentRequestId = ctx.requestId;
       try {
@@ -256,7 +320,7 @@ export function installRuntime(plugin: PluginModule) {
     },
     log(attachment, encoded) {
       const frame = new FrameReader(encoded);
-      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor);
+      const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor, shared);
       currentRequestId = ctx.requestId;
       try {
         const result: unknown = plugin.onLog!(JSON.parse(frame.rest()) as AccessEntry, ctx);

@@ -108,6 +108,8 @@ export type HookResult = string | number;
 export interface RuntimeApi {
   /** JSON: the plugin's options schema, its hooks and its declared limits. */
   describe(): string;
+  /** Hands the isolate what the host grants it: the declared environment variables (JSON). */
+  grant(grants: string): void;
   /** Registers one attachment's options (JSON) under a number the hook calls then use. */
   attach(attachment: number, options: string): void;
   request(attachment: number, frame: string): HookResult;
@@ -120,4 +122,12 @@ export interface Description {
   options: Record<string, unknown>;
   hooks: { onRequest: boolean; onResponse: boolean; onLog: boolean };
   limits: { timeoutMs?: number; cpuMs?: number; memoryMb?: number };
+  permissions: { fetch?: string[]; env?: string[]; kv?: boolean };
+}
+
+/** Set up by the host before plugin code runs; the runtime takes it off the global. */
+export interface HostBridge {
+  log(level: "debug" | "info" | "warn" | "error", requestId: string, message: string): void;
+  /** A host operation (kv.get, fetch, ...) with a JSON payload, answered with JSON. */
+  call(operation: string, payload: string): Promise<string>;
 }

@@ -43,6 +43,38 @@ export interface PluginLog {
   error(...args: unknown[]): void;
 }
 
+/** The plugin's own corner of the gateway's store (memory or Redis), keys private to the plugin. */
+export interface PluginKv {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  /** True when the key existed. */
+  delete(key: string): Promise<boolean>;
+}
+
+export interface PluginFetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface PluginFetchResponse {
+  status: number;
+  ok: boolean;
+  headers: Record<string, string>;
+  text(): string;
+  json<T = unknown>(): T;
+}
+
+/** What a plugin may reach outside its isolate; everything else is refused. */
+export interface PluginPermissions {
+  /** Hosts ("host" for any port, or "host:port") ctx.fetch may call. */
+  fetch?: string[];
+  /** Environment variables ctx.env shows. */
+  env?: string[];
+  /** Whether the plugin uses ctx.kv. */
+  kv?: boolean;
+}
+
 export interface PluginContext<Options = Record<string, unknown>> {
   readonly options: Options;
   readonly requestId: string;
@@ -50,6 +82,12 @@ export interface PluginContext<Options = Record<string, unknown>> {
   /** Shared by the plugins of one request: what a plugin sets here, later plugins see. */
   readonly vars: Record<string, unknown>;
   readonly log: PluginLog;
+  /** Needs permissions.kv. */
+  readonly kv: PluginKv;
+  /** Needs the URL's host in permissions.fetch. */
+  fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
+  /** The declared environment variables (permissions.env) that are set. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Budgets the plugin asks for; the gateway's config may override them. */
@@ -78,6 +116,7 @@ export interface PluginModule<Options = Record<string, unknown>> {
   /** JSON Schema of the options, checked when the config attaches the plugin. */
   options?: Record<string, unknown>;
   limits?: PluginLimits;
+  permissions?: PluginPermissions;
   onRequest?(request: PluginRequest, ctx: PluginContext<Options>): Maybe<PluginAnswer | void>;
   onResponse?(response: PluginResponse, ctx: PluginContext<Options>): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext<Options>): void;
