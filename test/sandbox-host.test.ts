@@ -57,6 +57,35 @@ export default definePlugin({
     if (request.headers.get("x-spin") === "1") for (;;) {}
   },
 });`,
+  "web.ts": `import { definePlugin } from "portcullis";
+const encoder = new TextEncoder(); // web APIs exist at module load already
+export default definePlugin({
+  onRequest(request) {
+    const url = new URL(request.path + request.search, "http://gateway.test");
+    url.searchParams.append("added", "a b");
+    const bytes = encoder.encode("h\u00e9llo \u20ac");
+    const random = crypto.getRandomValues(new Uint8Array(16));
+    const original = { when: new Date(0), tags: new Set(["x"]), nested: { n: 1 } };
+    const copy = structuredClone(original);
+    return {
+      status: 200,
+      body: {
+        pathname: url.pathname,
+        q: url.searchParams.get("q"),
+        href: url.href,
+        bytes: Array.from(bytes),
+        text: new TextDecoder().decode(bytes),
+        b64: btoa("hello"),
+        unb64: atob("aGVsbG8="),
+        uuid: crypto.randomUUID(),
+        random: random.some((byte) => byte !== 0),
+        cloned: copy !== original && copy.nested !== original.nested && copy.when.getTime() === 0 && copy.tags.has("x"),
+        badUrl: URL.canParse("not a url"),
+        params: new URLSearchParams({ a: "1", b: "x&y" }).toString(),
+      },
+    };
+  },
+});`,
   "flaky.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({
   limits: { timeoutMs: 40 },
@@ -91,6 +120,7 @@ apis:
   - { name: spins-later, basePath: /spins-later, upstream: echo, plugins: [{ name: spins-later }] }
   - { name: flaky, basePath: /flaky, upstream: echo, plugins: [{ name: flaky }] }
   - { name: plain, basePath: /plain, upstream: echo }
+  - { name: web, basePath: /web, upstream: echo, plugins: [{ name: web }] }
 `;
   gateway = await startGatewayProcess(config, ["--plugins", dir], { PORTCULLIS_TEST_GREETING: "hello" });
 });
@@ -125,6 +155,24 @@ describe("host services for sandboxed plugins", () => {
     assert.equal(echoed.headers["x-greeting"], "hello");
     assert.equal(echoed.headers["x-home"], "undefined", "HOME was not declared");
     assert.match(echoed.headers["x-denied"], /fetch to 127\.0\.0\.2:1 is not allowed/);
+  });
+});
+
+describe("web APIs inside the isolate", () => {
+  it("URL, URLSearchParams, TextEncoder/Decoder, atob/btoa, crypto and structuredClone work as in browsers", async () => {
+    const answer = (await send(`${gateway.url}/web/items?q=1`)).json<Record<string, unknown>>();
+    assert.equal(answer.pathname, "/items");
+    assert.equal(answer.q, "1");
+    assert.equal(answer.href, "http://gateway.test/items?q=1&added=a+b");
+    assert.deepEqual(answer.bytes, [104, 195, 169, 108, 108, 111, 32, 226, 130, 172]);
+    assert.equal(answer.text, "h\u00e9llo \u20ac");
+    assert.equal(answer.b64, "aGVsbG8=");
+    assert.equal(answer.unb64, "hello");
+    assert.match(String(answer.uuid), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(answer.random, true);
+    assert.equal(answer.cloned, true);
+    assert.equal(answer.badUrl, false);
+    assert.equal(answer.params, "a=1&b=x%26y");
   });
 });
 

@@ -7,6 +7,7 @@ import { build, type Message } from "esbuild";
 const sandboxRoot = resolve(fileURLToPath(import.meta.url), "../../../../sandbox");
 const sdkEntry = resolve(sandboxRoot, "sdk/index.ts");
 const runtimeEntry = resolve(sandboxRoot, "runtime/index.ts");
+const globalsEntry = resolve(sandboxRoot, "runtime/globals.ts");
 
 export interface CompiledPlugin {
   code: string;
@@ -30,7 +31,8 @@ function formatMessage(message: Message): string {
 }
 
 export async function compilePlugin(file: string): Promise<CompiledPlugin> {
-  const entry = `import plugin from ${JSON.stringify(file)};\nimport { installRuntime } from ${JSON.stringify(runtimeEntry)};\ninstallRuntime(plugin);\n`;
+  // The web globals first: plugin modules may use URL, TextEncoder, ... at their top level.
+  const entry = `import ${JSON.stringify(globalsEntry)};\nimport plugin from ${JSON.stringify(file)};\nimport { installRuntime } from ${JSON.stringify(runtimeEntry)};\ninstallRuntime(plugin);\n`;
   try {
     const result = await build({
       stdin: { contents: entry, resolveDir: dirname(file), sourcefile: "portcullis-entry.ts", loader: "ts" },

@@ -3,6 +3,7 @@
 // that hold). kv: the configured store, every key under "plugin:<name>:". fetch: HTTP(S) to the
 // hosts the plugin lists, within its time budget. Calls arrive as (operation, JSON payload) and
 // answer with a JSON string; a refusal rejects with a message that names the permission.
+import { randomBytes, randomUUID } from "node:crypto";
 import type { KeyValueStore } from "../../src/stores/store.js";
 
 export interface PluginPermissions {
@@ -52,6 +53,34 @@ export function grantedEnv(permissions: PluginPermissions): Record<string, strin
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+/** Quick synchronous operations behind the isolate's web APIs: URL parsing, random values. */
+export function hostSyncCalls() {
+  const parts = (url: URL) => JSON.stringify({ href: url.href, origin: url.origin, protocol: url.protocol, username: url.username, password: url.password, host: url.host, hostname: url.hostname, port: url.port, pathname: url.pathname, search: url.search, hash: url.hash });
+  const settable = new Set(["href", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
+  return (operation: string, payload: string): string => {
+    switch (operation) {
+      case "url.parse": {
+        const { input, base } = JSON.parse(payload) as { input: string; base?: string };
+        if (!URL.canParse(input, base)) throw new TypeError(`Invalid URL: ${input}`);
+        return parts(new URL(input, base));
+      }
+      case "url.set": {
+        const { href, part, value } = JSON.parse(payload) as { href: string; part: string; value: string };
+        if (!settable.has(part)) throw new TypeError(`URL has no settable ${part}`);
+        const url = new URL(href);
+        (url as unknown as Record<string, string>)[part] = value;
+        return parts(url);
+      }
+      case "random":
+        return randomBytes(Math.min(65536, Math.max(0, Number(payload) | 0))).toString("latin1");
+      case "uuid":
+        return randomUUID();
+      default:
+        throw new TypeError(`unknown host operation ${operation}`);
+    }
+  };
 }
 
 interface KvPayload {

@@ -15,7 +15,7 @@ import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, Plugin
 import { encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
-import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
+import { grantedEnv, hostCalls, hostSyncCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
 import { PluginSourceMap } from "./source-map.js";
 import { isolateWatchdog } from "./watchdog.js";
 
@@ -104,7 +104,10 @@ type LogLevel = "debug" | "info" | "warn" | "error";
 const PRELUDE = `globalThis.__portcullisHost = {
   log: $0,
   call: (operation, payload) => $1.apply(undefined, [operation, payload], { result: { promise: true } }),
+  sync: $2,
 };`;
+
+const syncCall = hostSyncCalls();
 
 interface Bridge {
   log(level: LogLevel, requestId: string, message: string): void;
@@ -115,7 +118,7 @@ async function instantiate(code: string, bundleName: string, memoryMb: number, b
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     const context = await isolate.createContext();
-    await context.evalClosure(PRELUDE, [new ivm.Callback(bridge.log), new ivm.Reference(bridge.call)]);
+    await context.evalClosure(PRELUDE, [new ivm.Callback(bridge.log), new ivm.Reference(bridge.call), new ivm.Callback(syncCall)]);
     const script = await isolate.compileScript(code, { filename: bundleName });
     await script.run(context, { timeout: 1000 });
     const api = (await context.global.get("__portcullis", { reference: true })) as ivm.Reference<Record<string, unknown>>;

@@ -240,7 +240,13 @@ function services(plugin: PluginModule, host: HostBridge, env: () => Readonly<Re
 }
 
 export function installRuntime(plugin: PluginModule) {
-  const host: HostBridge = globalThis.__portcullisHost ?? { log: () => {}, call: () => Promise.reject(new Error("no host")) };
+  const host: HostBridge = globalThis.__portcullisHost ?? {
+    log: () => {},
+    call: () => Promise.reject(new Error("no host")),
+    sync: () => {
+      throw new Error("no host");
+    },
+  };
   delete globalThis.__portcullisHost;
   const hostLog = host.log;
   let env: Readonly<Record<string, string | undefined>> = Object.freeze({});

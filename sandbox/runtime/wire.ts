@@ -130,4 +130,6 @@ export interface HostBridge {
   log(level: "debug" | "info" | "warn" | "error", requestId: string, message: string): void;
   /** A host operation (kv.get, fetch, ...) with a JSON payload, answered with JSON. */
   call(operation: string, payload: string): Promise<string>;
+  /** A quick synchronous host operation (URL parsing, random bytes). */
+  sync(operation: string, payload: string): string;
 }
