@@ -10,6 +10,7 @@ import { buildRuntime } from "./runtime.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
+import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
 import { startGateway } from "./serve.js";
 import { createLogging } from "./telemetry/logger.js";
 
@@ -103,6 +104,32 @@ program
       process.stdout.write(`created ${to}\n`);
     }
     process.stdout.write(`next: cd ${dir} && npx portcullis start\n`);
+  });
+
+const plugin = program.command("plugin").description("write and test sandboxed plugins");
+
+plugin
+  .command("new")
+  .description("scaffold plugins/NAME.ts and its test plugins/NAME.test.ts")
+  .argument("<name>", "plugin name: lower-case letters, digits and dashes")
+  .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
+  .action(async (name: string, options: { plugins: string }) => {
+    try {
+      for (const file of await scaffoldPlugin(name, resolve(options.plugins))) process.stdout.write(`created ${file}\n`);
+      process.stdout.write(`next: npx portcullis plugin test ${name}\n`);
+    } catch (error) {
+      process.stderr.write(`portcullis: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+plugin
+  .command("test")
+  .description("run the plugin tests (*.test.ts) of the plugin folder in the real sandbox")
+  .argument("[names...]", "only the test files whose names contain one of these")
+  .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
+  .action(async (names: string[], options: { plugins: string }) => {
+    process.exit(await runPluginTests(options.plugins, names));
   });
 
 await program.parseAsync(process.argv);

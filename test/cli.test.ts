@@ -124,3 +124,30 @@ describe("portcullis init", () => {
     assert.match(again.stderr, /not overwriting/);
   });
 });
+
+describe("portcullis plugin", () => {
+  it("test: runs the shipped example plugins' own tests in the real sandbox", async () => {
+    const result = await runCli(["plugin", "test", "--plugins", join(projectRoot, "plugins")]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /# pass [1-9]/);
+    assert.match(result.stdout, /# fail 0/);
+  });
+
+  it("new: scaffolds a plugin and a test that passes; a broken plugin makes `plugin test` exit 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "portcullis-new-"));
+    try {
+      const created = await runCli(["plugin", "new", "greet", "--plugins", "plugins"], dir);
+      assert.equal(created.code, 0, created.stderr);
+      assert.ok(existsSync(join(dir, "plugins/greet.ts")) && existsSync(join(dir, "plugins/greet.test.ts")));
+      assert.equal((await runCli(["plugin", "new", "greet", "--plugins", "plugins"], dir)).code, 1, "does not overwrite");
+      const passing = await runCli(["plugin", "test", "--plugins", "plugins"], dir);
+      assert.equal(passing.code, 0, passing.stdout + passing.stderr);
+      await writeFile(join(dir, "plugins/greet.ts"), `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest() {} });\n`);
+      const failing = await runCli(["plugin", "test", "greet", "--plugins", "plugins"], dir);
+      assert.equal(failing.code, 1);
+      assert.match(failing.stdout, /# fail 1/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -152,7 +152,8 @@ export class UserPluginFolder {
    * file (a module plugins may import, so every plugin should be rebuilt).
    */
   watch(onChange: (change: { name: string | null; file: string; removed: boolean }) => void): () => Promise<void> {
-    const watcher = watch(this.dir, { ignoreInitial: true, ignored: (path) => path.includes("node_modules") });
+    // Hidden folders (e.g. the bundles `portcullis plugin test` writes) are not plugin sources.
+    const watcher = watch(this.dir, { ignoreInitial: true, ignored: (path) => path.includes("node_modules") || /[\\/]\./.test(path.slice(this.dir.length)) });
     // A save is often several events (truncate, write); act once the file has been quiet briefly.
     const pending = new Map<string, NodeJS.Timeout>();
     const report = (removed: boolean) => (file: string) => {

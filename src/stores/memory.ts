@@ -35,6 +35,12 @@ export class MemoryStore implements KeyValueStore {
     return entry !== undefined && entry.expiresAt > Date.now();
   }
 
+  /** The live keys (for tools and tests; a Redis store has no cheap equivalent). */
+  *keys(): IterableIterator<string> {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt > now) yield key;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);

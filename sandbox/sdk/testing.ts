@@ -1,0 +1,104 @@
+// The plugin author's test harness: runs a plugin file in the real sandbox (esbuild bundle, its own
+// isolate, the same runtime and budgets as in the gateway) against a request and, optionally, a
+// response, and reports what the plugin did. Imported as "portcullis/testing" from plugin tests.
+//
+//   const result = await runPlugin("plugins/add-header.ts", { options: { name: "x-a", value: "1" } });
+//   assert.equal(result.request.headers["x-a"], "1");
+import { resolve } from "node:path";
+import pino from "pino";
+import type { PluginAnswer, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
+import { MemoryStore } from "../../src/stores/memory.js";
+import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxLimits } from "../host/sandboxed-plugin.js";
+import { closeIsolateWatchdog } from "../host/watchdog.js";
+
+export interface RunPluginInput {
+  /** The attachment's options, as they would be written in config. */
+  options?: Record<string, unknown>;
+  request?: { method?: string; path?: string; search?: string; headers?: Record<string, string>; clientIp?: string; params?: Record<string, string> };
+  /** Given: the response hook runs on it (when the request hook did not answer). */
+  response?: { status?: number; headers?: Record<string, string> };
+  /** Pre-filled kv entries, by the plugin's own keys. */
+  kv?: Record<string, string>;
+  vars?: Record<string, unknown>;
+  limits?: Partial<SandboxLimits>;
+}
+
+export interface LogRecord {
+  level: string;
+  msg: string;
+  requestId?: string;
+}
+
+export interface RunPluginResult {
+  /** The request as it would go upstream. */
+  request: { method: string; path: string; search: string; headers: Record<string, string> };
+  /** The plugin's own answer, when it gave one instead of the upstream. */
+  answer: PluginAnswer | null;
+  /** The response after the response hook, when a response was given and nothing answered. */
+  response: { status: number; headers: Record<string, string> } | null;
+  vars: Record<string, unknown>;
+  /** The plugin's kv entries afterwards, by its own keys. */
+  kv: Record<string, string>;
+  /** What the plugin logged (console and ctx.log). */
+  logs: LogRecord[];
+}
+
+let running = 0;
+
+export async function runPlugin(file: string, input: RunPluginInput = {}): Promise<RunPluginResult> {
+  const path = resolve(file);
+  const name = path.replace(/^.*\//, "").replace(/\.(ts|js)$/, "");
+  const logs: LogRecord[] = [];
+  const levels: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+  const log = pino(
+    { level: "debug", base: undefined },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as { level: number; msg: string; requestId?: string };
+        logs.push({ level: levels[entry.level] ?? String(entry.level), msg: entry.msg, requestId: entry.requestId });
+      },
+    },
+  );
+  const store = new MemoryStore();
+  const namespace = `plugin:${name}:`;
+  for (const [key, value] of Object.entries(input.kv ?? {})) await store.set(namespace + key, value);
+
+  running++;
+  const plugin = await loadSandboxedPlugin(name, path, log, {
+    services: { store },
+    settingsFor: (_plugin, declared) => ({ limits: { ...defaultLimits, ...declared, ...input.limits }, breaker: defaultBreaker }),
+  }).catch(async (error: unknown) => {
+    running--;
+    if (running === 0) await closeIsolateWatchdog();
+    throw error;
+  });
+  try {
+    const hooks = plugin.create(input.options ?? {});
+    const vars = { ...input.vars };
+    const scope = { requestId: "test-request", route: { api: "test", operation: "test", version: null }, vars, log, options: input.options ?? {} };
+    const request: PluginRequest = {
+      method: input.request?.method ?? "GET",
+      path: input.request?.path ?? "/",
+      search: input.request?.search ?? "",
+      headers: Object.fromEntries(Object.entries(input.request?.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])),
+      originalPath: input.request?.path ?? "/",
+      clientIp: input.request?.clientIp ?? "127.0.0.1",
+      params: input.request?.params ?? {},
+    };
+    const answer = (await hooks.onRequest?.(request, scope)) ?? null;
+    let response: RunPluginResult["response"] = null;
+    if (!answer && input.response) {
+      const given: PluginResponse = { status: input.response.status ?? 200, headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])) };
+      await hooks.onResponse?.(given, scope);
+      response = { status: given.status, headers: given.headers as Record<string, string> };
+    }
+    const kv: Record<string, string> = {};
+    for (const key of store.keys()) if (key.startsWith(namespace)) kv[key.slice(namespace.length)] = (await store.get(key))!;
+    return { request: { method: request.method, path: request.path, search: request.search, headers: request.headers as Record<string, string> }, answer, response, vars, kv, logs };
+  } finally {
+    plugin.dispose?.();
+    await store.close();
+    running--;
+    if (running === 0) await closeIsolateWatchdog();
+  }
+}
