@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
 import { runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
 import { sendProblem, type Problem } from "./problem.js";
+import { readRequestBody, toBuffer } from "./proxy/body.js";
 import { echoRequest } from "./proxy/echo.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
@@ -79,14 +80,15 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
   /** Writes an answer that did not come from a pool (plugin, echo), after the response phase. */
   async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope, source: string | null = null): Promise<Outcome> {
-    const { body, contentType } = answerBody(answer);
-    const headers: OutgoingHttpHeaders = { ...(contentType ? { "content-type": contentType } : {}), ...answer.headers, ...extra };
-    const response: PluginResponse = { status: answer.status, headers };
+    const answered = answerBody(answer);
+    const headers: OutgoingHttpHeaders = { ...(answered.contentType ? { "content-type": answered.contentType } : {}), ...answer.headers, ...extra };
+    const response: PluginResponse = { status: answer.status, headers, body: answered.body };
     try {
       await runResponsePhase(route.chain, ran, response, scope);
     } catch {
       return sendGatewayProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: scope.requestId }, extra);
     }
+    const body = toBuffer(response.body);
     response.headers["content-length"] = body.length;
     res.writeHead(response.status, response.headers);
     res.end(body);
@@ -132,7 +134,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       } else {
         route = matched.route;
         scope = { requestId, route: route.info, vars: {}, log };
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope });
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes });
       }
     }
 
@@ -168,6 +170,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     method: string;
     originalPath: string;
     scope: PhaseScope;
+    maxBodyBytes: number;
   }
 
   async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
@@ -181,6 +184,16 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     setForwardingHeaders(headers, { peer: facts.peer, peerTrusted: facts.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
     headers[facts.idHeader] = facts.requestId;
 
+    // Read in full only when a plugin of the route asked for the body.
+    let body: Buffer | null = null;
+    if (route.bodies.request && withBody) {
+      body = await readRequestBody(req, facts.maxBodyBytes);
+      if (body === null) {
+        const limit = facts.maxBodyBytes;
+        return sendGatewayProblem(res, { status: 413, code: "request_too_large", detail: `the request body is larger than ${limit} bytes`, requestId: facts.requestId }, { ...facts.extra, connection: "close" });
+      }
+    }
+
     const search = ctx.querystring ? `?${ctx.querystring}` : "";
     const request: PluginRequest = {
       method: facts.method,
@@ -190,6 +203,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       originalPath: facts.originalPath,
       clientIp: facts.clientIp,
       params,
+      body,
     };
 
     let ran = route.chain.length;
@@ -199,9 +213,16 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       if (result.answer) return sendAnswer(res, result.answer, facts.extra, route, ran, facts.scope);
     }
 
+    // A body that was read (and perhaps replaced) goes upstream whole, with its length.
+    const upstreamBody = request.body === null ? body : toBuffer(request.body);
+    if (upstreamBody !== null) {
+      headers["content-length"] = String(upstreamBody.length);
+      delete headers["transfer-encoding"];
+    }
+
     const upstream = route.upstream;
     if (upstream.kind === "echo") {
-      const echoed = await echoRequest(req, request.method, request.path + request.search, null);
+      const echoed = await echoRequest(req, request.method, request.path + request.search, upstreamBody);
       return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope, "echo");
     }
 
@@ -218,10 +239,11 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       pathAndSearch: request.path + request.search,
       hashKey: hashKeyFor(pool.config.hashOn, headers, facts.clientIp),
       requestId: facts.requestId,
-      replayable: !withBody,
-      body: null,
+      replayable: !withBody || upstreamBody !== null,
+      body: upstreamBody,
       responseHeaders: facts.extra,
       beforeResponse: ran > 0 && route.chain.some((link) => link.hooks.onResponse) ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+      responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
       log,
     });
     return outcome;

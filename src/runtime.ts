@@ -21,6 +21,8 @@ export interface Route extends MatchableRoute {
   /** "api operation", as logs show the route. */
   label: string;
   chain: ChainLink[];
+  /** Whether a plugin of the chain reads the request / response body (so the gateway buffers it). */
+  bodies: { request: boolean; response: boolean };
   upstream: Upstream;
 }
 
@@ -115,6 +117,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         info: { api: api.name, operation: operation.name, version: api.version },
         label: `${api.name} ${operation.name}`,
         chain,
+        bodies: { request: chain.some((link) => link.definition.wantsBody?.request), response: chain.some((link) => link.definition.wantsBody?.response) },
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,
         path: routePath(api, operation),

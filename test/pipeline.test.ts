@@ -6,7 +6,7 @@ import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../s
 import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
 
 const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }) });
-const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {} });
+const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, body: null });
 
 function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {
   return { name, id: name, scope: "api", options: {}, onError, hooks, definition: { name, optionsSchema: {}, create: () => hooks } };
@@ -22,7 +22,7 @@ describe("phase runner", () => {
       }),
     );
     const result = await runRequestPhase(chain, request(), scope());
-    await runResponsePhase(chain, result.ran, { status: 200, headers: {} }, scope());
+    await runResponsePhase(chain, result.ran, { status: 200, headers: {}, body: null }, scope());
     assert.deepEqual(seen, ["request a", "request b", "request c", "response c", "response b", "response a"]);
   });
 
@@ -36,7 +36,7 @@ describe("phase runner", () => {
     const result = await runRequestPhase(chain, request(), scope());
     assert.equal(result.answer?.status, 403);
     assert.equal(result.ran, 2);
-    await runResponsePhase(chain, result.ran, { status: 403, headers: {} }, scope());
+    await runResponsePhase(chain, result.ran, { status: 403, headers: {}, body: null }, scope());
     assert.deepEqual(seen, ["b", "a"]);
   });
 
@@ -72,7 +72,7 @@ describe("phase runner", () => {
   });
 
   it("turns a fail-closed fault in the response phase into a 500", async () => {
-    const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" } };
+    const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" }, body: null };
     await assert.rejects(runResponsePhase([link("broken", { onResponse: () => { throw new Error("boom"); } })], 1, response, scope()));
     assert.equal(response.status, 500);
   });

@@ -62,7 +62,7 @@ apis:
 });
 
 after(async () => {
-  await gateway.stop();
+  await gateway?.stop();
   await upstream.close();
   await slow.close();
 });

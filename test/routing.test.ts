@@ -72,7 +72,7 @@ before(async () => {
   gateway = await startGatewayProcess(config);
 });
 after(async () => {
-  await gateway.stop();
+  await gateway?.stop();
 });
 
 async function routeOf(path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<string> {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
-import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { gzipSync } from "node:zlib";
+import { defaultAnswer, startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 const plugins = (allowedUpstream: string): Record<string, string> => ({
   "counter.ts": `import { definePlugin } from "portcullis";
@@ -86,6 +87,24 @@ export default definePlugin({
     };
   },
 });`,
+  "stamp-body.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  body: { request: true },
+  onRequest(request) {
+    if (request.body === null) return;
+    const order = JSON.parse(request.body);
+    order.stamped = true;
+    request.body = JSON.stringify(order);
+  },
+});`,
+  "peek-body.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  body: { response: true },
+  onResponse(response) {
+    response.headers.set("x-body-seen", response.body === null ? "none" : String(response.body.length));
+    if (response.body !== null && response.body.includes("secret")) response.body = response.body.replaceAll("secret", "******");
+  },
+});`,
   "flaky.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({
   limits: { timeoutMs: 40 },
@@ -100,20 +119,27 @@ export default definePlugin({
 let dir: string;
 let gateway: GatewayProcess;
 let profile: TestUpstream;
+let bodies: TestUpstream;
 
 before(async () => {
   profile = await startUpstream("profile");
+  bodies = await startUpstream("bodies");
   dir = await mkdtemp(join(tmpdir(), "portcullis-host-"));
   for (const [file, source] of Object.entries(plugins(`127.0.0.1:${profile.port}`))) await writeFile(join(dir, file), source);
   const config = `
+limits: { maxBodySize: 4kb }
 sandbox:
   timeout: 200ms
   cpu: 50ms
   breaker: { failures: 3, coolDown: 700ms }
   plugins:
     spins-later: { timeout: 300ms }
-upstreams: { echo: { type: echo } }
+upstreams:
+  bodies: { targets: [{ url: "${bodies.url}" }] }
+  echo: { type: echo }
 apis:
+  - { name: stamp, basePath: /stamp, upstream: bodies, plugins: [{ name: stamp-body }] }
+  - { name: peek, basePath: /peek, upstream: bodies, plugins: [{ name: peek-body }] }
   - { name: counter, basePath: /counter, upstream: echo, plugins: [{ name: counter }] }
   - { name: no-kv, basePath: /no-kv, upstream: echo, plugins: [{ name: no-kv }] }
   - { name: enricher, basePath: /enricher, upstream: echo, plugins: [{ name: enricher }] }
@@ -126,8 +152,10 @@ apis:
 });
 
 after(async () => {
-  await gateway.stop();
-  await profile.close();
+  // Optional chaining: when before() failed, the upstreams must still close or the run hangs.
+  await gateway?.stop();
+  await profile?.close();
+  await bodies?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -155,6 +183,59 @@ describe("host services for sandboxed plugins", () => {
     assert.equal(echoed.headers["x-greeting"], "hello");
     assert.equal(echoed.headers["x-home"], "undefined", "HOME was not declared");
     assert.match(echoed.headers["x-denied"], /fetch to 127\.0\.0\.2:1 is not allowed/);
+  });
+});
+
+describe("bodies for plugins that ask for them", () => {
+  it("a request body rewritten by a plugin reaches the upstream whole, with its new length", async () => {
+    bodies.handle = defaultAnswer("bodies");
+    const sent = await send(`${gateway.url}/stamp/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: 7 }) });
+    assert.equal(sent.status, 200);
+    const received = bodies.received.at(-1)!;
+    assert.deepEqual(JSON.parse(received.body), { id: 7, stamped: true });
+    assert.equal(received.headers["content-length"], String(Buffer.byteLength(received.body)));
+  });
+
+  it("a request body over limits.maxBodySize gets 413 before any plugin runs", async () => {
+    const before = bodies.received.length;
+    const sent = await send(`${gateway.url}/stamp/orders`, { method: "POST", body: JSON.stringify({ filler: "x".repeat(8000) }) });
+    assert.equal(sent.status, 413);
+    assert.equal(sent.json<{ code: string }>().code, "request_too_large");
+    assert.equal(bodies.received.length, before);
+  });
+
+  it("a gzip response is handed to the plugin decompressed; a changed body goes out whole and uncompressed", async () => {
+    const payload = JSON.stringify({ note: "the secret is out" });
+    bodies.handle = (_req, res) => {
+      const zipped = gzipSync(payload);
+      res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": zipped.length });
+      res.end(zipped);
+    };
+    const got = await send(`${gateway.url}/peek/x`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(got.headers["x-body-seen"], String(payload.length));
+    assert.equal(got.headers["content-encoding"], undefined);
+    assert.equal(got.text, JSON.stringify({ note: "the ****** is out" }));
+    assert.equal(got.headers["content-length"], String(Buffer.byteLength(got.text)));
+  });
+
+  it("an unchanged body keeps its encoding; one over the limit streams through with body null", async () => {
+    const zipped = gzipSync("plain words");
+    bodies.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain", "content-encoding": "gzip", "content-length": zipped.length });
+      res.end(zipped);
+    };
+    const kept = await send(`${gateway.url}/peek/x`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(kept.headers["content-encoding"], "gzip");
+    assert.equal(kept.headers["x-body-seen"], "11");
+    const big = "y".repeat(10_000);
+    bodies.handle = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(big.slice(0, 5000));
+      setTimeout(() => res.end(big.slice(5000)), 20);
+    };
+    const streamed = await send(`${gateway.url}/peek/x`);
+    assert.equal(streamed.headers["x-body-seen"], "none");
+    assert.equal(streamed.text, big);
   });
 });
 

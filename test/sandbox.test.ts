@@ -75,7 +75,7 @@ before(async () => {
   gateway = await startGatewayProcess(config, ["--plugins", dir]);
 });
 after(async () => {
-  await gateway.stop();
+  await gateway?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import ivm from "isolated-vm";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
-import { encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
+import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, hostSyncCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
@@ -388,9 +388,12 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
 
   prepareSpare();
 
+  const wantsBody = { request: !!description.body.request, response: !!description.body.response };
+
   return {
     name,
     stats,
+    wantsBody,
     optionsSchema: description.options,
     configure(settings) {
       limits = settings.limits;
@@ -409,12 +412,14 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
           if (patch.method !== undefined) request.method = patch.method;
           if (patch.path !== undefined) request.path = patch.path;
           if (patch.search !== undefined) request.search = patch.search;
+          if (patch.body !== undefined) request.body = patch.body;
           applyHeaderPatch(request.headers, patch);
           if (patch.vars) Object.assign(ctx.vars, patch.vars);
           return patch.answer;
         };
         hooks.onRequest = (request, ctx) => {
-          const frame = `${common(ctx)}${request.method}\n${request.path}\n${request.search}\n${request.originalPath}\n${request.clientIp}\n${JSON.stringify(request.params)}\n${encodeHeaders(request.headers)}`;
+          const body = wantsBody.request && request.body !== null ? request.body.toString() : null;
+          const frame = `${common(ctx)}${request.method}\n${request.path}\n${request.search}\n${request.originalPath}\n${request.clientIp}\n${JSON.stringify(request.params)}\n${encodeBodyBlock(encodeHeaders(request.headers), body)}`;
           const result = call((target) => target.request, [attachment, frame]);
           return typeof result === "string" ? applyRequest(request, ctx, result) : result.then((encoded) => applyRequest(request, ctx, encoded));
         };
@@ -424,11 +429,13 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
           const patch = decode<ResponsePatch>(encoded);
           if (!patch) return;
           if (patch.status !== undefined) response.status = patch.status;
+          if (patch.body !== undefined) response.body = patch.body;
           applyHeaderPatch(response.headers, patch);
           if (patch.vars) Object.assign(ctx.vars, patch.vars);
         };
         hooks.onResponse = (response, ctx) => {
-          const frame = `${common(ctx)}${response.status}\n${encodeHeaders(response.headers)}`;
+          const body = wantsBody.response && response.body !== null ? response.body.toString() : null;
+          const frame = `${common(ctx)}${response.status}\n${encodeBodyBlock(encodeHeaders(response.headers), body)}`;
           const result = call((target) => target.response, [attachment, frame]);
           return typeof result === "string" ? applyResponse(response, ctx, result) : result.then((encoded) => applyResponse(response, ctx, encoded));
         };

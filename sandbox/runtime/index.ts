@@ -143,6 +143,8 @@ class RequestView {
   private readonly method0: string;
   private readonly path0: string;
   private readonly search0: string;
+  private readonly body0: string | null;
+  body: string | null;
   method: string;
   path: string;
   search: string;
@@ -159,7 +161,9 @@ class RequestView {
     this.originalPath = frame.next();
     this.clientIp = frame.next();
     this.encodedParams = frame.next();
-    this.headers = new TrackedHeaders(frame.rest());
+    const hasBody = frame.next() === "1";
+    this.headers = new TrackedHeaders(frame.take(Number(frame.next())));
+    this.body = this.body0 = hasBody ? frame.rest() : null;
   }
 
   get params(): Record<string, string> {
@@ -171,6 +175,7 @@ class RequestView {
     if (this.method !== this.method0) patch.method = this.method;
     if (this.path !== this.path0) patch.path = this.path;
     if (this.search !== this.search0) patch.search = this.search;
+    if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
     this.headers.into(patch);
     if (answer) patch.answer = answer;
     const touched = ctx.touchedVars();
@@ -182,17 +187,22 @@ class RequestView {
 
 class ResponseView {
   private readonly status0: number;
+  private readonly body0: string | null;
   status: number;
+  body: string | null;
   readonly headers: TrackedHeaders;
 
   constructor(frame: FrameReader) {
     this.status = this.status0 = Number(frame.next());
-    this.headers = new TrackedHeaders(frame.rest());
+    const hasBody = frame.next() === "1";
+    this.headers = new TrackedHeaders(frame.take(Number(frame.next())));
+    this.body = this.body0 = hasBody ? frame.rest() : null;
   }
 
   patch(ctx: CallContext): string {
     const patch: ResponsePatch = {};
     if (this.status !== this.status0) patch.status = this.status;
+    if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
     this.headers.into(patch);
     const touched = ctx.touchedVars();
     if (touched) patch.vars = touched;
@@ -284,6 +294,7 @@ export function installRuntime(plugin: PluginModule) {
     hooks: { onRequest: !!plugin.onRequest, onResponse: !!plugin.onResponse, onLog: !!plugin.onLog },
     limits: plugin.limits ?? {},
     permissions: plugin.permissions ?? {},
+    body: plugin.body ?? {},
   };
 
   const api: RuntimeApi = {

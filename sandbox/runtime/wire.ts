@@ -20,6 +20,11 @@ export function encodeHeaders(headers: Record<string, string | string[] | number
   return encoded;
 }
 
+/** The body block that ends request and response frames (see the frame layout below). */
+export function encodeBodyBlock(headers: string, body: string | null): string {
+  return `${body === null ? "" : "1"}\n${headers.length}\n${headers}${body ?? ""}`;
+}
+
 export function decodeHeaders(encoded: string): Map<string, string[]> {
   const fields = new Map<string, string[]>();
   let start = 0;
@@ -60,13 +65,22 @@ export class FrameReader {
   rest(): string {
     return this.frame.slice(this.at);
   }
+
+  /** The next `length` characters. */
+  take(length: number): string {
+    const taken = this.frame.slice(this.at, this.at + length);
+    this.at += length;
+    return taken;
+  }
 }
 
 /*
  * Frames, field by field (the first five are common to all):
  *   requestId, api, operation, version, vars (JSON or ""), then
- *   request:  method, path, search, originalPath, clientIp, params (JSON), headers...
- *   response: status, headers...
+ *   request:  method, path, search, originalPath, clientIp, params (JSON), then the body block
+ *   response: status, then the body block
+ * The body block: "1" when a body follows (else ""), the length of the headers in characters,
+ * the headers, and the body text (the rest of the frame).
  *   log:      the access entry (JSON)
  */
 
@@ -87,6 +101,7 @@ export interface RequestPatch extends HeaderPatch {
   method?: string;
   path?: string;
   search?: string;
+  body?: string;
   answer?: PluginAnswer;
   vars?: Record<string, unknown>;
   error?: WireError;
@@ -94,6 +109,7 @@ export interface RequestPatch extends HeaderPatch {
 
 export interface ResponsePatch extends HeaderPatch {
   status?: number;
+  body?: string;
   vars?: Record<string, unknown>;
   error?: WireError;
 }
@@ -123,6 +139,7 @@ export interface Description {
   hooks: { onRequest: boolean; onResponse: boolean; onLog: boolean };
   limits: { timeoutMs?: number; cpuMs?: number; memoryMb?: number };
   permissions: { fetch?: string[]; env?: string[]; kv?: boolean };
+  body: { request?: boolean; response?: boolean };
 }
 
 /** Set up by the host before plugin code runs; the runtime takes it off the global. */

@@ -21,11 +21,22 @@ export interface PluginRequest {
   readonly originalPath: string;
   readonly clientIp: string;
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * The request body as UTF-8 text, when the plugin asks for it (`body: { request: true }`) and
+   * the request has one; null otherwise. Assign a string to send another body upstream.
+   */
+  body: string | null;
 }
 
 export interface PluginResponse {
   status: number;
   readonly headers: PluginHeaders;
+  /**
+   * The response body as UTF-8 text (decompressed), when the plugin asks for it
+   * (`body: { response: true }`) and it fits within the gateway's limits.maxBodySize; null
+   * otherwise. Assign a string to send another body to the client.
+   */
+  body: string | null;
 }
 
 /** A response a plugin gives instead of the upstream's. */
@@ -117,6 +128,8 @@ export interface PluginModule<Options = Record<string, unknown>> {
   options?: Record<string, unknown>;
   limits?: PluginLimits;
   permissions?: PluginPermissions;
+  /** Bodies the plugin reads or replaces; the gateway buffers them only where such a plugin is attached. */
+  body?: { request?: boolean; response?: boolean };
   onRequest?(request: PluginRequest, ctx: PluginContext<Options>): Maybe<PluginAnswer | void>;
   onResponse?(response: PluginResponse, ctx: PluginContext<Options>): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext<Options>): void;

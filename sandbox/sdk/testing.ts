@@ -14,9 +14,9 @@ import { closeIsolateWatchdog } from "../host/watchdog.js";
 export interface RunPluginInput {
   /** The attachment's options, as they would be written in config. */
   options?: Record<string, unknown>;
-  request?: { method?: string; path?: string; search?: string; headers?: Record<string, string>; clientIp?: string; params?: Record<string, string> };
+  request?: { method?: string; path?: string; search?: string; headers?: Record<string, string>; clientIp?: string; params?: Record<string, string>; body?: string };
   /** Given: the response hook runs on it (when the request hook did not answer). */
-  response?: { status?: number; headers?: Record<string, string> };
+  response?: { status?: number; headers?: Record<string, string>; body?: string };
   /** Pre-filled kv entries, by the plugin's own keys. */
   kv?: Record<string, string>;
   vars?: Record<string, unknown>;
@@ -31,11 +31,11 @@ export interface LogRecord {
 
 export interface RunPluginResult {
   /** The request as it would go upstream. */
-  request: { method: string; path: string; search: string; headers: Record<string, string> };
+  request: { method: string; path: string; search: string; headers: Record<string, string>; body: string | null };
   /** The plugin's own answer, when it gave one instead of the upstream. */
   answer: PluginAnswer | null;
   /** The response after the response hook, when a response was given and nothing answered. */
-  response: { status: number; headers: Record<string, string> } | null;
+  response: { status: number; headers: Record<string, string>; body: string | null } | null;
   vars: Record<string, unknown>;
   /** The plugin's kv entries afterwards, by its own keys. */
   kv: Record<string, string>;
@@ -44,6 +44,8 @@ export interface RunPluginResult {
 }
 
 let running = 0;
+
+const bodyText = (body: Buffer | string | null): string | null => (body === null ? null : body.toString());
 
 export async function runPlugin(file: string, input: RunPluginInput = {}): Promise<RunPluginResult> {
   const path = resolve(file);
@@ -84,17 +86,18 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       originalPath: input.request?.path ?? "/",
       clientIp: input.request?.clientIp ?? "127.0.0.1",
       params: input.request?.params ?? {},
+      body: input.request?.body ?? null,
     };
     const answer = (await hooks.onRequest?.(request, scope)) ?? null;
     let response: RunPluginResult["response"] = null;
     if (!answer && input.response) {
-      const given: PluginResponse = { status: input.response.status ?? 200, headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])) };
+      const given: PluginResponse = { status: input.response.status ?? 200, headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])), body: input.response.body ?? null };
       await hooks.onResponse?.(given, scope);
-      response = { status: given.status, headers: given.headers as Record<string, string> };
+      response = { status: given.status, headers: given.headers as Record<string, string>, body: bodyText(given.body) };
     }
     const kv: Record<string, string> = {};
     for (const key of store.keys()) if (key.startsWith(namespace)) kv[key.slice(namespace.length)] = (await store.get(key))!;
-    return { request: { method: request.method, path: request.path, search: request.search, headers: request.headers as Record<string, string> }, answer, response, vars, kv, logs };
+    return { request: { method: request.method, path: request.path, search: request.search, headers: request.headers as Record<string, string>, body: bodyText(request.body) }, answer, response, vars, kv, logs };
   } finally {
     plugin.dispose?.();
     await store.close();

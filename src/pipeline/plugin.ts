@@ -17,12 +17,22 @@ export interface PluginRequest {
   readonly originalPath: string;
   readonly clientIp: string;
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * The request body, read in full, when a plugin of the route asked for it (null otherwise, and
+   * for requests without one). Replace it to send another body upstream.
+   */
+  body: Buffer | string | null;
 }
 
 export interface PluginResponse {
   status: number;
   /** Response headers, lower-case names; changes here are what the client receives. */
   headers: OutgoingHttpHeaders;
+  /**
+   * The response body (decompressed), when a plugin of the route asked for it and it fit within
+   * limits.maxBodySize; null otherwise. Replace it to send another body to the client.
+   */
+  body: Buffer | string | null;
 }
 
 /** A response a plugin gives instead of the upstream's. */
@@ -65,6 +75,8 @@ export interface PluginDefinition {
   optionsSchema: Record<string, unknown>;
   /** Failure policy when the attachment does not say. */
   defaultOnError?: FailurePolicy;
+  /** Bodies the plugin needs to see; the gateway buffers them only for routes with such a plugin. */
+  wantsBody?: { request: boolean; response: boolean };
   create(options: Record<string, unknown>): PluginHooks;
   /** Frees what the plugin holds (a sandboxed plugin's isolate); called once nothing uses it. */
   dispose?(): void;

@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { Logger } from "pino";
 import { sendProblem } from "../problem.js";
+import { collectResponseBody, decodeResponseBody, toBuffer } from "./body.js";
 import { endToEndHeaders } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
@@ -18,6 +19,8 @@ import type { Target } from "./target.js";
 export interface UpstreamResponse {
   status: number;
   headers: OutgoingHttpHeaders;
+  /** The (decompressed) body, when the job asked for it and it fit; null otherwise. */
+  body: Buffer | string | null;
 }
 
 export interface ForwardJob {
@@ -34,8 +37,10 @@ export interface ForwardJob {
   body: Buffer | null;
   /** Headers every answer to the client carries (request id, Connection: close while draining). */
   responseHeaders: Record<string, string>;
-  /** Runs before the response head is written; may change status and headers. */
+  /** Runs before the response head is written; may change status, headers and body. */
   beforeResponse: ((response: UpstreamResponse) => Promise<void>) | null;
+  /** Read the response body (up to this many bytes) for `beforeResponse`; null streams it. */
+  responseBodyLimit: number | null;
   log: Logger;
 }
 
@@ -217,7 +222,7 @@ class Forwarding {
     });
     const headers = endToEndHeaders(proxyRes.headers);
     Object.assign(headers, this.job.responseHeaders);
-    const response: UpstreamResponse = { status, headers };
+    const response: UpstreamResponse = { status, headers, body: null };
     if (this.job.beforeResponse) void this.respondAfterPlugins(attempt, proxyRes, response);
     else this.stream(proxyRes, response);
   }
@@ -229,6 +234,12 @@ class Forwarding {
   }
 
   private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
+    const limit = this.job.responseBodyLimit;
+    const read = limit === null ? null : await collectResponseBody(proxyRes, limit);
+    if (attempt.done || this.settled) return;
+    const raw = read?.complete ? Buffer.concat(read.chunks, read.size) : null;
+    const decoded = raw && limit !== null ? decodeResponseBody(raw, proxyRes.headers["content-encoding"], limit) : null;
+    response.body = decoded;
     try {
       await this.job.beforeResponse!(response);
     } catch {
@@ -237,10 +248,38 @@ class Forwarding {
       this.answerProblem(500, "plugin_error", "a response plugin failed");
       return;
     }
-    this.stream(proxyRes, response);
+    if (!read) {
+      this.stream(proxyRes, response);
+      return;
+    }
+    if (response.body !== decoded && response.body !== null) {
+      // A plugin gave a new body: it goes out as is, uncompressed, with its own length.
+      const body = toBuffer(response.body);
+      delete response.headers["content-encoding"];
+      response.headers["content-length"] = body.length;
+      this.sendWhole(proxyRes, response, body);
+    } else if (raw) {
+      this.sendWhole(proxyRes, response, raw);
+    } else {
+      // Too large (or cut off) to hand to plugins: what was read goes first, then the rest streams.
+      this.stream(proxyRes, response, read.chunks);
+    }
   }
 
-  private stream(proxyRes: IncomingMessage, response: UpstreamResponse): void {
+  private sendWhole(proxyRes: IncomingMessage, response: UpstreamResponse, body: Buffer): void {
+    const { res } = this.job;
+    if (res.destroyed) {
+      proxyRes.destroy();
+      return;
+    }
+    this.outcome.status = response.status;
+    this.outcome.bytes = body.length;
+    res.writeHead(response.status, response.headers);
+    res.end(body);
+  }
+
+  /** Writes the head, then `before` (chunks already read), then the rest of the upstream body as it comes. */
+  private stream(proxyRes: IncomingMessage, response: UpstreamResponse, before: Buffer[] = []): void {
     const { res } = this.job;
     if (res.destroyed) {
       proxyRes.destroy();
@@ -248,8 +287,11 @@ class Forwarding {
     }
     this.outcome.status = response.status;
     this.countBytes(proxyRes, response.headers["content-length"]);
+    if (response.headers["content-length"] === undefined) for (const chunk of before) this.outcome.bytes += chunk.length;
     res.writeHead(response.status, response.headers);
+    for (const chunk of before) res.write(chunk);
     proxyRes.pipe(res);
+    proxyRes.resume();
   }
 
   /**

@@ -1,0 +1,77 @@
+// Bodies read in full for plugins that asked for them (PluginDefinition.wantsBody), always within
+// limits.maxBodySize. Request bodies over the limit are refused (413); response bodies over it, or
+// in an encoding the gateway cannot undo, are streamed through untouched with `body: null` for the
+// plugins. Compressed responses are handed to plugins decompressed.
+import type { IncomingMessage } from "node:http";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+
+/** The whole request body, or null once it grows past `limit` (the rest is left unread). */
+export function readRequestBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
+}
+
+/** The raw chunks of a response body read up to `limit` bytes; `complete` tells whether that was all of it. */
+export function collectResponseBody(res: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; size: number; complete: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) {
+        res.off("data", onData);
+        res.off("end", onEnd);
+        res.pause();
+        resolve({ chunks, size, complete: false });
+      }
+    };
+    const onEnd = () => resolve({ chunks, size, complete: true });
+    res.on("data", onData);
+    res.once("end", onEnd);
+    res.once("close", () => resolve({ chunks, size, complete: res.complete }));
+  });
+}
+
+/** The body as plugins see it: decompressed (gzip, deflate, br), or null when that is not possible within `limit`. */
+export function decodeResponseBody(raw: Buffer, contentEncoding: string | undefined, limit: number): Buffer | null {
+  const encoding = (contentEncoding ?? "identity").trim().toLowerCase();
+  try {
+    switch (encoding) {
+      case "":
+      case "identity":
+        return raw;
+      case "gzip":
+      case "x-gzip":
+        return gunzipSync(raw, { maxOutputLength: limit });
+      case "deflate":
+        return inflateSync(raw, { maxOutputLength: limit });
+      case "br":
+        return brotliDecompressSync(raw, { maxOutputLength: limit });
+      default:
+        return null;
+    }
+  } catch {
+    return null;
+  }
+}
+
+export function toBuffer(body: Buffer | string | null): Buffer {
+  if (body === null) return Buffer.alloc(0);
+  return typeof body === "string" ? Buffer.from(body) : body;
+}
