@@ -47,6 +47,12 @@ export default definePlugin({
     for (;;) hoard.push(new Array(10_000_000).fill(0));
   },
 });`,
+  "audit.ts": `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onLog(entry, ctx) {
+    ctx.log.info("audited " + entry.method + " " + entry.path + " -> " + entry.status + " via " + ctx.route.api);
+  },
+});`,
   "broken.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({ onRequest( { `,
 };
@@ -65,6 +71,7 @@ apis:
   - { name: spins, basePath: /spins, upstream: echo, plugins: [{ name: spins }] }
   - { name: plain, basePath: /plain, upstream: echo }
   - { name: hungry, basePath: /hungry, upstream: echo, plugins: [{ name: hungry }] }
+  - { name: audited, basePath: /audited, upstream: echo, plugins: [{ name: audit }] }
 `;
 
 let dir: string;
@@ -128,6 +135,15 @@ describe("sandboxed plugins", () => {
     const hungry = plugins.find((plugin) => plugin.name === "hungry")!;
     assert.equal(hungry.restarts, 1, JSON.stringify(hungry));
     assert.equal(hungry.errors, 1);
+  });
+
+  it("onLog runs after the response, logging through ctx.log with the plugin's name and the request id", async () => {
+    const mark = gateway.logs.length;
+    const answer = await send(`${gateway.url}/audited/x`, { headers: { "x-request-id": "audit-1" } });
+    assert.equal(answer.status, 200);
+    const line = await gateway.waitForLog((entry) => entry.plugin === "audit", 5000, mark);
+    assert.equal(line.msg, "audited GET /audited/x -> 200 via audited");
+    assert.equal(line.requestId, "audit-1");
   });
 
   it("a plugin that does not compile is reported with file:line and not loaded", async () => {

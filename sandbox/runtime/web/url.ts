@@ -21,7 +21,13 @@ export type HostSync = (operation: string, payload: string) => string;
 const SETTABLE = ["href", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"] as const;
 type Settable = (typeof SETTABLE)[number];
 
-export function urlClass(hostSync: HostSync) {
+/** What globalThis.URL is inside the isolate (typed loosely: plugin code gets Node's URL types). */
+export interface UrlConstructor {
+  new (input: string, base?: string): object;
+  canParse(input: string, base?: string): boolean;
+}
+
+export function urlClass(hostSync: HostSync): UrlConstructor {
   const parse = (payload: Record<string, string | undefined>, operation: string): UrlParts => JSON.parse(hostSync(operation, JSON.stringify(payload))) as UrlParts;
 
   class URL {
