@@ -144,6 +144,7 @@ describe("sandboxed plugins", () => {
     const line = await gateway.waitForLog((entry) => entry.plugin === "audit", 5000, mark);
     assert.equal(line.msg, "audited GET /audited/x -> 200 via audited");
     assert.equal(line.requestId, "audit-1");
+    assert.match(String(line.at), /audit\.ts:4:\d+$/, "the .ts line of the ctx.log call");
   });
 
   it("a plugin that does not compile is reported with file:line and not loaded", async () => {

@@ -110,7 +110,7 @@ const PRELUDE = `globalThis.__portcullisHost = {
 const syncCall = hostSyncCalls();
 
 interface Bridge {
-  log(level: LogLevel, requestId: string, message: string): void;
+  log(level: LogLevel, requestId: string, message: string, at: string): void;
   call(operation: string, payload: string): Promise<string>;
 }
 
@@ -166,7 +166,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   let permissions: PluginPermissions = {};
   let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
   const bridge: Bridge = {
-    log: (level, requestId, message) => pluginLog[level](requestId ? { requestId } : {}, message),
+    log: (level, requestId, message, at) => {
+      const position = /:(\d+):(\d+)$/.exec(at);
+      const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
+      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(source ? { at: source } : {}) }, message);
+    },
     call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
   };
 

@@ -263,7 +263,13 @@ export function installRuntime(plugin: PluginModule) {
   const shared = services(plugin, host, () => env);
   // console has no ctx: it logs under the request whose hook is running synchronously.
   let currentRequestId = "";
-  const logAt = (level: LogLevel, requestId: () => string) => (...args: unknown[]) => hostLog(level, requestId(), format(args));
+  // The caller's place in the bundle (the host maps it to the .ts file and line): the frame after
+  // the console / ctx.log method itself.
+  const callerOf = (stack: string | undefined) => stack?.split("\n")[2]?.match(/\(?([^()\s]+:\d+:\d+)\)?\s*$/)?.[1] ?? "";
+  const logAt = (level: LogLevel, requestId: () => string) =>
+    function log(...args: unknown[]) {
+      hostLog(level, requestId(), format(args), callerOf(new Error().stack));
+    };
   globalThis.console = {
     log: logAt("info", () => currentRequestId),
     info: logAt("info", () => currentRequestId),

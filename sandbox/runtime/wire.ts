@@ -144,7 +144,8 @@ export interface Description {
 
 /** Set up by the host before plugin code runs; the runtime takes it off the global. */
 export interface HostBridge {
-  log(level: "debug" | "info" | "warn" | "error", requestId: string, message: string): void;
+  /** `at` is the caller's "bundle:line:column", for the host to map to the .ts file and line. */
+  log(level: "debug" | "info" | "warn" | "error", requestId: string, message: string, at: string): void;
   /** A host operation (kv.get, fetch, ...) with a JSON payload, answered with JSON. */
   call(operation: string, payload: string): Promise<string>;
   /** A quick synchronous host operation (URL parsing, random bytes). */
