@@ -195,6 +195,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   let disposed = false;
   const attachments = new Map<number, string>();
   let nextAttachment = 1;
+  const attachmentByOptions = new Map<string, number>();
   /** CPU time of isolates already disposed. */
   let lostCpuMs = 0;
 
@@ -404,9 +405,15 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       breaker.settings = settings.breaker;
     },
     create(options) {
-      const attachment = nextAttachment++;
+      // Every config reload attaches again: the same options keep their number, so the isolate's
+      // table grows with distinct options only.
       const encodedOptions = JSON.stringify(options);
-      attachments.set(attachment, encodedOptions);
+      let attachment = attachmentByOptions.get(encodedOptions);
+      if (attachment === undefined) {
+        attachment = nextAttachment++;
+        attachmentByOptions.set(encodedOptions, attachment);
+        attachments.set(attachment, encodedOptions);
+      }
       if (instance) attachAll(instance);
       const hooks: PluginHooks = {};
       if (description.hooks.onRequest) {

@@ -79,6 +79,9 @@ export class IsolateWatchdog {
 
   unwatch(slot: number): void {
     if (slot < 0 || !this.isolates.delete(slot)) return;
+    // The running loop still holds the old isolate for this slot: a new isolate given the slot
+    // before the restart must not count on it (its calls carry a timer of their own until then).
+    this.guarded.delete(slot);
     this.calls[slot] = 0;
     this.freeSlots.push(slot);
     this.restart();
