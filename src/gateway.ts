@@ -14,6 +14,7 @@ import { echoRequest } from "./proxy/echo.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
 import { hasRequestBody, stripHopByHop } from "./proxy/headers.js";
+import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
 
@@ -133,8 +134,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
             : sendGatewayProblem(res, { status: 404, code: "route_not_found", detail: `no route for ${method} ${originalPath}`, requestId }, extra);
       } else {
         route = matched.route;
-        scope = { requestId, route: route.info, vars: {}, log };
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes });
+        scope = { requestId, route: route.info, vars: {}, log, consumer: null };
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders });
       }
     }
 
@@ -171,6 +172,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     originalPath: string;
     scope: PhaseScope;
     maxBodyBytes: number;
+    consumerHeaders: GatewayConfig["consumerHeaders"];
   }
 
   async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
@@ -183,6 +185,12 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     if (chunked) headers["transfer-encoding"] = "chunked";
     setForwardingHeaders(headers, { peer: facts.peer, peerTrusted: facts.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
     headers[facts.idHeader] = facts.requestId;
+    // Only the gateway says who the consumer is: a client's own claim is dropped.
+    const consumerHeaders = facts.consumerHeaders;
+    // (Checked first: a delete on the header object slows every later access to it.)
+    if (headers[consumerHeaders.id] !== undefined) delete headers[consumerHeaders.id];
+    if (headers[consumerHeaders.username] !== undefined) delete headers[consumerHeaders.username];
+    if (headers[consumerHeaders.groups] !== undefined) delete headers[consumerHeaders.groups];
 
     // Read in full only when a plugin of the route asked for the body.
     let body: Buffer | null = null;
@@ -211,6 +219,13 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       const result = await runRequestPhase(route.chain, request, facts.scope);
       ran = result.ran;
       if (result.answer) return sendAnswer(res, result.answer, facts.extra, route, ran, facts.scope);
+    }
+
+    const consumer = facts.scope.consumer;
+    if (consumer) {
+      headers[consumerHeaders.id] = consumer.id;
+      if (consumer.username !== null) headers[consumerHeaders.username] = consumer.username;
+      if (consumer.groups.length > 0) headers[consumerHeaders.groups] = consumer.groups.join(",");
     }
 
     // A body that was read (and perhaps replaced) goes upstream whole, with its length.

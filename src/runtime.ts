@@ -2,6 +2,8 @@
 // the route matcher, and the upstream pools. It is built whole (or not at all) and then swapped
 // in; requests keep the runtime they started on, and a retired runtime releases its resources when
 // its last request is done. Pools whose config did not change are handed over, health and all.
+import { ConsumerDirectory } from "./consumers/directory.js";
+import type { KeyValueStore } from "./stores/store.js";
 import type { Logger } from "pino";
 import { ConfigError } from "./config/errors.js";
 import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
@@ -88,8 +90,8 @@ function routePath(api: ApiConfig, operation: OperationConfig): string {
 }
 
 /** Builds a runtime from a config snapshot; throws ConfigError (with file:line) if a plugin attachment is unusable. */
-export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log: Logger, previous: Runtime | null): Runtime {
-  const chains = new ChainBuilder(catalog);
+export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log: Logger, previous: Runtime | null, store: KeyValueStore | null = null): Runtime {
+  const chains = new ChainBuilder(catalog, { consumers: new ConsumerDirectory(config.consumers), store, log });
   const upstreams = new Map<string, Upstream>();
   const pools = new Map<string, UpstreamPool>();
   for (const [name, upstream] of Object.entries(config.upstreams)) {

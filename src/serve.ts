@@ -81,7 +81,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
-  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null), log, accessLog);
+  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog);
   const reloads: ReloadRecord[] = [];
   let accepting = true;
   let reloading: Promise<ReloadRecord> | null = null;
@@ -91,7 +91,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     try {
       const config = await loadConfigFile(configPath);
       const previous = gateway.current();
-      gateway.swap(buildRuntime(config, catalog, log, previous));
+      gateway.swap(buildRuntime(config, catalog, log, previous, store));
       userPlugins.configure(config.sandbox);
       if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port) {
         log.warn("listen and admin addresses change only on restart");

@@ -5,7 +5,7 @@ import { pino } from "pino";
 import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../src/pipeline/plugin.js";
 import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
 
-const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }) });
+const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }), consumer: null });
 const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, body: null });
 
 function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {

@@ -384,11 +384,17 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   }
 
   const routes = new WeakMap<object, string>();
-  /** The frame fields every hook gets: request id, route, vars. */
+  const consumers = new WeakMap<object, string>();
+  /** The frame fields every hook gets: request id, route, vars, consumer. */
   const common = (ctx: PluginContext) => {
     let route = routes.get(ctx.route);
     if (route === undefined) routes.set(ctx.route, (route = encodeRoute(ctx.route)));
-    return `${ctx.requestId}\n${route}\n${encodeVars(ctx.vars)}\n`;
+    let consumer = "";
+    if (ctx.consumer) {
+      consumer = consumers.get(ctx.consumer) ?? "";
+      if (!consumer) consumers.set(ctx.consumer, (consumer = JSON.stringify(ctx.consumer)));
+    }
+    return `${ctx.requestId}\n${route}\n${encodeVars(ctx.vars)}\n${consumer}\n`;
   };
 
   prepareSpare();

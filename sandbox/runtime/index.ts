@@ -2,7 +2,7 @@
 // (see wire.ts) into the objects plugin code uses (headers.get/set/..., ctx), calls the plugin's
 // hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
 // never parses the request's headers, the vars bag or the route.
-import type { AccessEntry, PluginAnswer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule } from "../sdk/index.js";
+import type { AccessEntry, PluginAnswer, PluginConsumer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule } from "../sdk/index.js";
 import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
@@ -96,6 +96,8 @@ class CallContext implements PluginContext {
   readonly route: PluginContext["route"];
   private readonly encodedVars: string;
   private decodedVars: Record<string, unknown> | null = null;
+  private readonly encodedConsumer: string;
+  private decodedConsumer: PluginConsumer | null | undefined = undefined;
   private logger: PluginLog | null = null;
 
   constructor(
@@ -110,6 +112,12 @@ class CallContext implements PluginContext {
     const version = frame.next();
     this.route = { api, operation, version: version || null };
     this.encodedVars = frame.next();
+    this.encodedConsumer = frame.next();
+  }
+
+  get consumer(): PluginConsumer | null {
+    if (this.decodedConsumer === undefined) this.decodedConsumer = this.encodedConsumer ? Object.freeze(JSON.parse(this.encodedConsumer) as PluginConsumer) : null;
+    return this.decodedConsumer;
   }
 
   get vars(): Record<string, unknown> {

@@ -75,8 +75,8 @@ export class FrameReader {
 }
 
 /*
- * Frames, field by field (the first five are common to all):
- *   requestId, api, operation, version, vars (JSON or ""), then
+ * Frames, field by field (the first six are common to all):
+ *   requestId, api, operation, version, vars (JSON or ""), consumer (JSON or ""), then
  *   request:  method, path, search, originalPath, clientIp, params (JSON), then the body block
  *   response: status, then the body block
  * The body block: "1" when a body follows (else ""), the length of the headers in characters,

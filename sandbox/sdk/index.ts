@@ -93,12 +93,22 @@ export interface PluginContext<Options = Record<string, unknown>> {
   /** Shared by the plugins of one request: what a plugin sets here, later plugins see. */
   readonly vars: Record<string, unknown>;
   readonly log: PluginLog;
+  /** The consumer, once an auth plugin earlier in the chain has resolved one; null otherwise. */
+  readonly consumer: PluginConsumer | null;
   /** Needs permissions.kv. */
   readonly kv: PluginKv;
   /** Needs the URL's host in permissions.fetch. */
   fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
   /** The declared environment variables (permissions.env) that are set. */
   readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Who is calling, as an auth plugin (key-auth, jwt-auth, ...) resolved it from config.consumers. */
+export interface PluginConsumer {
+  id: string;
+  username: string | null;
+  groups: readonly string[];
+  custom: Readonly<Record<string, unknown>>;
 }
 
 /** Budgets the plugin asks for; the gateway's config may override them. */

@@ -6,7 +6,8 @@
 //   assert.equal(result.request.headers["x-a"], "1");
 import { resolve } from "node:path";
 import pino from "pino";
-import type { PluginAnswer, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
+import { ConsumerDirectory, type Consumer } from "../../src/consumers/directory.js";
+import type { PluginAnswer, PluginContext, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
 import { MemoryStore } from "../../src/stores/memory.js";
 import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxLimits } from "../host/sandboxed-plugin.js";
 import { closeIsolateWatchdog } from "../host/watchdog.js";
@@ -20,6 +21,8 @@ export interface RunPluginInput {
   /** Pre-filled kv entries, by the plugin's own keys. */
   kv?: Record<string, string>;
   vars?: Record<string, unknown>;
+  /** The consumer an auth plugin would have resolved. */
+  consumer?: Consumer;
   limits?: Partial<SandboxLimits>;
 }
 
@@ -75,9 +78,9 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
     throw error;
   });
   try {
-    const hooks = plugin.create(input.options ?? {});
+    const hooks = plugin.create(input.options ?? {}, { consumers: new ConsumerDirectory([]), store, log });
     const vars = { ...input.vars };
-    const scope = { requestId: "test-request", route: { api: "test", operation: "test", version: null }, vars, log, options: input.options ?? {} };
+    const scope: PluginContext = { requestId: "test-request", route: { api: "test", operation: "test", version: null }, vars, log, options: input.options ?? {}, consumer: input.consumer ?? null };
     const request: PluginRequest = {
       method: input.request?.method ?? "GET",
       path: input.request?.path ?? "/",

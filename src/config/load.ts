@@ -159,6 +159,8 @@ interface RawConfig {
   limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
   log: { level: string; access: boolean };
   sandbox: { timeout: string | number; cpu: string | number; memory: string | number; breaker: { failures: number; coolDown: string | number }; plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }> };
+  consumers: { id: string; username?: string; groups: string[]; custom: Record<string, unknown>; keys: string[] }[];
+  consumerHeaders: { id: string; username: string; groups: string };
 }
 
 function checkRewrite(source: SourceDocument, path: FieldPath, template: string | undefined, params: string[], issues: ConfigIssue[]): void {
@@ -205,6 +207,19 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
     if (!family || !bitsOk || extra !== undefined) {
       issues.push(issueAt(source, ["listen", "trustedProxies", i], `not an IP address or CIDR range: ${entry}`));
     }
+  });
+
+  const consumerIds = new Set<string>();
+  const keyOwners = new Map<string, string>();
+  config.consumers.forEach((consumer, c) => {
+    if (consumerIds.has(consumer.id)) issues.push(issueAt(source, ["consumers", c, "id"], `another consumer is already '${consumer.id}'`));
+    consumerIds.add(consumer.id);
+    consumer.keys.forEach((key, k) => {
+      const digest = key.toLowerCase();
+      const owner = keyOwners.get(digest);
+      if (owner !== undefined && owner !== consumer.id) issues.push(issueAt(source, ["consumers", c, "keys", k], `this key also belongs to consumer '${owner}'`));
+      keyOwners.set(digest, consumer.id);
+    });
   });
 
   const apiNames = new Set<string>();
@@ -347,6 +362,18 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       headersTimeoutMs: durationMs(raw.limits.headersTimeout),
     },
     log: { level: raw.log.level, access: raw.log.access },
+    consumers: raw.consumers.map((consumer) => ({
+      id: consumer.id,
+      username: consumer.username ?? null,
+      groups: consumer.groups,
+      custom: consumer.custom,
+      keyHashes: consumer.keys.map((key) => key.slice("sha256:".length).toLowerCase()),
+    })),
+    consumerHeaders: {
+      id: raw.consumerHeaders.id.toLowerCase(),
+      username: raw.consumerHeaders.username.toLowerCase(),
+      groups: raw.consumerHeaders.groups.toLowerCase(),
+    },
     sandbox: {
       timeoutMs: durationMs(raw.sandbox.timeout),
       cpuMs: durationMs(raw.sandbox.cpu),

@@ -231,6 +231,37 @@ export const configSchema = {
         headersTimeout: { ...duration, default: "30s", description: "How long a client may take to send its request headers." },
       },
     },
+    consumers: {
+      type: "array", default: [],
+      description: "Who calls the APIs. Auth plugins resolve a request to one of these; plugins see it as ctx.consumer.",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["id"],
+        properties: {
+          id: { type: "string", minLength: 1, pattern: "^[\\x21-\\x7e]+$" },
+          username: { type: "string" },
+          groups: { type: "array", items: { type: "string", minLength: 1 }, default: [] },
+          custom: { type: "object", default: {}, description: "Free-form fields, forwarded to plugins as they are." },
+          keys: {
+            type: "array",
+            default: [],
+            description: "API keys for key-auth, stored hashed: \"sha256:<64 hex digits>\" of the key. List two while rotating.",
+            items: { type: "string", pattern: "^sha256:[0-9a-fA-F]{64}$" },
+          },
+        },
+      },
+    },
+    consumerHeaders: {
+      type: "object", default: {},
+      additionalProperties: false,
+      description: "Headers that tell the upstream who the consumer is. Clients' own copies are always removed.",
+      properties: {
+        id: { type: "string", default: "x-consumer-id" },
+        username: { type: "string", default: "x-consumer-username" },
+        groups: { type: "string", default: "x-consumer-groups" },
+      },
+    },
     sandbox: {
       type: "object", default: {},
       additionalProperties: false,

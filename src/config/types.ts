@@ -92,6 +92,17 @@ export interface GatewayConfig {
   limits: { maxBodyBytes: number; shutdownTimeoutMs: number; headersTimeoutMs: number };
   log: { level: string; access: boolean };
   sandbox: SandboxConfig;
+  consumers: ConsumerConfig[];
+  consumerHeaders: { id: string; username: string; groups: string };
+}
+
+export interface ConsumerConfig {
+  id: string;
+  username: string | null;
+  groups: string[];
+  custom: Record<string, unknown>;
+  /** key-auth credentials: lower-case hex SHA-256 digests of the keys. */
+  keyHashes: string[];
 }
 
 export interface SandboxBudget {

@@ -4,7 +4,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import type { ConfigIssue } from "../config/errors.js";
 import type { PluginAttachment } from "../config/types.js";
-import type { ChainLink, PluginDefinition } from "./plugin.js";
+import type { ChainLink, PluginDefinition, PluginSetup } from "./plugin.js";
 
 export type Scope = ChainLink["scope"];
 
@@ -40,7 +40,10 @@ export class ChainBuilder {
   private readonly links = new Map<PluginAttachment, ChainLink>();
   readonly issues: ConfigIssue[] = [];
 
-  constructor(private readonly catalog: PluginCatalog) {}
+  constructor(
+    private readonly catalog: PluginCatalog,
+    private readonly setup: PluginSetup,
+  ) {}
 
   build(levels: [Scope, PluginAttachment[]][]): ChainLink[] {
     const chain: ChainLink[] = [];
@@ -73,7 +76,7 @@ export class ChainBuilder {
     }
     let hooks;
     try {
-      hooks = definition.create(options);
+      hooks = definition.create(options, this.setup);
     } catch (error) {
       this.issue(attachment, `could not be set up: ${(error as Error).message}`);
       return null;

@@ -5,6 +5,8 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Logger } from "pino";
 import type { AccessEntry } from "../../sandbox/sdk/index.js";
 import type { FailurePolicy } from "../config/types.js";
+import type { Consumer, ConsumerDirectory } from "../consumers/directory.js";
+import type { KeyValueStore } from "../stores/store.js";
 
 export interface PluginRequest {
   method: string;
@@ -55,6 +57,16 @@ export interface PluginContext {
   /** A bag shared by the plugins of one request. */
   readonly vars: Record<string, unknown>;
   readonly log: Logger;
+  /** Who is calling, once an auth plugin has said so; auth plugins set it. */
+  consumer: Consumer | null;
+}
+
+/** What the gateway gives a plugin when it sets up an attachment, beyond its options. */
+export interface PluginSetup {
+  consumers: ConsumerDirectory;
+  /** The configured store; null in tools that only check config. */
+  store: KeyValueStore | null;
+  log: Logger;
 }
 
 /** What onLog hooks see; defined once, in the SDK plugin authors import. */
@@ -77,7 +89,7 @@ export interface PluginDefinition {
   defaultOnError?: FailurePolicy;
   /** Bodies the plugin needs to see; the gateway buffers them only for routes with such a plugin. */
   wantsBody?: { request: boolean; response: boolean };
-  create(options: Record<string, unknown>): PluginHooks;
+  create(options: Record<string, unknown>, setup: PluginSetup): PluginHooks;
   /** Frees what the plugin holds (a sandboxed plugin's isolate); called once nothing uses it. */
   dispose?(): void;
 }

@@ -3,6 +3,7 @@
 // fail-closed answers 500 for it. No plugin fault ever escapes to the server.
 import type { Logger } from "pino";
 import { problemBody } from "../problem.js";
+import type { Consumer } from "../consumers/directory.js";
 import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, RouteInfo } from "./plugin.js";
 
 export class PluginFault extends Error {
@@ -28,10 +29,24 @@ export interface PhaseScope {
   route: RouteInfo;
   vars: Record<string, unknown>;
   log: Logger;
+  /** Set by auth plugins; the gateway forwards it upstream after the request phase. */
+  consumer: Consumer | null;
 }
 
 function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
-  return { options: link.options, requestId: scope.requestId, route: scope.route, vars: scope.vars, log: scope.log };
+  return {
+    options: link.options,
+    requestId: scope.requestId,
+    route: scope.route,
+    vars: scope.vars,
+    log: scope.log,
+    get consumer() {
+      return scope.consumer;
+    },
+    set consumer(consumer) {
+      scope.consumer = consumer;
+    },
+  };
 }
 
 function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): PluginAnswer | null {

@@ -1,11 +1,17 @@
 // The built-in plugins, by name. A user plugin may not take one of these names.
 import type { PluginCatalog } from "../pipeline/chain.js";
 import type { PluginDefinition } from "../pipeline/plugin.js";
+import { aclPlugin } from "./acl/index.js";
 import { headersPlugin } from "./headers/index.js";
+import { ipRestrictionPlugin } from "./ip-restriction/index.js";
+import { keyAuthPlugin } from "./key-auth/index.js";
 import { mockPlugin } from "./mock/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [headersPlugin.name, headersPlugin],
+  [keyAuthPlugin.name, keyAuthPlugin],
+  [ipRestrictionPlugin.name, ipRestrictionPlugin],
+  [aclPlugin.name, aclPlugin],
   [mockPlugin.name, mockPlugin],
 ]);
 
