@@ -4,12 +4,14 @@ import type { PluginDefinition } from "../pipeline/plugin.js";
 import { aclPlugin } from "./acl/index.js";
 import { headersPlugin } from "./headers/index.js";
 import { ipRestrictionPlugin } from "./ip-restriction/index.js";
+import { jwtAuthPlugin } from "./jwt-auth/index.js";
 import { keyAuthPlugin } from "./key-auth/index.js";
 import { mockPlugin } from "./mock/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [headersPlugin.name, headersPlugin],
   [keyAuthPlugin.name, keyAuthPlugin],
+  [jwtAuthPlugin.name, jwtAuthPlugin],
   [ipRestrictionPlugin.name, ipRestrictionPlugin],
   [aclPlugin.name, aclPlugin],
   [mockPlugin.name, mockPlugin],
