@@ -11,6 +11,7 @@ import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
+import { hashPassword } from "./plugins/basic-auth/password.js";
 import { startGateway } from "./serve.js";
 import { createLogging } from "./telemetry/logger.js";
 
@@ -104,6 +105,20 @@ program
       process.stdout.write(`created ${to}\n`);
     }
     process.stdout.write(`next: cd ${dir} && npx portcullis start\n`);
+  });
+
+program
+  .command("hash-password")
+  .description("print a basic-auth password hash (scrypt) for consumers[].password; reads the password from stdin")
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    if (!password) {
+      process.stderr.write("portcullis: no password on stdin (try: printf %s 'secret' | portcullis hash-password)\n");
+      process.exit(1);
+    }
+    process.stdout.write(`${await hashPassword(password)}\n`);
   });
 
 const plugin = program.command("plugin").description("write and test sandboxed plugins");

@@ -6,18 +6,22 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { spawn } from "node:child_process";
+import { hashPassword, verifyPassword } from "../src/plugins/basic-auth/password.js";
+import { cliPath, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, type Reply } from "./helpers/http.js";
 import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 const digest = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
 
 let gateway: GatewayProcess;
+let erinHash: string;
 let upstream: TestUpstream;
 let pluginDir: string;
 
 before(async () => {
   upstream = await startUpstream("app");
+  erinHash = await hashPassword("correct horse battery staple");
   pluginDir = await mkdtemp(join(tmpdir(), "portcullis-auth-"));
   await writeFile(
     join(pluginDir, "who.ts"),
@@ -31,6 +35,7 @@ consumers:
   - { id: acme, username: acme-corp, groups: [partners], keys: ["${digest("acme-key-1")}", "${digest("acme-key-2")}"] }
   - { id: bob, username: bob, groups: [staff, banned], keys: ["${digest("bob-key")}"] }
   - { id: dora, username: dora, groups: [staff], keys: ["${digest("dora-key")}"] }
+  - { id: erin, username: erin, groups: [staff], password: "${erinHash}" }
 upstreams:
   app: { targets: [{ url: "${upstream.url}" }] }
 apis:
@@ -50,6 +55,10 @@ apis:
     basePath: /acl-alone
     upstream: app
     plugins: [{ name: acl, options: { allow: [partners] } }]
+  - name: basic
+    basePath: /basic
+    upstream: app
+    plugins: [{ name: basic-auth }]
   - name: by-ip
     basePath: /by-ip
     upstream: app
@@ -122,6 +131,40 @@ describe("key-auth", () => {
     await send(`${gateway.url}/keyed/x`, { headers: { "x-api-key": "super-secret-guess" } });
     await gateway.waitForLog((line) => line.msg === "request refused" && line.code === "invalid_credentials");
     assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes("super-secret-guess")));
+  });
+});
+
+describe("basic-auth", () => {
+  const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+
+  it("lets the right password through as its consumer; the credentials do not go upstream", async () => {
+    for (let i = 0; i < 2; i++) {
+      const answer = await send(`${gateway.url}/basic/x`, { headers: basic("erin", "correct horse battery staple") });
+      assert.equal(answer.status, 200);
+      assert.equal(lastSeen().headers["x-consumer-id"], "erin");
+      assert.equal(lastSeen().headers.authorization, undefined);
+    }
+  });
+
+  it("refuses a wrong password, an unknown user and missing credentials with 401 and a Basic challenge", async () => {
+    for (const headers of [basic("erin", "Tr0ub4dor&3"), basic("mallory", "correct horse battery staple"), {}]) {
+      const answer = await send(`${gateway.url}/basic/x`, { headers });
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers["www-authenticate"], 'Basic realm="portcullis", charset="UTF-8"');
+    }
+    assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes("Tr0ub4dor")), "passwords never reach the log");
+  });
+
+  it("portcullis hash-password makes hashes from stdin that verify", async () => {
+    const child = spawn(process.execPath, ["--no-node-snapshot", cliPath, "hash-password"], { stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end("s3cret\n");
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise((done) => child.on("exit", done));
+    assert.equal(code, 0);
+    assert.match(out.trim(), /^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+    assert.equal(await verifyPassword("s3cret", out.trim()), true);
+    assert.equal(await verifyPassword("s3cret ", out.trim()), false);
   });
 });
 

@@ -159,7 +159,7 @@ interface RawConfig {
   limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
   log: { level: string; access: boolean };
   sandbox: { timeout: string | number; cpu: string | number; memory: string | number; breaker: { failures: number; coolDown: string | number }; plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }> };
-  consumers: { id: string; username?: string; groups: string[]; custom: Record<string, unknown>; keys: string[] }[];
+  consumers: { id: string; username?: string; groups: string[]; custom: Record<string, unknown>; keys: string[]; password?: string }[];
   consumerHeaders: { id: string; username: string; groups: string };
 }
 
@@ -211,7 +211,11 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
 
   const consumerIds = new Set<string>();
   const keyOwners = new Map<string, string>();
+  const usernames = new Set<string>();
   config.consumers.forEach((consumer, c) => {
+    const login = consumer.username ?? consumer.id;
+    if (consumer.password !== undefined && usernames.has(login)) issues.push(issueAt(source, ["consumers", c, "username"], `another consumer with a password is already '${login}'`));
+    if (consumer.password !== undefined) usernames.add(login);
     if (consumerIds.has(consumer.id)) issues.push(issueAt(source, ["consumers", c, "id"], `another consumer is already '${consumer.id}'`));
     consumerIds.add(consumer.id);
     consumer.keys.forEach((key, k) => {
@@ -368,6 +372,7 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       groups: consumer.groups,
       custom: consumer.custom,
       keyHashes: consumer.keys.map((key) => key.slice("sha256:".length).toLowerCase()),
+      passwordHash: consumer.password ?? null,
     })),
     consumerHeaders: {
       id: raw.consumerHeaders.id.toLowerCase(),

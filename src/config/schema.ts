@@ -249,6 +249,11 @@ export const configSchema = {
             description: "API keys for key-auth, stored hashed: \"sha256:<64 hex digits>\" of the key. List two while rotating.",
             items: { type: "string", pattern: "^sha256:[0-9a-fA-F]{64}$" },
           },
+          password: {
+            type: "string",
+            pattern: "^scrypt\\$\\d+\\$\\d+\\$\\d+\\$[A-Za-z0-9_-]+\\$[A-Za-z0-9_-]+$",
+            description: "basic-auth password hash, from `portcullis hash-password`: scrypt$N$r$p$salt$hash.",
+          },
         },
       },
     },

@@ -103,6 +103,8 @@ export interface ConsumerConfig {
   custom: Record<string, unknown>;
   /** key-auth credentials: lower-case hex SHA-256 digests of the keys. */
   keyHashes: string[];
+  /** basic-auth credential: "scrypt$N$r$p$salt$hash". */
+  passwordHash: string | null;
 }
 
 export interface SandboxBudget {

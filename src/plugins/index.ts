@@ -2,6 +2,7 @@
 import type { PluginCatalog } from "../pipeline/chain.js";
 import type { PluginDefinition } from "../pipeline/plugin.js";
 import { aclPlugin } from "./acl/index.js";
+import { basicAuthPlugin } from "./basic-auth/index.js";
 import { headersPlugin } from "./headers/index.js";
 import { ipRestrictionPlugin } from "./ip-restriction/index.js";
 import { jwtAuthPlugin } from "./jwt-auth/index.js";
@@ -12,6 +13,7 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [headersPlugin.name, headersPlugin],
   [keyAuthPlugin.name, keyAuthPlugin],
   [jwtAuthPlugin.name, jwtAuthPlugin],
+  [basicAuthPlugin.name, basicAuthPlugin],
   [ipRestrictionPlugin.name, ipRestrictionPlugin],
   [aclPlugin.name, aclPlugin],
   [mockPlugin.name, mockPlugin],

@@ -1,0 +1,59 @@
+// basic-auth: HTTP Basic credentials checked against consumers' scrypt password hashes
+// (consumers[].password), in constant time, off the event loop. An unknown user costs the same
+// scrypt as a known one. Successful checks are remembered for a minute under a keyed digest of the
+// credentials (never the password itself), so a client's requests do not each pay for scrypt.
+import { createHmac, randomBytes } from "node:crypto";
+import type { Consumer } from "../../consumers/directory.js";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { refuse } from "../refusal.js";
+import { DECOY_HASH, verifyPassword } from "./password.js";
+
+const REMEMBER_MS = 60_000;
+const REMEMBER_LIMIT = 10_000;
+
+export const basicAuthOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    realm: { type: "string", default: "portcullis" },
+    hideCredentials: { type: "boolean", default: true, description: "Remove the Authorization header before the request goes upstream." },
+  },
+};
+
+export const basicAuthPlugin: PluginDefinition = {
+  name: "basic-auth",
+  optionsSchema: basicAuthOptionsSchema,
+  defaultOnError: "fail-closed",
+  create(rawOptions, setup) {
+    const options = rawOptions as { realm: string; hideCredentials: boolean };
+    const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
+    const cacheKey = randomBytes(32);
+    const remembered = new Map<string, { consumer: Consumer; until: number }>();
+    return {
+      async onRequest(request, ctx) {
+        const header = String(request.headers.authorization ?? "");
+        if (options.hideCredentials && request.headers.authorization !== undefined) delete request.headers.authorization;
+        const match = /^Basic[ \t]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+        if (!match) return refuse(ctx, "basic-auth", 401, "missing_credentials", "no Basic credentials in the request", challenge);
+        const decoded = Buffer.from(match[1], "base64").toString("utf8");
+        const colon = decoded.indexOf(":");
+        if (colon < 0) return refuse(ctx, "basic-auth", 401, "invalid_credentials", "malformed Basic credentials", challenge);
+        const username = decoded.slice(0, colon);
+        const password = decoded.slice(colon + 1);
+
+        const digest = createHmac("sha256", cacheKey).update(decoded).digest("base64url");
+        const known = remembered.get(digest);
+        if (known && known.until > Date.now()) {
+          ctx.consumer = known.consumer;
+          return;
+        }
+        const entry = setup.consumers.byUsername(username);
+        const ok = await verifyPassword(password, entry?.passwordHash ?? DECOY_HASH);
+        if (!entry || !ok) return refuse(ctx, "basic-auth", 401, "invalid_credentials", `wrong username or password for '${username.slice(0, 64)}'`, challenge);
+        if (remembered.size >= REMEMBER_LIMIT) remembered.delete(remembered.keys().next().value!);
+        remembered.set(digest, { consumer: entry.consumer, until: Date.now() + REMEMBER_MS });
+        ctx.consumer = entry.consumer;
+      },
+    };
+  },
+};
