@@ -18,6 +18,8 @@ export interface Variant {
   name: string;
   url: string;
   pid: number;
+  /** Request headers wrk sends (credentials, for instance). */
+  headers?: Record<string, string>;
 }
 
 export interface RoundOptions {
@@ -60,11 +62,11 @@ export async function startPortcullis(name: string, configYaml: string, pluginsD
 /** Measures the variants interleaved and prints the table; ratios are against `baseline`. */
 export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions): void {
   const results = new Map<string, (WrkResult & { cpuUsPerRequest: number })[]>(variants.map((variant) => [variant.name, []]));
-  for (const variant of variants) wrk(LOAD_CORE, variant.url, 2, options.connections); // warm-up: JIT, pools
+  for (const variant of variants) wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
   for (let round = 1; round <= options.rounds; round++) {
     for (const variant of variants) {
       const cpuBefore = cpuSeconds(variant.pid);
-      const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections);
+      const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
       const cpuUsPerRequest = ((cpuSeconds(variant.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests);
       results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
       process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);

@@ -3,9 +3,12 @@
 // two keys at once, so a key can be rotated without downtime: add the new digest, hand the new key
 // out, remove the old digest.
 import { createHash } from "node:crypto";
+import type { Consumer } from "../../consumers/directory.js";
 import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
 import { refuse } from "../refusal.js";
 import { keyAuthOptionsSchema, type KeyAuthOptions } from "./schema.js";
+
+const KNOWN_LIMIT = 10_000;
 
 /** The key from the query string, and the query string without it. */
 function fromQuery(search: string, name: string): { key: string | null; rest: string } {
@@ -26,6 +29,9 @@ export const keyAuthPlugin: PluginDefinition = {
     const options = rawOptions as unknown as KeyAuthOptions;
     const header = options.header.toLowerCase();
     const challenge = `ApiKey realm="${options.realm}", header="${header}"`;
+    // Keys seen to be valid, so that a client's requests skip hashing (bounded; unknown keys are
+    // never remembered, so guessing cannot grow it). A reload builds a new attachment and cache.
+    const known = new Map<string, Consumer>();
     return {
       onRequest(request: PluginRequest, ctx) {
         const fromHeader = request.headers[header];
@@ -37,9 +43,16 @@ export const keyAuthPlugin: PluginDefinition = {
           if (options.hideCredentials) request.search = query.rest;
         }
         if (!key) return refuse(ctx, "key-auth", 401, "missing_credentials", "no API key in the request", challenge);
+        const remembered = known.get(key);
+        if (remembered) {
+          ctx.consumer = remembered;
+          return;
+        }
         const digest = createHash("sha256").update(key).digest("hex");
         const consumer = setup.consumers.byKey(digest);
         if (!consumer) return refuse(ctx, "key-auth", 401, "invalid_credentials", `unknown API key (sha256 ${digest.slice(0, 8)}…)`, challenge);
+        if (known.size >= KNOWN_LIMIT) known.delete(known.keys().next().value!);
+        known.set(key, consumer);
         ctx.consumer = consumer;
       },
     };
