@@ -4,6 +4,7 @@
 // `swap` puts a new runtime in place atomically; requests in flight finish on the old one.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import Koa, { type Context } from "koa";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
@@ -211,6 +212,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       originalPath: facts.originalPath,
       clientIp: facts.clientIp,
       params,
+      tls: (req.socket as TLSSocket).encrypted ? (req.socket as TLSSocket) : null,
       body,
     };
 

@@ -2,6 +2,7 @@
 // graceful shutdown. Reloads are all-or-nothing: the new file is read, validated and built into a
 // runtime before anything changes; a bad file is logged and the running config keeps serving.
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
@@ -93,8 +94,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const previous = gateway.current();
       gateway.swap(buildRuntime(config, catalog, log, previous, store));
       userPlugins.configure(config.sandbox);
-      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port) {
-        log.warn("listen and admin addresses change only on restart");
+      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) {
+        log.warn("listen and admin addresses, and the listener's TLS settings, change only on restart");
       }
       log.info({ trigger, file: configPath }, "config reloaded");
     } catch (error) {
@@ -116,7 +117,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return run;
   }
 
-  const server = createServer({ headersTimeout: firstConfig.limits.headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5000 }, gateway.app.callback());
+  const serverOptions = { headersTimeout: firstConfig.limits.headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5000 };
+  const tls = firstConfig.listen.tls;
+  // With TLS, client certificates are asked for but not enforced at the handshake: mtls-auth decides
+  // per route, so that a route without it still serves clients that have none.
+  const server: Server = tls
+    ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}), requestCert: tls.requestClientCert, rejectUnauthorized: false }, gateway.app.callback())
+    : createServer(serverOptions, gateway.app.callback());
   server.on("clientError", answerClientError);
   const port = await listen(server, options.port ?? firstConfig.listen.port, firstConfig.listen.host);
 

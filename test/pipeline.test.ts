@@ -6,7 +6,7 @@ import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../s
 import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
 
 const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }), consumer: null });
-const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, body: null });
+const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, tls: null, body: null });
 
 function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {
   return { name, id: name, scope: "api", options: {}, onError, hooks, definition: { name, optionsSchema: {}, create: () => hooks } };

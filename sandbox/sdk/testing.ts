@@ -89,6 +89,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       originalPath: input.request?.path ?? "/",
       clientIp: input.request?.clientIp ?? "127.0.0.1",
       params: input.request?.params ?? {},
+      tls: null,
       body: input.request?.body ?? null,
     };
     const answer = (await hooks.onRequest?.(request, scope)) ?? null;

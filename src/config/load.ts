@@ -1,7 +1,9 @@
 // Reads portcullis.yaml into a GatewayConfig: parse (keeping positions), interpolate ${ENV},
 // validate against the schema, check references between sections, fill defaults. Any problem is
 // thrown as one ConfigError listing every issue with its file:line:column; nothing is half-read.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { isIP } from "node:net";
 import { Ajv, type ErrorObject } from "ajv";
 import { ConfigError, type ConfigIssue } from "./errors.js";
@@ -11,6 +13,7 @@ import { joinPaths, routePathParams, routePathSyntax } from "../router/paths.js"
 import { configSchema } from "./schema.js";
 import { durationMs, sizeBytes } from "./units.js";
 import type {
+  TlsListenConfig,
   ApiConfig,
   GatewayConfig,
   OperationConfig,
@@ -44,7 +47,36 @@ export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv =
   const data = raw as RawConfig;
   const referenceIssues = checkReferences(source, data);
   if (referenceIssues.length > 0) throw new ConfigError(file, referenceIssues);
-  return normalize(source, data);
+  const tls = readTlsFiles(source, data);
+  if (tls.issues.length > 0) throw new ConfigError(file, tls.issues);
+  const config = normalize(source, data);
+  config.listen.tls = tls.config;
+  return config;
+}
+
+/** Reads the listener's PEM files (relative to the config file), or says which one it could not. */
+function readTlsFiles(source: SourceDocument, raw: RawConfig): { config: TlsListenConfig | null; issues: ConfigIssue[] } {
+  const tls = raw.listen.tls;
+  if (!tls) return { config: null, issues: [] };
+  const issues: ConfigIssue[] = [];
+  const read = (field: "cert" | "key" | "clientCa", marker: RegExp): string => {
+    const path = resolve(dirname(source.file), tls[field]!);
+    try {
+      const text = readFileSync(path, "utf8");
+      if (!marker.test(text)) issues.push(issueAt(source, ["listen", "tls", field], `${path} is not PEM of the expected kind`));
+      return text;
+    } catch (error) {
+      issues.push(issueAt(source, ["listen", "tls", field], `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`));
+      return "";
+    }
+  };
+  const config: TlsListenConfig = {
+    cert: read("cert", /-----BEGIN CERTIFICATE-----/),
+    key: read("key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+    clientCa: tls.clientCa ? read("clientCa", /-----BEGIN CERTIFICATE-----/) : null,
+    requestClientCert: tls.requestClientCert,
+  };
+  return { config, issues };
 }
 
 // ---- schema errors, one readable message per place ----
@@ -150,7 +182,7 @@ interface RawUpstream {
   };
 }
 interface RawConfig {
-  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string };
+  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string; tls?: { cert: string; key: string; clientCa?: string; requestClientCert: boolean } };
   admin: { enabled: boolean; port: number; host: string; token?: string };
   store: string;
   plugins?: RawAttachment[];
@@ -354,6 +386,7 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       host: raw.listen.host,
       trustedProxies: raw.listen.trustedProxies ?? [],
       requestIdHeader: raw.listen.requestIdHeader.toLowerCase(),
+      tls: null,
     },
     admin: { enabled: raw.admin.enabled, port: raw.admin.port, host: raw.admin.host, token: raw.admin.token ?? "" },
     store: raw.store,

@@ -202,6 +202,18 @@ export const configSchema = {
           description: "Addresses or CIDR ranges whose X-Forwarded-For is believed.",
         },
         requestIdHeader: { type: "string", default: "x-request-id" },
+        tls: {
+          type: "object",
+          additionalProperties: false,
+          required: ["cert", "key"],
+          description: "Serve HTTPS. Paths are relative to the config file. Changes take effect on restart.",
+          properties: {
+            cert: { type: "string", minLength: 1, description: "PEM certificate chain file." },
+            key: { type: "string", minLength: 1, description: "PEM private key file." },
+            clientCa: { type: "string", minLength: 1, description: "PEM CA bundle that client certificates are verified against (for mtls-auth)." },
+            requestClientCert: { type: "boolean", default: false, description: "Ask clients for a certificate; mtls-auth decides per route what a missing or bad one means." },
+          },
+        },
       },
     },
     admin: {

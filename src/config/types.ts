@@ -83,7 +83,7 @@ export interface ApiConfig {
 export interface GatewayConfig {
   /** The file this snapshot was read from. */
   file: string;
-  listen: { port: number; host: string; trustedProxies: string[]; requestIdHeader: string };
+  listen: { port: number; host: string; trustedProxies: string[]; requestIdHeader: string; tls: TlsListenConfig | null };
   admin: { enabled: boolean; port: number; host: string; token: string };
   store: string;
   plugins: PluginAttachment[];
@@ -105,6 +105,14 @@ export interface ConsumerConfig {
   keyHashes: string[];
   /** basic-auth credential: "scrypt$N$r$p$salt$hash". */
   passwordHash: string | null;
+}
+
+/** HTTPS for the listener; the PEM contents, read when the config is loaded. */
+export interface TlsListenConfig {
+  cert: string;
+  key: string;
+  clientCa: string | null;
+  requestClientCert: boolean;
 }
 
 export interface SandboxBudget {

@@ -2,6 +2,7 @@
 // sandboxed plugins are adapted to it by sandbox/host. A plugin reads and changes the request on
 // the way in, may answer instead of the upstream, and may change the response on the way out.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AccessEntry } from "../../sandbox/sdk/index.js";
 import type { FailurePolicy } from "../config/types.js";
@@ -19,6 +20,8 @@ export interface PluginRequest {
   readonly originalPath: string;
   readonly clientIp: string;
   readonly params: Readonly<Record<string, string>>;
+  /** The client's TLS connection when the listener serves HTTPS (for mtls-auth); null on plain HTTP. */
+  readonly tls: TLSSocket | null;
   /**
    * The request body, read in full, when a plugin of the route asked for it (null otherwise, and
    * for requests without one). Replace it to send another body upstream.

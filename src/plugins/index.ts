@@ -7,6 +7,7 @@ import { headersPlugin } from "./headers/index.js";
 import { ipRestrictionPlugin } from "./ip-restriction/index.js";
 import { jwtAuthPlugin } from "./jwt-auth/index.js";
 import { keyAuthPlugin } from "./key-auth/index.js";
+import { mtlsAuthPlugin } from "./mtls-auth/index.js";
 import { mockPlugin } from "./mock/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
@@ -14,6 +15,7 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [keyAuthPlugin.name, keyAuthPlugin],
   [jwtAuthPlugin.name, jwtAuthPlugin],
   [basicAuthPlugin.name, basicAuthPlugin],
+  [mtlsAuthPlugin.name, mtlsAuthPlugin],
   [ipRestrictionPlugin.name, ipRestrictionPlugin],
   [aclPlugin.name, aclPlugin],
   [mockPlugin.name, mockPlugin],

@@ -1,0 +1,100 @@
+// mtls-auth: the client's TLS certificate, verified by the listener against listen.tls.clientCa,
+// names the consumer. The handshake asks for a certificate without insisting, so this plugin is
+// where a missing, unknown-CA or expired certificate turns into a refusal, per route. Certificate
+// details can be forwarded upstream as headers (clients' own copies are dropped).
+import type { DetailedPeerCertificate } from "node:tls";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { refuse } from "../refusal.js";
+
+const IDENTITIES = ["subject.CN", "san.email", "san.dns", "san.uri", "fingerprint256"] as const;
+type Identity = (typeof IDENTITIES)[number];
+
+export const mtlsAuthOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    consumerFrom: { enum: IDENTITIES, default: "subject.CN", description: "Which part of the certificate is the consumer id." },
+    requireConsumer: { type: "boolean", default: true, description: "Refuse (403) valid certificates that name no configured consumer." },
+    forwardHeaders: {
+      type: "object",
+      additionalProperties: false,
+      default: {},
+      properties: {
+        subject: { type: "string", default: "x-client-cert-subject" },
+        issuer: { type: "string", default: "x-client-cert-issuer" },
+        serial: { type: "string", default: "x-client-cert-serial" },
+        fingerprint: { type: "string", default: "x-client-cert-fingerprint" },
+        notAfter: { type: "string", default: "x-client-cert-not-after" },
+      },
+    },
+  },
+};
+
+interface Options {
+  consumerFrom: Identity;
+  requireConsumer: boolean;
+  forwardHeaders: { subject: string; issuer: string; serial: string; fingerprint: string; notAfter: string };
+}
+
+function distinguishedName(name: Record<string, string | string[] | undefined> | undefined): string {
+  if (!name) return "";
+  return Object.entries(name)
+    .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join("+") : value}`)
+    .join(",");
+}
+
+/** The values of one kind in the subjectAltName field ("DNS:a, email:b, URI:c"). */
+function altNames(certificate: DetailedPeerCertificate, kind: string): string[] {
+  return (certificate.subjectaltname ?? "")
+    .split(/,\s*/)
+    .filter((entry) => entry.startsWith(`${kind}:`))
+    .map((entry) => entry.slice(kind.length + 1));
+}
+
+function identity(certificate: DetailedPeerCertificate, from: Identity): string | null {
+  switch (from) {
+    case "subject.CN": {
+      const cn = certificate.subject?.CN;
+      return (Array.isArray(cn) ? cn[0] : cn) ?? null;
+    }
+    case "san.email":
+      return altNames(certificate, "email")[0] ?? null;
+    case "san.dns":
+      return altNames(certificate, "DNS")[0] ?? null;
+    case "san.uri":
+      return altNames(certificate, "URI")[0] ?? null;
+    case "fingerprint256":
+      return certificate.fingerprint256 ?? null;
+  }
+}
+
+export const mtlsAuthPlugin: PluginDefinition = {
+  name: "mtls-auth",
+  optionsSchema: mtlsAuthOptionsSchema,
+  defaultOnError: "fail-closed",
+  create(rawOptions, setup) {
+    const options = rawOptions as unknown as Options;
+    const headers = Object.fromEntries(Object.entries(options.forwardHeaders).map(([field, header]) => [field, header.toLowerCase()])) as Options["forwardHeaders"];
+    const challenge = 'ClientCertificate realm="portcullis"';
+    return {
+      onRequest(request, ctx) {
+        for (const header of Object.values(headers)) if (request.headers[header] !== undefined) delete request.headers[header];
+        const socket = request.tls;
+        if (!socket) return refuse(ctx, "mtls-auth", 401, "tls_required", "the request did not come over TLS (listen.tls is not set)", challenge);
+        const certificate = socket.getPeerCertificate(false) as DetailedPeerCertificate;
+        if (!certificate || Object.keys(certificate).length === 0) return refuse(ctx, "mtls-auth", 401, "missing_credentials", "no client certificate", challenge);
+        if (!socket.authorized) return refuse(ctx, "mtls-auth", 401, "invalid_certificate", `client certificate refused: ${String(socket.authorizationError)}`, challenge);
+        const id = identity(certificate, options.consumerFrom);
+        const consumer = id === null ? null : setup.consumers.get(id);
+        if (!consumer && options.requireConsumer) return refuse(ctx, "mtls-auth", 403, "unknown_client", `certificate ${options.consumerFrom}=${id ?? "(none)"} names no consumer`);
+        if (consumer) ctx.consumer = consumer;
+        request.headers[headers.subject] = distinguishedName(certificate.subject);
+        request.headers[headers.issuer] = distinguishedName(certificate.issuer);
+        request.headers[headers.serial] = certificate.serialNumber;
+        request.headers[headers.fingerprint] = certificate.fingerprint256;
+        request.headers[headers.notAfter] = new Date(certificate.valid_to).toISOString();
+      },
+    };
+  },
+};
