@@ -14,7 +14,7 @@ import { readRequestBody, toBuffer } from "./proxy/body.js";
 import { echoRequest } from "./proxy/echo.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
-import { hasRequestBody, stripHopByHop } from "./proxy/headers.js";
+import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers.js";
 import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
@@ -188,10 +188,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     headers[facts.idHeader] = facts.requestId;
     // Only the gateway says who the consumer is: a client's own claim is dropped.
     const consumerHeaders = facts.consumerHeaders;
-    // (Checked first: a delete on the header object slows every later access to it.)
-    if (headers[consumerHeaders.id] !== undefined) delete headers[consumerHeaders.id];
-    if (headers[consumerHeaders.username] !== undefined) delete headers[consumerHeaders.username];
-    if (headers[consumerHeaders.groups] !== undefined) delete headers[consumerHeaders.groups];
+    dropClientCopies(headers, [consumerHeaders.id, consumerHeaders.username, consumerHeaders.groups]);
 
     // Read in full only when a plugin of the route asked for the body.
     let body: Buffer | null = null;

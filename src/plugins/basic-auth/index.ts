@@ -6,10 +6,10 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
 import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { refuse } from "../refusal.js";
+import { Remembered } from "../remembered.js";
 import { DECOY_HASH, verifyPassword } from "./password.js";
 
 const REMEMBER_MS = 60_000;
-const REMEMBER_LIMIT = 10_000;
 
 export const basicAuthOptionsSchema = {
   type: "object",
@@ -28,7 +28,7 @@ export const basicAuthPlugin: PluginDefinition = {
     const options = rawOptions as { realm: string; hideCredentials: boolean };
     const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
     const cacheKey = randomBytes(32);
-    const remembered = new Map<string, { consumer: Consumer; until: number }>();
+    const remembered = new Remembered<Consumer>();
     return {
       async onRequest(request, ctx) {
         const header = String(request.headers.authorization ?? "");
@@ -43,15 +43,14 @@ export const basicAuthPlugin: PluginDefinition = {
 
         const digest = createHmac("sha256", cacheKey).update(decoded).digest("base64url");
         const known = remembered.get(digest);
-        if (known && known.until > Date.now()) {
-          ctx.consumer = known.consumer;
+        if (known) {
+          ctx.consumer = known;
           return;
         }
         const entry = setup.consumers.byUsername(username);
         const ok = await verifyPassword(password, entry?.passwordHash ?? DECOY_HASH);
         if (!entry || !ok) return refuse(ctx, "basic-auth", 401, "invalid_credentials", `wrong username or password for '${username.slice(0, 64)}'`, challenge);
-        if (remembered.size >= REMEMBER_LIMIT) remembered.delete(remembered.keys().next().value!);
-        remembered.set(digest, { consumer: entry.consumer, until: Date.now() + REMEMBER_MS });
+        remembered.set(digest, entry.consumer, Date.now() + REMEMBER_MS);
         ctx.consumer = entry.consumer;
       },
     };

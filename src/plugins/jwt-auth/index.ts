@@ -6,13 +6,14 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
 import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import { dropClientCopies } from "../../proxy/headers.js";
 import { refuse } from "../refusal.js";
+import { Remembered } from "../remembered.js";
 import { claimHeader, failedClaim } from "./claims.js";
 import { JwksCache, KeysUnavailable } from "./jwks.js";
 import { jwtAuthOptionsSchema, type JwtAuthOptions, type KeyOption } from "./schema.js";
 
-const CACHE_LIMIT = 10_000;
-const CACHE_MAX_MS = 300_000;
+const REMEMBER_MAX_MS = 300_000;
 const SELF_KEYED = ["jwk", "jku", "x5u", "x5c"] as const;
 
 interface InlineKey {
@@ -61,7 +62,8 @@ export const jwtAuthPlugin: PluginDefinition = {
     const jwks = options.jwksUrl ? new JwksCache(options.jwksUrl, { maxAgeMs: options.jwksMaxAgeMs, cooldownMs: options.jwksCooldownMs, timeoutMs: options.jwksTimeoutMs }, setup.log) : null;
     const challenge = (error?: string) => `Bearer realm="${options.realm}"${error ? `, error="${error}"` : ""}`;
     const forwarded = Object.entries(options.forwardClaims).map(([claim, header]) => [claim, header.toLowerCase()] as const);
-    const verified = new Map<string, { payload: JWTPayload; until: number }>();
+    const claimHeaders = forwarded.map(([, header]) => header);
+    const verified = new Remembered<JWTPayload>();
 
     const keyFor = async (header: JWTHeaderParameters, token: Parameters<JwksCache["key"]>[1]) => {
       const byKid = header.kid !== undefined ? inline.find((key) => key.kid === header.kid) : undefined;
@@ -73,7 +75,7 @@ export const jwtAuthPlugin: PluginDefinition = {
 
     const verify = async (token: string): Promise<JWTPayload> => {
       const cached = verified.get(token);
-      if (cached && cached.until > Date.now()) return cached.payload;
+      if (cached) return cached;
       const header = decodeProtectedHeader(token);
       const selfKeyed = SELF_KEYED.find((name) => name in header);
       if (selfKeyed) throw new Error(`the token names its own key (${selfKeyed})`);
@@ -84,15 +86,13 @@ export const jwtAuthPlugin: PluginDefinition = {
         clockTolerance: options.clockToleranceSec,
         ...(options.maxAgeSec !== undefined ? { maxTokenAge: options.maxAgeSec } : {}),
       });
-      if (verified.size >= CACHE_LIMIT) verified.delete(verified.keys().next().value!);
-      verified.set(token, { payload, until: Math.min(payload.exp !== undefined ? payload.exp * 1000 : Infinity, Date.now() + CACHE_MAX_MS) });
+      verified.set(token, payload, Math.min(payload.exp !== undefined ? payload.exp * 1000 : Infinity, Date.now() + REMEMBER_MAX_MS));
       return payload;
     };
 
     return {
       async onRequest(request, ctx) {
-        // Claim headers come from the gateway only.
-        for (const [, header] of forwarded) if (request.headers[header] !== undefined) delete request.headers[header];
+        dropClientCopies(request.headers, claimHeaders);
         const token = findToken(request, options.tokenFrom);
         if (!token) return refuse(ctx, "jwt-auth", 401, "missing_credentials", "no token in the request", challenge());
         let payload: JWTPayload;

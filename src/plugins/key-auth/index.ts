@@ -6,9 +6,8 @@ import { createHash } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
 import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
 import { refuse } from "../refusal.js";
+import { Remembered } from "../remembered.js";
 import { keyAuthOptionsSchema, type KeyAuthOptions } from "./schema.js";
-
-const KNOWN_LIMIT = 10_000;
 
 /** The key from the query string, and the query string without it. */
 function fromQuery(search: string, name: string): { key: string | null; rest: string } {
@@ -31,7 +30,7 @@ export const keyAuthPlugin: PluginDefinition = {
     const challenge = `ApiKey realm="${options.realm}", header="${header}"`;
     // Keys seen to be valid, so that a client's requests skip hashing (bounded; unknown keys are
     // never remembered, so guessing cannot grow it). A reload builds a new attachment and cache.
-    const known = new Map<string, Consumer>();
+    const known = new Remembered<Consumer>();
     return {
       onRequest(request: PluginRequest, ctx) {
         const fromHeader = request.headers[header];
@@ -51,8 +50,7 @@ export const keyAuthPlugin: PluginDefinition = {
         const digest = createHash("sha256").update(key).digest("hex");
         const consumer = setup.consumers.byKey(digest);
         if (!consumer) return refuse(ctx, "key-auth", 401, "invalid_credentials", `unknown API key (sha256 ${digest.slice(0, 8)}…)`, challenge);
-        if (known.size >= KNOWN_LIMIT) known.delete(known.keys().next().value!);
-        known.set(key, consumer);
+        known.set(key, consumer, Infinity);
         ctx.consumer = consumer;
       },
     };

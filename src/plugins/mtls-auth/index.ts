@@ -4,6 +4,7 @@
 // details can be forwarded upstream as headers (clients' own copies are dropped).
 import type { DetailedPeerCertificate } from "node:tls";
 import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { dropClientCopies } from "../../proxy/headers.js";
 import { refuse } from "../refusal.js";
 
 const IDENTITIES = ["subject.CN", "san.email", "san.dns", "san.uri", "fingerprint256"] as const;
@@ -79,7 +80,7 @@ export const mtlsAuthPlugin: PluginDefinition = {
     const challenge = 'ClientCertificate realm="portcullis"';
     return {
       onRequest(request, ctx) {
-        for (const header of Object.values(headers)) if (request.headers[header] !== undefined) delete request.headers[header];
+        dropClientCopies(request.headers, Object.values(headers));
         const socket = request.tls;
         if (!socket) return refuse(ctx, "mtls-auth", 401, "tls_required", "the request did not come over TLS (listen.tls is not set)", challenge);
         const certificate = socket.getPeerCertificate(false) as DetailedPeerCertificate;
