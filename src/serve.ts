@@ -78,7 +78,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const log = logging.log;
   const accessLog = createAccessLog(logging);
   // The store is opened once; a reload that names another store takes effect on restart.
-  const store = openStore(firstConfig.store);
+  const store = openStore(firstConfig.store, log);
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);

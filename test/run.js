@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureServices } from "./setup/services.js";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 const testDir = join(root, "dist/test");
@@ -19,6 +20,8 @@ if (files.length === 0) {
   console.error(`no test files matched ${filters.join(" ") || "dist/test/**/*.test.js"}`);
   process.exit(1);
 }
+
+ensureServices();
 
 const result = spawnSync(process.execPath, ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files], {
   stdio: "inherit",

@@ -138,6 +138,7 @@ const unavailableStore: HostServices["store"] = {
   get: () => Promise.reject(new Error("no store is configured")),
   set: () => Promise.reject(new Error("no store is configured")),
   delete: () => Promise.reject(new Error("no store is configured")),
+  consume: () => Promise.reject(new Error("no store is configured")),
   close: async () => {},
 };
 

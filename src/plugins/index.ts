@@ -8,6 +8,7 @@ import { ipRestrictionPlugin } from "./ip-restriction/index.js";
 import { jwtAuthPlugin } from "./jwt-auth/index.js";
 import { keyAuthPlugin } from "./key-auth/index.js";
 import { mtlsAuthPlugin } from "./mtls-auth/index.js";
+import { rateLimitPlugin } from "./rate-limit/index.js";
 import { mockPlugin } from "./mock/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
@@ -18,6 +19,7 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [mtlsAuthPlugin.name, mtlsAuthPlugin],
   [ipRestrictionPlugin.name, ipRestrictionPlugin],
   [aclPlugin.name, aclPlugin],
+  [rateLimitPlugin.name, rateLimitPlugin],
   [mockPlugin.name, mockPlugin],
 ]);
 

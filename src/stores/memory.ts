@@ -1,5 +1,6 @@
 // The embedded store: a Map with expiry times. Expired keys are dropped when read, and by a sweep
 // that runs once a minute so that keys nobody reads again do not pile up.
+import { decide, type Counts, type Logs, type RateLimitDecision, type RateLimitPolicy } from "./rate-limit.js";
 import type { KeyValueStore } from "./store.js";
 
 interface Entry {
@@ -13,6 +14,23 @@ const SWEEP_MS = 60_000;
 export class MemoryStore implements KeyValueStore {
   readonly kind = "memory";
   private readonly entries = new Map<string, Entry>();
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+  private readonly logs: Logs = new Map();
+  private readonly counts: Counts = {
+    get: (key) => {
+      const counter = this.counters.get(key);
+      return counter && counter.expiresAt > Date.now() ? counter.value : 0;
+    },
+    add: (key, amount, ttlMs) => {
+      const value = this.counts.get(key) + amount;
+      const existing = this.counters.get(key);
+      this.counters.set(key, { value, expiresAt: existing && existing.expiresAt > Date.now() ? existing.expiresAt : Date.now() + ttlMs });
+      return value;
+    },
+    put: (key, value, ttlMs) => {
+      this.counters.set(key, { value, expiresAt: Date.now() + ttlMs });
+    },
+  };
   private readonly sweeper = setInterval(() => this.sweep(), SWEEP_MS).unref();
 
   async get(key: string): Promise<string | null> {
@@ -35,6 +53,10 @@ export class MemoryStore implements KeyValueStore {
     return entry !== undefined && entry.expiresAt > Date.now();
   }
 
+  async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
+    return decide(this.counts, this.logs, key, policy, Date.now());
+  }
+
   /** The live keys (for tools and tests; a Redis store has no cheap equivalent). */
   *keys(): IterableIterator<string> {
     const now = Date.now();
@@ -44,10 +66,14 @@ export class MemoryStore implements KeyValueStore {
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
+    for (const [key, log] of this.logs) if (log.times.length === 0 || log.times[log.times.length - 1] <= now - log.windowMs) this.logs.delete(key);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
+    this.counters.clear();
+    this.logs.clear();
   }
 }

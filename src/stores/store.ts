@@ -1,10 +1,13 @@
 // Shared state behind one interface. The memory backend keeps it in this process; a Redis backend
 // (shared by many gateway instances) implements the same interface. Values are strings; a TTL is
 // optional and in milliseconds. Keys are namespaced by their users (e.g. "plugin:<name>:").
+import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 export interface KeyValueStore {
   readonly kind: string;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;
+  /** One rate-limit decision for `key` under `policy`, counted atomically (one round trip for Redis). */
+  consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
   close(): Promise<void>;
 }

@@ -1,0 +1,107 @@
+// rate-limit: counts each request against one or more limits in the configured store (Redis:
+// shared by every gateway, one atomic round trip per limit), refuses with 429 and Retry-After
+// when any limit is spent, and tells clients where they stand on every response (RateLimit-Policy
+// and RateLimit, draft-ietf-httpapi-ratelimit-headers; or the older X-RateLimit-* trio). When the
+// store cannot be reached, the attachment's whenStoreDown decides: count in this process and
+// serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
+import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import { problemBody } from "../../problem.js";
+import { MemoryStore } from "../../stores/memory.js";
+import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
+import { refuse } from "../refusal.js";
+import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
+
+/** Where the request phase leaves the decisions for the response phase (a symbol: never sent to sandboxed plugins). */
+const DECISIONS = Symbol("rate-limit decisions");
+
+interface Named {
+  name: string;
+  policy: RateLimitPolicy;
+}
+
+function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
+  if (part === "ip") return request.clientIp;
+  if (part === "consumer") return ctx.consumer?.id ?? "-";
+  if (part === "route") return `${ctx.route.api}/${ctx.route.operation}`;
+  if (part.startsWith("header:")) return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
+  return request.params[part.slice(6)] ?? "-";
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
+}
+
+/** Response headers for the decisions, in the chosen style. */
+function headersFor(style: RateLimitOptions["headers"], named: Named[], decisions: RateLimitDecision[]): Record<string, string> {
+  if (style === "none" || decisions.length === 0) return {};
+  if (style === "x-ratelimit") {
+    // The most constraining limit: the one with the fewest requests left.
+    let at = 0;
+    decisions.forEach((decision, i) => {
+      if (decision.remaining < decisions[at].remaining) at = i;
+    });
+    return { "x-ratelimit-limit": String(decisions[at].limit), "x-ratelimit-remaining": String(decisions[at].remaining), "x-ratelimit-reset": String(seconds(decisions[at].resetMs)) };
+  }
+  return {
+    "ratelimit-policy": named.map(({ name, policy }, i) => `"${name}";q=${decisions[i].limit};w=${seconds(policy.windowMs)}`).join(", "),
+    ratelimit: named.map(({ name }, i) => `"${name}";r=${decisions[i].remaining};t=${seconds(decisions[i].resetMs)}`).join(", "),
+  };
+}
+
+export const rateLimitPlugin: PluginDefinition = {
+  name: "rate-limit",
+  optionsSchema: rateLimitOptionsSchema,
+  defaultOnError: "fail-open",
+  create(rawOptions, setup) {
+    const options = rawOptions as unknown as RateLimitOptions;
+    const named: Named[] = options.limits.map((limit) => ({
+      name: limit.name ?? `${limit.limit}-per-${limit.windowMs}ms`,
+      policy: { algorithm: limit.algorithm, limit: limit.limit, windowMs: limit.windowMs, ...(limit.burst ? { burst: limit.burst } : {}) },
+    }));
+    const shared = setup.store;
+    // Counts kept in this process while the shared store is unreachable (fail-open), and for
+    // tools that run without a store.
+    let local: MemoryStore | null = null;
+    let degraded = false;
+
+    const decideAll = async (key: string, ctx: PluginContext): Promise<RateLimitDecision[] | null> => {
+      if (shared) {
+        try {
+          const decisions = await Promise.all(named.map(({ name, policy }) => shared.consume(`${key}|${name}`, policy)));
+          if (degraded) setup.log.info({ plugin: "rate-limit" }, "store reachable again; counting there");
+          degraded = false;
+          return decisions;
+        } catch (error) {
+          if (!degraded) setup.log.warn({ plugin: "rate-limit", err: error, whenStoreDown: options.whenStoreDown }, "store unreachable for rate limits");
+          degraded = true;
+          ctx.log.warn({ plugin: "rate-limit", requestId: ctx.requestId, whenStoreDown: options.whenStoreDown }, "rate limit decided without the store");
+          if (options.whenStoreDown === "fail-closed") return null;
+        }
+      }
+      const counter = (local ??= new MemoryStore());
+      return Promise.all(named.map(({ name, policy }) => counter.consume(`${key}|${name}`, policy)));
+    };
+
+    return {
+      async onRequest(request, ctx) {
+        const key = `${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        const decisions = await decideAll(key, ctx);
+        if (!decisions) return refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)");
+        (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
+        const refused = decisions.filter((decision) => !decision.allowed);
+        if (refused.length === 0) return;
+        const retryAfter = seconds(Math.max(...refused.map((decision) => decision.retryAfterMs)));
+        ctx.log.info({ plugin: "rate-limit", requestId: ctx.requestId, key, retryAfter }, "request over its rate limit");
+        return {
+          status: 429,
+          headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
+          body: problemBody({ status: 429, code: "rate_limited", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
+        };
+      },
+      onResponse(response, ctx) {
+        const decisions = (ctx.vars as Record<symbol, unknown>)[DECISIONS] as RateLimitDecision[] | undefined;
+        if (decisions) Object.assign(response.headers, headersFor(options.headers, named, decisions));
+      },
+    };
+  },
+};

@@ -1,0 +1,92 @@
+// Rate-limit decisions, the same arithmetic for every store: the memory store runs it in process,
+// the Redis store as Lua scripts (stores/redis-scripts.ts) so that each decision is one atomic
+// round trip on the shared counters. Times are milliseconds.
+
+export type RateLimitAlgorithm = "fixed-window" | "sliding-window" | "sliding-log" | "token-bucket";
+
+export interface RateLimitPolicy {
+  algorithm: RateLimitAlgorithm;
+  /** Requests allowed per window. */
+  limit: number;
+  windowMs: number;
+  /** token-bucket only: how many requests may come at once (default: the limit). */
+  burst?: number;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the quota is whole again (window end, or bucket full). */
+  resetMs: number;
+  /** When refused: milliseconds until a request would be allowed. */
+  retryAfterMs: number;
+}
+
+export interface Counts {
+  get(key: string): number;
+  /** Adds to a counter that lapses `ttlMs` from now; returns the new value. */
+  add(key: string, amount: number, ttlMs: number): number;
+  put(key: string, value: number, ttlMs: number): void;
+}
+
+/** The in-process arithmetic, over any counter table; also the reference the Lua scripts follow. */
+/** Sliding logs by key: admitted request times, and the window they are kept for. */
+export type Logs = Map<string, { times: number[]; windowMs: number }>;
+
+export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimitPolicy, now: number): RateLimitDecision {
+  const { limit, windowMs } = policy;
+  switch (policy.algorithm) {
+    case "fixed-window": {
+      const window = Math.floor(now / windowMs);
+      const resetMs = (window + 1) * windowMs - now;
+      const count = counts.add(`${key}:${window}`, 1, resetMs);
+      const allowed = count <= limit;
+      return { allowed, limit, remaining: Math.max(0, limit - count), resetMs, retryAfterMs: allowed ? 0 : resetMs };
+    }
+    case "sliding-window": {
+      // Two-window approximation: the previous window's count, weighted by how much of it still
+      // overlaps the sliding window, plus the current window's count.
+      const window = Math.floor(now / windowMs);
+      const elapsed = now - window * windowMs;
+      const previous = counts.get(`${key}:${window - 1}`);
+      const current = counts.get(`${key}:${window}`);
+      const weighted = (previous * (windowMs - elapsed)) / windowMs + current;
+      const resetMs = windowMs - elapsed;
+      if (weighted + 1 > limit) {
+        // The next slot frees when the previous window's weight has decayed enough (or, with the
+        // current window already full, when it ends).
+        const excess = weighted + 1 - limit;
+        const retry = previous > 0 && current < limit ? Math.min(resetMs, Math.ceil((excess * windowMs) / previous)) : resetMs;
+        return { allowed: false, limit, remaining: 0, resetMs, retryAfterMs: Math.max(1, retry) };
+      }
+      counts.add(`${key}:${window}`, 1, 2 * windowMs);
+      return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - weighted - 1)), resetMs, retryAfterMs: 0 };
+    }
+    case "sliding-log": {
+      // Exact: one timestamp per admitted request within the last window.
+      const log = (logs.get(key)?.times ?? []).filter((at) => at > now - windowMs);
+      logs.set(key, { times: log, windowMs });
+      if (log.length >= limit) {
+        const retryAfterMs = log[log.length - limit] + windowMs - now;
+        return { allowed: false, limit, remaining: 0, resetMs: log[log.length - 1] + windowMs - now, retryAfterMs: Math.max(1, retryAfterMs) };
+      }
+      log.push(now);
+      return { allowed: true, limit, remaining: limit - log.length, resetMs: log[0] + windowMs - now, retryAfterMs: 0 };
+    }
+    case "token-bucket": {
+      // GCRA: one "theoretical arrival time" per key; a request is early if it would push it
+      // further than the burst allows.
+      const interval = windowMs / limit;
+      const burst = policy.burst ?? limit;
+      const tat = Math.max(counts.get(`${key}:tat`), now);
+      const next = tat + interval;
+      const allowAt = next - burst * interval;
+      if (now < allowAt) {
+        return { allowed: false, limit: burst, remaining: 0, resetMs: Math.ceil(tat - now), retryAfterMs: Math.max(1, Math.ceil(allowAt - now)) };
+      }
+      counts.put(`${key}:tat`, next, Math.ceil(next - now));
+      return { allowed: true, limit: burst, remaining: Math.max(0, Math.floor((now - allowAt) / interval)), resetMs: Math.ceil(next - now), retryAfterMs: 0 };
+    }
+  }
+}

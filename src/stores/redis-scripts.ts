@@ -1,0 +1,67 @@
+// The rate-limit arithmetic of stores/rate-limit.ts as one Lua script, so that each decision is
+// one atomic round trip however many gateways share the counters. The clock is Redis's own
+// (TIME), so gateways with skewed clocks still agree. KEYS[1] carries a hash tag ("{...}"): every
+// key the script derives from it lands in the same cluster slot.
+// ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log).
+// Returns: allowed (0/1), remaining, resetMs, retryAfterMs, limit.
+export const RATE_LIMIT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local alg = ARGV[1]
+local limit = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local base = KEYS[1]
+
+if alg == 'fixed-window' then
+  local w = math.floor(now / window)
+  local reset = (w + 1) * window - now
+  local k = base .. ':' .. w
+  local count = redis.call('INCR', k)
+  if count == 1 then redis.call('PEXPIRE', k, reset) end
+  if count <= limit then return { 1, limit - count, reset, 0, limit } end
+  return { 0, 0, reset, reset, limit }
+
+elseif alg == 'sliding-window' then
+  local w = math.floor(now / window)
+  local elapsed = now - w * window
+  local prev = tonumber(redis.call('GET', base .. ':' .. (w - 1)) or '0')
+  local cur = tonumber(redis.call('GET', base .. ':' .. w) or '0')
+  local weighted = prev * (window - elapsed) / window + cur
+  local reset = window - elapsed
+  if weighted + 1 > limit then
+    local retry = reset
+    if prev > 0 and cur < limit then retry = math.min(reset, math.ceil((weighted + 1 - limit) * window / prev)) end
+    return { 0, 0, reset, math.max(1, retry), limit }
+  end
+  local k = base .. ':' .. w
+  redis.call('INCR', k)
+  redis.call('PEXPIRE', k, 2 * window)
+  return { 1, math.max(0, math.floor(limit - weighted - 1)), reset, 0, limit }
+
+elseif alg == 'sliding-log' then
+  local k = base .. ':log'
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
+  local n = redis.call('ZCARD', k)
+  if n >= limit then
+    local freeing = redis.call('ZRANGE', k, n - limit, n - limit, 'WITHSCORES')
+    local newest = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+    return { 0, 0, tonumber(newest[2]) + window - now, math.max(1, tonumber(freeing[2]) + window - now), limit }
+  end
+  redis.call('ZADD', k, now, now .. ':' .. ARGV[5])
+  redis.call('PEXPIRE', k, window)
+  local first = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
+  return { 1, limit - n - 1, tonumber(first[2]) + window - now, 0, limit }
+
+elseif alg == 'token-bucket' then
+  local burst = tonumber(ARGV[4])
+  local interval = window / limit
+  local k = base .. ':tat'
+  local tat = math.max(tonumber(redis.call('GET', k) or '0'), now)
+  local nxt = tat + interval
+  local allowAt = nxt - burst * interval
+  if now < allowAt then return { 0, 0, math.ceil(tat - now), math.max(1, math.ceil(allowAt - now)), burst } end
+  redis.call('SET', k, tostring(nxt), 'PX', math.max(1, math.ceil(nxt - now)))
+  return { 1, math.max(0, math.floor((now - allowAt) / interval)), math.ceil(nxt - now), 0, burst }
+end
+return redis.error_reply('unknown rate-limit algorithm ' .. tostring(alg))
+`;

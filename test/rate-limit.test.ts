@@ -1,0 +1,175 @@
+// rate-limit and the stores under it, against a real redis-server started here: the algorithms on
+// both stores, exactness across two gateway processes sharing Redis, the headers, and Redis
+// killed and restarted mid-traffic under both failure policies.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { MemoryStore } from "../src/stores/memory.js";
+import type { RateLimitPolicy } from "../src/stores/rate-limit.js";
+import { RedisStore } from "../src/stores/redis.js";
+import type { KeyValueStore } from "../src/stores/store.js";
+import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { send } from "./helpers/http.js";
+import { startRedis, type TestRedis } from "./helpers/redis.js";
+
+const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
+/** Waits until the start of a fresh window, so a burst does not straddle two. */
+const windowStart = async (windowMs: number) => sleep(windowMs - (Date.now() % windowMs) + 15);
+
+let redis: TestRedis;
+let redisStore: RedisStore;
+before(async () => {
+  redis = await startRedis();
+  redisStore = new RedisStore(redis.url, pino({ level: "silent" }));
+});
+after(async () => {
+  await redisStore?.close();
+  await redis?.stop();
+});
+
+async function burst(store: KeyValueStore, key: string, policy: RateLimitPolicy, count: number) {
+  const results = [];
+  for (let i = 0; i < count; i++) results.push(await store.consume(key, policy));
+  return results;
+}
+
+describe("rate-limit algorithms, memory and Redis alike", () => {
+  const stores = () => [
+    ["memory", new MemoryStore()],
+    ["redis", redisStore],
+  ] as const;
+
+  for (const algorithm of ["fixed-window", "sliding-window", "sliding-log"] as const) {
+    it(`${algorithm}: admits the limit, refuses the rest with a retry time within the window, admits again later`, async () => {
+      const policy: RateLimitPolicy = { algorithm, limit: 3, windowMs: 400 };
+      for (const [name, store] of stores()) {
+        const key = `${algorithm}-${name}-${Date.now()}`;
+        await windowStart(400);
+        const first = await burst(store, key, policy, 5);
+        assert.deepEqual(first.map((d) => d.allowed), [true, true, true, false, false], name);
+        assert.deepEqual(first.slice(0, 3).map((d) => d.remaining), [2, 1, 0], name);
+        for (const refused of first.slice(3)) assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 400, `${name}: ${refused.retryAfterMs}`);
+        await sleep(algorithm === "sliding-window" ? 820 : 420); // the two-window estimate needs the old window fully out
+        assert.equal((await store.consume(key, policy)).allowed, true, name);
+      }
+    });
+  }
+
+  it("token-bucket (GCRA): a burst up to `burst`, then one request per interval", async () => {
+    const policy: RateLimitPolicy = { algorithm: "token-bucket", limit: 10, windowMs: 1000, burst: 3 };
+    for (const [name, store] of stores()) {
+      const key = `gcra-${name}-${Date.now()}`;
+      const first = await burst(store, key, policy, 5);
+      assert.deepEqual(first.map((d) => d.allowed), [true, true, true, false, false], name);
+      assert.ok(first[3].retryAfterMs > 0 && first[3].retryAfterMs <= 100, `${name}: ${first[3].retryAfterMs}`);
+      await sleep(110);
+      assert.deepEqual((await burst(store, key, policy, 2)).map((d) => d.allowed), [true, false], name);
+    }
+  });
+
+  it("Redis keys are namespaced and expire", async () => {
+    const { Redis } = await import("ioredis");
+    const client = new Redis(redis.url);
+    try {
+      await redisStore.consume("ttl-check", { algorithm: "fixed-window", limit: 5, windowMs: 60_000 });
+      const keys = await client.keys("portcullis:{rl:ttl-check}*");
+      assert.equal(keys.length, 1);
+      const ttl = await client.pttl(keys[0]);
+      assert.ok(ttl > 0 && ttl <= 60_000, String(ttl));
+    } finally {
+      client.disconnect();
+    }
+  });
+});
+
+describe("rate-limit through gateways sharing Redis", () => {
+  let first: GatewayProcess;
+  let second: GatewayProcess;
+  const config = () => `
+store: "${redis.url}"
+upstreams: { echo: { type: echo } }
+apis:
+  - name: exact
+    basePath: /exact
+    upstream: echo
+    plugins: [{ name: rate-limit, options: { limits: [{ name: burst, limit: 10, windowMs: 4000, algorithm: sliding-log }], key: [header:x-client] } }]
+  - name: two-limits
+    basePath: /two
+    upstream: echo
+    plugins: [{ name: rate-limit, options: { limits: [{ name: per-second, limit: 2, windowMs: 1000, algorithm: fixed-window }, { name: per-minute, limit: 100, windowMs: 60000 }], key: [ip] } }]
+  - name: legacy
+    basePath: /legacy
+    upstream: echo
+    plugins: [{ name: rate-limit, options: { limits: [{ limit: 5, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], headers: x-ratelimit } }]
+  - name: open
+    basePath: /open
+    upstream: echo
+    plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-open } }]
+  - name: closed
+    basePath: /closed
+    upstream: echo
+    plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-closed } }]
+`;
+  before(async () => {
+    first = await startGatewayProcess(config());
+    second = await startGatewayProcess(config());
+  });
+  after(async () => {
+    await first?.stop();
+    await second?.stop();
+  });
+
+  it("never admits more than the limit across two gateways, with 40 clients at once", async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => send(`${(i % 2 ? first : second).url}/exact/x`, { headers: { "x-client": "crowd" } })));
+    const admitted = results.filter((r) => r.status === 200).length;
+    assert.equal(admitted, 10);
+    assert.equal(results.filter((r) => r.status === 429).length, 30);
+    const refused = results.find((r) => r.status === 429)!;
+    assert.ok(Number(refused.headers["retry-after"]) >= 1 && Number(refused.headers["retry-after"]) <= 4);
+    assert.equal(refused.json<{ code: string }>().code, "rate_limited");
+  });
+
+  it("several limits at once, reported in the IETF RateLimit fields", async () => {
+    await windowStart(1000);
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await send(`${first.url}/two/x`));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429]);
+    assert.equal(answers[0].headers["ratelimit-policy"], '"per-second";q=2;w=1, "per-minute";q=100;w=60');
+    assert.match(String(answers[0].headers.ratelimit), /^"per-second";r=1;t=1, "per-minute";r=99;t=\d+$/);
+    assert.match(String(answers[2].headers.ratelimit), /^"per-second";r=0;t=1, /);
+  });
+
+  it("the older X-RateLimit-* trio when configured", async () => {
+    const answer = await send(`${second.url}/legacy/x`, { headers: { "x-client": "old-school" } });
+    assert.equal(answer.headers["x-ratelimit-limit"], "5");
+    assert.equal(answer.headers["x-ratelimit-remaining"], "4");
+    assert.ok(Number(answer.headers["x-ratelimit-reset"]) > 0);
+    assert.equal(answer.headers.ratelimit, undefined);
+  });
+
+  it("Redis killed mid-traffic: fail-open keeps serving (counting locally), fail-closed answers 503; shared counting resumes after restart", async () => {
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await send(`${first.url}/open/x`, { headers: { "x-client": "resilient" } })).status, 200);
+      assert.equal((await send(`${first.url}/closed/x`, { headers: { "x-client": "resilient" } })).status, 200);
+    }
+    await redis.stop();
+    const open = await send(`${first.url}/open/x`, { headers: { "x-client": "resilient" } });
+    assert.equal(open.status, 200, "fail-open serves");
+    const closed = await send(`${first.url}/closed/x`, { headers: { "x-client": "resilient" } });
+    assert.equal(closed.status, 503);
+    assert.equal(closed.json<{ code: string }>().code, "rate_limit_unavailable");
+    await first.waitForLog((line) => line.msg === "rate limit decided without the store");
+
+    // A fresh Redis knows none of the earlier counts: limits start over, shared again.
+    await redis.restart();
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+      status = (await send(`${first.url}/closed/x`, { headers: { "x-client": "after-restart" } })).status;
+      if (status !== 200) await sleep(100);
+    }
+    assert.equal(status, 200, "fail-closed serves again once Redis is back");
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await send(`${(i % 2 ? first : second).url}/closed/x`, { headers: { "x-client": "after-restart" } })).status);
+    assert.deepEqual(statuses, [200, 200, 429], "counted in Redis across both gateways again");
+  });
+});
