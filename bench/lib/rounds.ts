@@ -60,15 +60,19 @@ export async function startPortcullis(name: string, configYaml: string, pluginsD
 }
 
 /** Measures the variants interleaved and prints the table; ratios are against `baseline`. */
-export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions): void {
+export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions, onRound?: (variant: string, requests: number) => void): void {
   const results = new Map<string, (WrkResult & { cpuUsPerRequest: number })[]>(variants.map((variant) => [variant.name, []]));
-  for (const variant of variants) wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
+  for (const variant of variants) {
+    const warm = wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
+    onRound?.(variant.name, warm.requests);
+  }
   for (let round = 1; round <= options.rounds; round++) {
     for (const variant of variants) {
       const cpuBefore = cpuSeconds(variant.pid);
       const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
       const cpuUsPerRequest = ((cpuSeconds(variant.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests);
       results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
+      onRound?.(variant.name, result.requests);
       process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);
     }
   }

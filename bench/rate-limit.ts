@@ -1,0 +1,60 @@
+// What rate-limit costs per request. In one run, interleaved: the gateway with no plugin, with
+// rate-limit counting in memory, and with rate-limit counting in Redis (one limit, keyed by client
+// IP, high enough never to refuse). Redis runs on the proxy core: beside wrk, wrk's busy loop
+// starved it; there it takes its CPU from the gateway, as it would on a shared box. Round trips per
+// request: the EVALSHA/EVAL calls Redis counted (INFO commandstats) over the requests served.
+// Targets (issue "Built-in traffic plugins"): memory keeps ≥ 95%, Redis ≥ 75% of the no-plugin
+// requests/s; one Redis round trip per request.
+// Usage: node dist/bench/rate-limit.js [--rounds 5] [--seconds 8] [--connections 32]
+import { execFileSync, spawn } from "node:child_process";
+import { connect } from "node:net";
+import { freePort } from "./lib/measure.js";
+import { PROXY_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+
+const options = roundOptions();
+const upstream = await startBenchUpstream();
+const redisPort = await freePort();
+const redis = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+for (let i = 0; i < 100; i++) {
+  const up = await new Promise<boolean>((done) => {
+    const socket = connect(redisPort, "127.0.0.1", () => (socket.end(), done(true)));
+    socket.on("error", () => done(false));
+  });
+  if (up) break;
+  await new Promise((wait) => setTimeout(wait, 50));
+}
+
+/** Script calls so far: each is one round trip from a gateway (the commands inside do not count). */
+function redisRoundTrips(): number {
+  const info = execFileSync("redis-cli", ["-p", String(redisPort), "INFO", "commandstats"], { encoding: "utf8" });
+  const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return calls("evalsha") + calls("eval");
+}
+
+const route = (store: string, plugins: string) =>
+  `log: { access: false }\nstore: ${store}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;
+const limit = "{ name: rate-limit, options: { limits: [{ limit: 100000000, windowMs: 60000 }], key: [ip] } }";
+const none = await startPortcullis("no-plugin", route("memory", ""));
+const memory = await startPortcullis("rate-limit-memory", route("memory", limit));
+const onRedis = await startPortcullis("rate-limit-redis", route(`"redis://127.0.0.1:${redisPort}"`, limit));
+
+const tripsBefore = redisRoundTrips();
+let redisRequests = 0;
+const redisVariant = { name: "rate-limit, Redis", url: onRedis.url, pid: onRedis.child.pid! };
+runRounds(
+  "rate-limit cost",
+  [
+    { name: "no-plugin", url: none.url, pid: none.child.pid! },
+    { name: "rate-limit, memory", url: memory.url, pid: memory.child.pid! },
+    redisVariant,
+  ],
+  "no-plugin",
+  options,
+  (variant, requests) => {
+    if (variant === redisVariant.name) redisRequests += requests;
+  },
+);
+const trips = redisRoundTrips() - tripsBefore;
+console.log(`\nRedis: ${trips} script calls for ${redisRequests} requests through the Redis variant (warm-up included): ${(trips / Math.max(1, redisRequests)).toFixed(3)} round trips per request`);
+for (const child of [upstream.child, none.child, memory.child, onRedis.child, redis]) child.kill("SIGTERM");
+process.exit(0);
