@@ -156,7 +156,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         error: outcome.error ?? undefined,
       });
     }
-    if (route && scope && route.chain.length > 0) {
+    if (route && scope && route.hooks.log) {
       const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target };
       runLogPhase(route.chain, entry, scope);
     }
@@ -256,7 +256,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       replayable: !withBody || upstreamBody !== null,
       body: upstreamBody,
       responseHeaders: facts.extra,
-      beforeResponse: ran > 0 && route.chain.some((link) => link.hooks.onResponse) ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+      beforeResponse: ran > 0 && route.hooks.response ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
       responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
       log,
     });

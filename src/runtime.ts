@@ -25,6 +25,8 @@ export interface Route extends MatchableRoute {
   chain: ChainLink[];
   /** Whether a plugin of the chain reads the request / response body (so the gateway buffers it). */
   bodies: { request: boolean; response: boolean };
+  /** Which phases have hooks at all, so that a request skips the others. */
+  hooks: { response: boolean; log: boolean };
   upstream: Upstream;
 }
 
@@ -120,6 +122,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         label: `${api.name} ${operation.name}`,
         chain,
         bodies: { request: chain.some((link) => link.definition.wantsBody?.request), response: chain.some((link) => link.definition.wantsBody?.response) },
+        hooks: { response: chain.some((link) => link.hooks.onResponse), log: chain.some((link) => link.hooks.onLog) },
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,
         path: routePath(api, operation),

@@ -33,20 +33,40 @@ export interface PhaseScope {
   consumer: Consumer | null;
 }
 
+/** The ctx a hook gets: its link's options over the request's scope; the consumer writes through to the scope. */
+class HookContext implements PluginContext {
+  constructor(
+    readonly options: Record<string, unknown>,
+    private readonly scope: PhaseScope,
+  ) {}
+
+  get requestId(): string {
+    return this.scope.requestId;
+  }
+
+  get route(): RouteInfo {
+    return this.scope.route;
+  }
+
+  get vars(): Record<string, unknown> {
+    return this.scope.vars;
+  }
+
+  get log(): Logger {
+    return this.scope.log;
+  }
+
+  get consumer(): Consumer | null {
+    return this.scope.consumer;
+  }
+
+  set consumer(consumer: Consumer | null) {
+    this.scope.consumer = consumer;
+  }
+}
+
 function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
-  return {
-    options: link.options,
-    requestId: scope.requestId,
-    route: scope.route,
-    vars: scope.vars,
-    log: scope.log,
-    get consumer() {
-      return scope.consumer;
-    },
-    set consumer(consumer) {
-      scope.consumer = consumer;
-    },
-  };
+  return new HookContext(link.options, scope);
 }
 
 function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): PluginAnswer | null {
