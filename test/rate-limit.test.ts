@@ -67,6 +67,19 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     }
   });
 
+  it("token-bucket with maxDelayMs admits early requests with a wait instead of refusing them (throttling)", async () => {
+    const policy: RateLimitPolicy = { algorithm: "token-bucket", limit: 10, windowMs: 1000, burst: 1, maxDelayMs: 350 };
+    for (const [name, store] of stores()) {
+      const key = `throttle-${name}-${Date.now()}`;
+      const decisions = await burst(store, key, policy, 6);
+      assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, true, false, false], name);
+      const delays = decisions.slice(0, 4).map((d) => d.delayMs);
+      assert.equal(delays[0], 0, name);
+      for (let i = 1; i < 4; i++) assert.ok(delays[i] > delays[i - 1] && delays[i] <= 350 && delays[i] >= i * 100 - 50, `${name}: ${delays.join(",")}`);
+      assert.ok(decisions[4].retryAfterMs > 0, name);
+    }
+  });
+
   it("Redis keys are namespaced and expire", async () => {
     const { Redis } = await import("ioredis");
     const client = new Redis(redis.url);
@@ -105,6 +118,10 @@ apis:
     basePath: /open
     upstream: echo
     plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-open } }]
+  - name: smooth
+    basePath: /smooth
+    upstream: echo
+    plugins: [{ name: throttle, options: { limit: 10, windowMs: 1000, burst: 1, maxDelayMs: 350, key: [header:x-client] } }]
   - name: closed
     basePath: /closed
     upstream: echo
@@ -137,6 +154,23 @@ apis:
     assert.equal(answers[0].headers["ratelimit-policy"], '"per-second";q=2;w=1, "per-minute";q=100;w=60');
     assert.match(String(answers[0].headers.ratelimit), /^"per-second";r=1;t=1, "per-minute";r=99;t=\d+$/);
     assert.match(String(answers[2].headers.ratelimit), /^"per-second";r=0;t=1, /);
+  });
+
+  it("throttle holds a burst back to the rate across both gateways, and refuses what would wait too long", async () => {
+    const started = Date.now();
+    const finished: number[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const reply = await send(`${(i % 2 ? first : second).url}/smooth/x`, { headers: { "x-client": "bursty" } });
+        finished.push(Date.now() - started);
+        return reply;
+      }),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
+    assert.equal(results.find((r) => r.status === 429)!.json<{ code: string }>().code, "throttled");
+    // The fourth admitted request waited for the fourth slot: at least ~300 ms after the first.
+    assert.ok(Math.max(...finished) >= 250, finished.join(","));
   });
 
   it("the older X-RateLimit-* trio when configured", async () => {

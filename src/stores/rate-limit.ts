@@ -11,6 +11,8 @@ export interface RateLimitPolicy {
   windowMs: number;
   /** token-bucket only: how many requests may come at once (default: the limit). */
   burst?: number;
+  /** token-bucket only: a request that is early by at most this much is admitted, to wait (throttling). */
+  maxDelayMs?: number;
 }
 
 export interface RateLimitDecision {
@@ -21,6 +23,8 @@ export interface RateLimitDecision {
   resetMs: number;
   /** When refused: milliseconds until a request would be allowed. */
   retryAfterMs: number;
+  /** When admitted early (maxDelayMs): how long the request should wait before going on. */
+  delayMs: number;
 }
 
 export interface Counts {
@@ -42,7 +46,7 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
       const resetMs = (window + 1) * windowMs - now;
       const count = counts.add(`${key}:${window}`, 1, resetMs);
       const allowed = count <= limit;
-      return { allowed, limit, remaining: Math.max(0, limit - count), resetMs, retryAfterMs: allowed ? 0 : resetMs };
+      return { allowed, limit, remaining: Math.max(0, limit - count), resetMs, retryAfterMs: allowed ? 0 : resetMs, delayMs: 0 };
     }
     case "sliding-window": {
       // Two-window approximation: the previous window's count, weighted by how much of it still
@@ -58,10 +62,10 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
         // current window already full, when it ends).
         const excess = weighted + 1 - limit;
         const retry = previous > 0 && current < limit ? Math.min(resetMs, Math.ceil((excess * windowMs) / previous)) : resetMs;
-        return { allowed: false, limit, remaining: 0, resetMs, retryAfterMs: Math.max(1, retry) };
+        return { allowed: false, limit, remaining: 0, resetMs, retryAfterMs: Math.max(1, retry), delayMs: 0 };
       }
       counts.add(`${key}:${window}`, 1, 2 * windowMs);
-      return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - weighted - 1)), resetMs, retryAfterMs: 0 };
+      return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - weighted - 1)), resetMs, retryAfterMs: 0, delayMs: 0 };
     }
     case "sliding-log": {
       // Exact: one timestamp per admitted request within the last window.
@@ -69,10 +73,10 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
       logs.set(key, { times: log, windowMs });
       if (log.length >= limit) {
         const retryAfterMs = log[log.length - limit] + windowMs - now;
-        return { allowed: false, limit, remaining: 0, resetMs: log[log.length - 1] + windowMs - now, retryAfterMs: Math.max(1, retryAfterMs) };
+        return { allowed: false, limit, remaining: 0, resetMs: log[log.length - 1] + windowMs - now, retryAfterMs: Math.max(1, retryAfterMs), delayMs: 0 };
       }
       log.push(now);
-      return { allowed: true, limit, remaining: limit - log.length, resetMs: log[0] + windowMs - now, retryAfterMs: 0 };
+      return { allowed: true, limit, remaining: limit - log.length, resetMs: log[0] + windowMs - now, retryAfterMs: 0, delayMs: 0 };
     }
     case "token-bucket": {
       // GCRA: one "theoretical arrival time" per key; a request is early if it would push it
@@ -82,11 +86,12 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
       const tat = Math.max(counts.get(`${key}:tat`), now);
       const next = tat + interval;
       const allowAt = next - burst * interval;
-      if (now < allowAt) {
-        return { allowed: false, limit: burst, remaining: 0, resetMs: Math.ceil(tat - now), retryAfterMs: Math.max(1, Math.ceil(allowAt - now)) };
+      const early = allowAt - now;
+      if (early > (policy.maxDelayMs ?? 0)) {
+        return { allowed: false, limit: burst, remaining: 0, resetMs: Math.ceil(tat - now), retryAfterMs: Math.max(1, Math.ceil(early)), delayMs: 0 };
       }
       counts.put(`${key}:tat`, next, Math.ceil(next - now));
-      return { allowed: true, limit: burst, remaining: Math.max(0, Math.floor((now - allowAt) / interval)), resetMs: Math.ceil(next - now), retryAfterMs: 0 };
+      return { allowed: true, limit: burst, remaining: Math.max(0, Math.floor((now - allowAt) / interval)), resetMs: Math.ceil(next - now), retryAfterMs: 0, delayMs: Math.max(0, Math.ceil(early)) };
     }
   }
 }

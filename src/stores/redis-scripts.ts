@@ -2,8 +2,8 @@
 // one atomic round trip however many gateways share the counters. The clock is Redis's own
 // (TIME), so gateways with skewed clocks still agree. KEYS[1] carries a hash tag ("{...}"): every
 // key the script derives from it lands in the same cluster slot.
-// ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log).
-// Returns: allowed (0/1), remaining, resetMs, retryAfterMs, limit.
+// ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log), maxDelayMs (token-bucket).
+// Returns: allowed (0/1), remaining, resetMs, retryAfterMs, limit, delayMs.
 export const RATE_LIMIT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -59,9 +59,10 @@ elseif alg == 'token-bucket' then
   local tat = math.max(tonumber(redis.call('GET', k) or '0'), now)
   local nxt = tat + interval
   local allowAt = nxt - burst * interval
-  if now < allowAt then return { 0, 0, math.ceil(tat - now), math.max(1, math.ceil(allowAt - now)), burst } end
+  local early = allowAt - now
+  if early > tonumber(ARGV[6]) then return { 0, 0, math.ceil(tat - now), math.max(1, math.ceil(early)), burst, 0 } end
   redis.call('SET', k, tostring(nxt), 'PX', math.max(1, math.ceil(nxt - now)))
-  return { 1, math.max(0, math.floor((now - allowAt) / interval)), math.ceil(nxt - now), 0, burst }
+  return { 1, math.max(0, math.floor((now - allowAt) / interval)), math.ceil(nxt - now), 0, burst, math.max(0, math.ceil(early)) }
 end
 return redis.error_reply('unknown rate-limit algorithm ' .. tostring(alg))
 `;

@@ -1,0 +1,84 @@
+// throttle (spike arrest): smooths traffic to a steady rate instead of refusing it. Requests over
+// the rate wait their turn (GCRA: each request gets the next free slot), as long as that wait is
+// at most maxDelayMs; beyond that they are refused (429, or 503 when configured). Counts live in
+// the configured store like rate-limit's, so gateways sharing Redis share the rate.
+import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import { problemBody } from "../../problem.js";
+import { MemoryStore } from "../../stores/memory.js";
+import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
+import { refuse } from "../refusal.js";
+
+export const throttleOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["limit", "windowMs"],
+  properties: {
+    limit: { type: "integer", minimum: 1, description: "Requests per window: the steady rate." },
+    windowMs: { type: "integer", minimum: 1 },
+    burst: { type: "integer", minimum: 1, default: 1, description: "Requests that may pass at once before queueing starts." },
+    maxDelayMs: { type: "integer", minimum: 0, default: 1000, description: "Longest a request is held back; later ones are refused." },
+    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: "^(consumer|ip|route|header:[A-Za-z0-9-]+)$" } },
+    status: { enum: [429, 503], default: 429, description: "Status for requests that would wait too long." },
+    whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open" },
+  },
+};
+
+interface ThrottleOptions {
+  limit: number;
+  windowMs: number;
+  burst: number;
+  maxDelayMs: number;
+  key: string[];
+  status: 429 | 503;
+  whenStoreDown: "fail-open" | "fail-closed";
+}
+
+function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
+  if (part === "ip") return request.clientIp;
+  if (part === "consumer") return ctx.consumer?.id ?? "-";
+  if (part === "route") return `${ctx.route.api}/${ctx.route.operation}`;
+  return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
+}
+
+const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
+
+export const throttlePlugin: PluginDefinition = {
+  name: "throttle",
+  optionsSchema: throttleOptionsSchema,
+  defaultOnError: "fail-open",
+  create(rawOptions, setup) {
+    const options = rawOptions as unknown as ThrottleOptions;
+    const policy: RateLimitPolicy = { algorithm: "token-bucket", limit: options.limit, windowMs: options.windowMs, burst: options.burst, maxDelayMs: options.maxDelayMs };
+    let local: MemoryStore | null = null;
+
+    const decide = async (key: string, ctx: PluginContext): Promise<RateLimitDecision | null> => {
+      if (setup.store) {
+        try {
+          return await setup.store.consume(key, policy);
+        } catch (error) {
+          ctx.log.warn({ plugin: "throttle", requestId: ctx.requestId, err: error, whenStoreDown: options.whenStoreDown }, "throttle decided without the store");
+          if (options.whenStoreDown === "fail-closed") return null;
+        }
+      }
+      return (local ??= new MemoryStore()).consume(key, policy);
+    };
+
+    return {
+      async onRequest(request, ctx) {
+        const key = `throttle|${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        const decision = await decide(key, ctx);
+        if (!decision) return refuse(ctx, "throttle", 503, "throttle_unavailable", "the throttle store is unreachable (fail-closed)");
+        if (!decision.allowed) {
+          const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+          ctx.log.info({ plugin: "throttle", requestId: ctx.requestId, key, retryAfter }, "request would wait too long");
+          return {
+            status: options.status,
+            headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
+            body: problemBody({ status: options.status, code: "throttled", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
+          };
+        }
+        if (decision.delayMs > 0) await sleep(decision.delayMs);
+      },
+    };
+  },
+};
