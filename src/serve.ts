@@ -137,6 +137,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         reload,
         reloads: () => reloads,
         plugins: () => [...[...builtinPlugins.keys()].map((name) => ({ name, kind: "built-in", state: "live" })), ...userPlugins.view()],
+        store: () => store,
       },
       () => gateway.current().config.admin.token,
     );

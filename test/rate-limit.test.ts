@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import { MemoryStore } from "../src/stores/memory.js";
 import type { RateLimitPolicy } from "../src/stores/rate-limit.js";
+import { calendarWindow } from "../src/plugins/quota/calendar.js";
 import { RedisStore } from "../src/stores/redis.js";
 import type { KeyValueStore } from "../src/stores/store.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
@@ -80,6 +81,18 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     }
   });
 
+  it("calendar counters: a new window name starts a new count (quota rollover), on both stores", async () => {
+    for (const [name, store] of stores()) {
+      const key = `quota-${name}-${Date.now()}`;
+      const day = (window: string) => ({ algorithm: "calendar" as const, limit: 2, windowMs: 30_000, window });
+      assert.deepEqual((await burst(store, key, day("2026-11-30"), 3)).map((d) => d.allowed), [true, true, false], name);
+      assert.equal(await store.counter(key, "2026-11-30"), 3, name);
+      assert.deepEqual((await burst(store, key, day("2026-12-01"), 2)).map((d) => d.allowed), [true, true], name);
+      await store.resetCounter(key, "2026-12-01");
+      assert.equal((await store.consume(key, day("2026-12-01"))).allowed, true, name);
+    }
+  });
+
   it("Redis keys are namespaced and expire", async () => {
     const { Redis } = await import("ioredis");
     const client = new Redis(redis.url);
@@ -92,6 +105,19 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+describe("calendar windows for quotas", () => {
+  it("names the window in the quota's time zone and says how long is left in it", () => {
+    // 22:59:30 UTC on 30 November is 23:59:30 in Paris (UTC+1 in winter).
+    const now = Date.UTC(2026, 10, 30, 22, 59, 30);
+    assert.deepEqual(calendarWindow(now, "day", "Europe/Paris"), { name: "2026-11-30", remainingMs: 30_000 });
+    assert.deepEqual(calendarWindow(now, "month", "Europe/Paris"), { name: "2026-11", remainingMs: 30_000 });
+    assert.deepEqual(calendarWindow(now + 31_000, "day", "Europe/Paris"), { name: "2026-12-01", remainingMs: 86_400_000 - 1000 });
+    assert.deepEqual(calendarWindow(now, "day", "UTC"), { name: "2026-11-30", remainingMs: 3_600_000 + 30_000 });
+    assert.deepEqual(calendarWindow(now, "hour", "Asia/Kolkata"), { name: "2026-12-01T04", remainingMs: 30 * 60_000 + 30_000 }, "UTC+5:30: 04:29:30, half an hour and 30 s to 05:00");
+    assert.equal(calendarWindow(Date.UTC(2026, 1, 10, 12), "month", "UTC").remainingMs, (18 * 24 + 12) * 3_600_000, "February 2026 has 28 days");
   });
 });
 
@@ -118,6 +144,10 @@ apis:
     basePath: /open
     upstream: echo
     plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-open } }]
+  - name: metered
+    basePath: /metered
+    upstream: echo
+    plugins: [{ name: quota, options: { limit: 3, period: day, timeZone: Europe/Paris, key: [header:x-client] } }]
   - name: smooth
     basePath: /smooth
     upstream: echo
@@ -171,6 +201,19 @@ apis:
     assert.equal(results.find((r) => r.status === 429)!.json<{ code: string }>().code, "throttled");
     // The fourth admitted request waited for the fourth slot: at least ~300 ms after the first.
     assert.ok(Math.max(...finished) >= 250, finished.join(","));
+  });
+
+  it("quota: refuses past the allowance until reset through the admin API, which shows the use", async () => {
+    const client = `metered-${Date.now()}`;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await send(`${(i % 2 ? first : second).url}/metered/x`, { headers: { "x-client": client } })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+    const view = (await send(`${first.adminUrl}/quotas/${client}`)).json<{ quotas: { api: string; used: number; refused: number; remaining: number; window: string; timeZone: string }[] }>().quotas;
+    assert.equal(view.length, 1);
+    assert.deepEqual({ ...view[0], window: undefined }, { ...view[0], api: "metered", used: 3, refused: 1, remaining: 0, timeZone: "Europe/Paris", window: undefined });
+    assert.match(view[0].window, /^\d{4}-\d{2}-\d{2}$/);
+    assert.equal((await send(`${second.adminUrl}/quotas/${client}`, { method: "DELETE" })).status, 200);
+    assert.equal((await send(`${first.url}/metered/x`, { headers: { "x-client": client } })).status, 200, "a reset quota admits again");
   });
 
   it("the older X-RateLimit-* trio when configured", async () => {

@@ -139,6 +139,8 @@ const unavailableStore: HostServices["store"] = {
   set: () => Promise.reject(new Error("no store is configured")),
   delete: () => Promise.reject(new Error("no store is configured")),
   consume: () => Promise.reject(new Error("no store is configured")),
+  counter: () => Promise.reject(new Error("no store is configured")),
+  resetCounter: () => Promise.reject(new Error("no store is configured")),
   close: async () => {},
 };
 

@@ -1,6 +1,8 @@
 // The admin API, on its own listener (127.0.0.1:9080 by default). /health and /ready answer without
 // a token so that probes work; everything else requires `Authorization: Bearer <admin.token>` when
 // a token is configured.
+import type { KeyValueStore } from "../stores/store.js";
+import { quotaViews, resetQuotas } from "./quotas.js";
 import { timingSafeEqual } from "node:crypto";
 import Koa from "koa";
 import Router from "@koa/router";
@@ -22,6 +24,8 @@ export interface AdminControl {
   reloads(): ReloadRecord[];
   /** Every plugin, built-in and user, with its state and counters. */
   plugins(): unknown[];
+  /** The store quotas and rate limits count in. */
+  store(): KeyValueStore;
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -94,6 +98,13 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   });
   router.get("/plugins", (ctx) => {
     ctx.body = { plugins: control.plugins() };
+  });
+  router.get("/quotas/:key", async (ctx) => {
+    ctx.body = { key: ctx.params.key, quotas: await quotaViews(control.runtime(), control.store(), ctx.params.key) };
+  });
+  router.delete("/quotas/:key", async (ctx) => {
+    const reset = await resetQuotas(control.runtime(), control.store(), ctx.params.key);
+    ctx.body = { key: ctx.params.key, reset };
   });
   router.post("/reload", async (ctx) => {
     const record = await control.reload("admin");

@@ -57,6 +57,14 @@ export class MemoryStore implements KeyValueStore {
     return decide(this.counts, this.logs, key, policy, Date.now());
   }
 
+  async counter(key: string, window: string): Promise<number> {
+    return this.counts.get(`${key}:${window}`);
+  }
+
+  async resetCounter(key: string, window: string): Promise<void> {
+    this.counters.delete(`${key}:${window}`);
+  }
+
   /** The live keys (for tools and tests; a Redis store has no cheap equivalent). */
   *keys(): IterableIterator<string> {
     const now = Date.now();

@@ -2,7 +2,7 @@
 // the Redis store as Lua scripts (stores/redis-scripts.ts) so that each decision is one atomic
 // round trip on the shared counters. Times are milliseconds.
 
-export type RateLimitAlgorithm = "fixed-window" | "sliding-window" | "sliding-log" | "token-bucket";
+export type RateLimitAlgorithm = "fixed-window" | "sliding-window" | "sliding-log" | "token-bucket" | "calendar";
 
 export interface RateLimitPolicy {
   algorithm: RateLimitAlgorithm;
@@ -13,6 +13,8 @@ export interface RateLimitPolicy {
   burst?: number;
   /** token-bucket only: a request that is early by at most this much is admitted, to wait (throttling). */
   maxDelayMs?: number;
+  /** calendar only: the window's name (e.g. "2026-11-26" in the quota's time zone); windowMs is then the time left in it. */
+  window?: string;
 }
 
 export interface RateLimitDecision {
@@ -77,6 +79,12 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
       }
       log.push(now);
       return { allowed: true, limit, remaining: limit - log.length, resetMs: log[0] + windowMs - now, retryAfterMs: 0, delayMs: 0 };
+    }
+    case "calendar": {
+      // Quotas: one counter per named calendar window, kept a minute past its end.
+      const count = counts.add(`${key}:${policy.window}`, 1, windowMs + 60_000);
+      const allowed = count <= limit;
+      return { allowed, limit, remaining: Math.max(0, limit - count), resetMs: windowMs, retryAfterMs: allowed ? 0 : windowMs, delayMs: 0 };
     }
     case "token-bucket": {
       // GCRA: one "theoretical arrival time" per key; a request is early if it would push it

@@ -2,7 +2,8 @@
 // one atomic round trip however many gateways share the counters. The clock is Redis's own
 // (TIME), so gateways with skewed clocks still agree. KEYS[1] carries a hash tag ("{...}"): every
 // key the script derives from it lands in the same cluster slot.
-// ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log), maxDelayMs (token-bucket).
+// ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log), maxDelayMs (token-bucket),
+// the window's name (calendar).
 // Returns: allowed (0/1), remaining, resetMs, retryAfterMs, limit, delayMs.
 export const RATE_LIMIT_SCRIPT = `
 local t = redis.call('TIME')
@@ -51,6 +52,13 @@ elseif alg == 'sliding-log' then
   redis.call('PEXPIRE', k, window)
   local first = redis.call('ZRANGE', k, 0, 0, 'WITHSCORES')
   return { 1, limit - n - 1, tonumber(first[2]) + window - now, 0, limit }
+
+elseif alg == 'calendar' then
+  local k = base .. ':' .. ARGV[7]
+  local count = redis.call('INCR', k)
+  if count == 1 then redis.call('PEXPIRE', k, window + 60000) end
+  if count <= limit then return { 1, limit - count, window, 0, limit } end
+  return { 0, 0, window, window, limit }
 
 elseif alg == 'token-bucket' then
   local burst = tonumber(ARGV[4])

@@ -9,7 +9,7 @@ import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
 import type { KeyValueStore } from "./store.js";
 
-type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number) => Promise<[number, number, number, number, number, number?]>;
+type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string) => Promise<[number, number, number, number, number, number?]>;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
@@ -51,8 +51,16 @@ export class RedisStore implements KeyValueStore {
   }
 
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
-    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0);
+    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "");
     return { allowed: allowed === 1, remaining, resetMs, retryAfterMs, limit, delayMs: delayMs ?? 0 };
+  }
+
+  async counter(key: string, window: string): Promise<number> {
+    return Number((await this.client.get(`{rl:${key}}:${window}`)) ?? 0);
+  }
+
+  async resetCounter(key: string, window: string): Promise<void> {
+    await this.client.del(`{rl:${key}}:${window}`);
   }
 
   async close(): Promise<void> {

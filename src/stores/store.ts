@@ -9,5 +9,8 @@ export interface KeyValueStore {
   delete(key: string): Promise<boolean>;
   /** One rate-limit decision for `key` under `policy`, counted atomically (one round trip for Redis). */
   consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
+  /** A calendar counter's value (quotas), without counting. */
+  counter(key: string, window: string): Promise<number>;
+  resetCounter(key: string, window: string): Promise<void>;
   close(): Promise<void>;
 }

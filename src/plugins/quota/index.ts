@@ -1,0 +1,73 @@
+// quota: an allowance per consumer (or other key) per calendar period — minute, hour, day or month
+// in a configured time zone — counted in the shared store. Over it: 429 with Retry-After until the
+// next period. The admin API reads and resets a key's use (GET/DELETE /quotas/:key).
+import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import { problemBody } from "../../problem.js";
+import { refuse } from "../refusal.js";
+import { calendarWindow, checkTimeZone, type QuotaPeriod } from "./calendar.js";
+
+export const quotaOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["limit", "period"],
+  properties: {
+    limit: { type: "integer", minimum: 1 },
+    period: { enum: ["minute", "hour", "day", "month"] },
+    timeZone: { type: "string", default: "UTC", description: "IANA time zone the calendar periods follow, e.g. Europe/Paris." },
+    key: { type: "array", minItems: 1, default: ["consumer"], items: { type: "string", pattern: "^(consumer|ip|header:[A-Za-z0-9-]+)$" } },
+    whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-closed", description: "fail-open serves uncounted; fail-closed answers 503." },
+  },
+};
+
+export interface QuotaOptions {
+  limit: number;
+  period: QuotaPeriod;
+  timeZone: string;
+  key: string[];
+  whenStoreDown: "fail-open" | "fail-closed";
+}
+
+function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
+  if (part === "consumer") return ctx.consumer?.id ?? "-";
+  if (part === "ip") return request.clientIp;
+  return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
+}
+
+/** The store key of a quota: one per API and period, so that each attachment counts apart. */
+export function quotaKey(api: string, options: Pick<QuotaOptions, "period">, who: string): string {
+  return `quota|${api}|${options.period}|${who}`;
+}
+
+export const quotaPlugin: PluginDefinition = {
+  name: "quota",
+  optionsSchema: quotaOptionsSchema,
+  defaultOnError: "fail-closed",
+  create(rawOptions, setup) {
+    const options = rawOptions as unknown as QuotaOptions;
+    checkTimeZone(options.timeZone);
+    return {
+      async onRequest(request, ctx) {
+        const store = setup.store;
+        if (!store) return;
+        const window = calendarWindow(Date.now(), options.period, options.timeZone);
+        const key = quotaKey(ctx.route.api, options, options.key.map((part) => keyPart(part, request, ctx)).join("|"));
+        let decision;
+        try {
+          decision = await store.consume(key, { algorithm: "calendar", limit: options.limit, windowMs: window.remainingMs, window: window.name });
+        } catch (error) {
+          ctx.log.warn({ plugin: "quota", requestId: ctx.requestId, err: error, whenStoreDown: options.whenStoreDown }, "quota decided without the store");
+          if (options.whenStoreDown === "fail-closed") return refuse(ctx, "quota", 503, "quota_unavailable", "the quota store is unreachable (fail-closed)");
+          return;
+        }
+        if (decision.allowed) return;
+        const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+        ctx.log.info({ plugin: "quota", requestId: ctx.requestId, key, window: window.name }, "quota spent");
+        return {
+          status: 429,
+          headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
+          body: problemBody({ status: 429, code: "quota_exceeded", detail: `the ${options.period}'s quota of ${options.limit} is spent`, requestId: ctx.requestId }),
+        };
+      },
+    };
+  },
+};
