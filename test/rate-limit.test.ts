@@ -12,6 +12,7 @@ import type { KeyValueStore } from "../src/stores/store.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { startRedis, type TestRedis } from "./helpers/redis.js";
+import { defaultAnswer, startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 /** Waits until the start of a fresh window, so a burst does not straddle two. */
@@ -93,6 +94,20 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     }
   });
 
+  it("concurrency slots: taken up to the limit, given back, and freed when a lease runs out", async () => {
+    for (const [name, store] of stores()) {
+      const key = `slots-${name}-${Date.now()}`;
+      assert.equal(await store.acquire(key, "a", 2, 200), true, name);
+      assert.equal(await store.acquire(key, "b", 2, 200), true, name);
+      assert.equal(await store.acquire(key, "c", 2, 200), false, name);
+      await store.release(key, "a");
+      assert.equal(await store.acquire(key, "c", 2, 200), true, name);
+      await sleep(250);
+      assert.equal(await store.acquire(key, "d", 2, 200), true, `${name}: b's and c's leases ran out`);
+      assert.equal(await store.acquire(key, "e", 2, 200), true, name);
+    }
+  });
+
   it("Redis keys are namespaced and expire", async () => {
     const { Redis } = await import("ioredis");
     const client = new Redis(redis.url);
@@ -124,10 +139,17 @@ describe("calendar windows for quotas", () => {
 describe("rate-limit through gateways sharing Redis", () => {
   let first: GatewayProcess;
   let second: GatewayProcess;
+  let slow: TestUpstream;
   const config = () => `
 store: "${redis.url}"
-upstreams: { echo: { type: echo } }
+upstreams:
+  echo: { type: echo }
+  slow: { targets: [{ url: "${slow.url}" }] }
 apis:
+  - name: guarded
+    basePath: /guarded
+    upstream: slow
+    plugins: [{ name: concurrency-limit, options: { limit: 2, key: [header:x-client] } }]
   - name: exact
     basePath: /exact
     upstream: echo
@@ -158,12 +180,24 @@ apis:
     plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-closed } }]
 `;
   before(async () => {
+    slow = await startUpstream("slow");
+    const answer = defaultAnswer("slow");
+    slow.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 300);
     first = await startGatewayProcess(config());
     second = await startGatewayProcess(config());
   });
   after(async () => {
     await first?.stop();
     await second?.stop();
+    await slow?.close();
+  });
+
+  it("concurrency-limit: at most two in flight per key across both gateways; slots come back after the responses", async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`${(i % 2 ? first : second).url}/guarded/x`, { headers: { "x-client": "eager" } })));
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 429, 429, 429]);
+    assert.equal(results.find((r) => r.status === 429)!.json<{ code: string }>().code, "too_many_in_flight");
+    const again = await Promise.all([send(`${first.url}/guarded/x`, { headers: { "x-client": "eager" } }), send(`${second.url}/guarded/x`, { headers: { "x-client": "eager" } })]);
+    assert.deepEqual(again.map((r) => r.status), [200, 200]);
   });
 
   it("never admits more than the limit across two gateways, with 40 clients at once", async () => {

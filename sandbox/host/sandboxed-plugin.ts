@@ -141,6 +141,8 @@ const unavailableStore: HostServices["store"] = {
   consume: () => Promise.reject(new Error("no store is configured")),
   counter: () => Promise.reject(new Error("no store is configured")),
   resetCounter: () => Promise.reject(new Error("no store is configured")),
+  acquire: () => Promise.reject(new Error("no store is configured")),
+  release: () => Promise.reject(new Error("no store is configured")),
   close: async () => {},
 };
 

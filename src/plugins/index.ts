@@ -9,6 +9,7 @@ import { jwtAuthPlugin } from "./jwt-auth/index.js";
 import { keyAuthPlugin } from "./key-auth/index.js";
 import { mtlsAuthPlugin } from "./mtls-auth/index.js";
 import { rateLimitPlugin } from "./rate-limit/index.js";
+import { concurrencyLimitPlugin } from "./concurrency-limit/index.js";
 import { quotaPlugin } from "./quota/index.js";
 import { throttlePlugin } from "./throttle/index.js";
 import { mockPlugin } from "./mock/index.js";
@@ -24,6 +25,7 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [rateLimitPlugin.name, rateLimitPlugin],
   [throttlePlugin.name, throttlePlugin],
   [quotaPlugin.name, quotaPlugin],
+  [concurrencyLimitPlugin.name, concurrencyLimitPlugin],
   [mockPlugin.name, mockPlugin],
 ]);
 

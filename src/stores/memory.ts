@@ -16,6 +16,7 @@ export class MemoryStore implements KeyValueStore {
   private readonly entries = new Map<string, Entry>();
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
   private readonly logs: Logs = new Map();
+  private readonly slots = new Map<string, Map<string, number>>();
   private readonly counts: Counts = {
     get: (key) => {
       const counter = this.counters.get(key);
@@ -63,6 +64,22 @@ export class MemoryStore implements KeyValueStore {
 
   async resetCounter(key: string, window: string): Promise<void> {
     this.counters.delete(`${key}:${window}`);
+  }
+
+  async acquire(key: string, member: string, limit: number, leaseMs: number): Promise<boolean> {
+    const now = Date.now();
+    const held = this.slots.get(key) ?? new Map<string, number>();
+    for (const [holder, until] of held) if (until <= now) held.delete(holder);
+    if (held.size >= limit) return false;
+    held.set(member, now + leaseMs);
+    this.slots.set(key, held);
+    return true;
+  }
+
+  async release(key: string, member: string): Promise<void> {
+    const held = this.slots.get(key);
+    held?.delete(member);
+    if (held?.size === 0) this.slots.delete(key);
   }
 
   /** The live keys (for tools and tests; a Redis store has no cheap equivalent). */

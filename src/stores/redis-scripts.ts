@@ -74,3 +74,16 @@ elseif alg == 'token-bucket' then
 end
 return redis.error_reply('unknown rate-limit algorithm ' .. tostring(alg))
 `;
+
+// Concurrency slots: a sorted set of holders scored by lease end. Expired leases are dropped
+// before counting, so a gateway that died holding slots frees them when their leases run out.
+// KEYS[1]: the slot set. ARGV: member, limit, leaseMs. Returns 1 when a slot was taken.
+export const ACQUIRE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+`;

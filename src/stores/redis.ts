@@ -6,14 +6,14 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
-import { RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
+import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
 import type { KeyValueStore } from "./store.js";
 
 type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string) => Promise<[number, number, number, number, number, number?]>;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
-  private readonly client: Redis & { rateLimit: RateLimitCommand };
+  private readonly client: Redis & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
   private connected = false;
 
   constructor(url: string, log: Logger) {
@@ -26,6 +26,7 @@ export class RedisStore implements KeyValueStore {
       retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
     });
     client.defineCommand("rateLimit", { numberOfKeys: 1, lua: RATE_LIMIT_SCRIPT });
+    client.defineCommand("acquireSlot", { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
     client.on("ready", () => {
       if (!this.connected) log.info({ store: "redis" }, "store connected");
       this.connected = true;
@@ -34,7 +35,7 @@ export class RedisStore implements KeyValueStore {
       if (this.connected) log.warn({ store: "redis", err: error }, "store unreachable; reconnecting");
       this.connected = false;
     });
-    this.client = client as Redis & { rateLimit: RateLimitCommand };
+    this.client = client as RedisStore["client"];
   }
 
   async get(key: string): Promise<string | null> {
@@ -61,6 +62,14 @@ export class RedisStore implements KeyValueStore {
 
   async resetCounter(key: string, window: string): Promise<void> {
     await this.client.del(`{rl:${key}}:${window}`);
+  }
+
+  async acquire(key: string, member: string, limit: number, leaseMs: number): Promise<boolean> {
+    return (await this.client.acquireSlot(`slots:${key}`, member, limit, leaseMs)) === 1;
+  }
+
+  async release(key: string, member: string): Promise<void> {
+    await this.client.zrem(`slots:${key}`, member);
   }
 
   async close(): Promise<void> {

@@ -12,5 +12,11 @@ export interface KeyValueStore {
   /** A calendar counter's value (quotas), without counting. */
   counter(key: string, window: string): Promise<number>;
   resetCounter(key: string, window: string): Promise<void>;
+  /**
+   * Takes one of `limit` slots for `member` (concurrency limits), held until released or until
+   * `leaseMs` has passed (so a crashed holder cannot keep it). False when all are taken.
+   */
+  acquire(key: string, member: string, limit: number, leaseMs: number): Promise<boolean>;
+  release(key: string, member: string): Promise<void>;
   close(): Promise<void>;
 }
