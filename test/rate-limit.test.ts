@@ -284,3 +284,26 @@ apis:
     assert.deepEqual(statuses, [200, 200, 429], "counted in Redis across both gateways again");
   });
 });
+
+describe("rate-limit on the memory store", () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await startGatewayProcess(`
+upstreams: { echo: { type: echo } }
+apis:
+  - { name: app, basePath: /, upstream: echo, plugins: [{ name: rate-limit, options: { limits: [{ name: minute, limit: 2, windowMs: 60000, algorithm: sliding-log }] } }] }
+`);
+  });
+  after(async () => {
+    await gateway?.stop();
+  });
+
+  it("counts in the process, with the same answers and headers as on Redis", async () => {
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await send(`${gateway.url}/x`));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429]);
+    assert.equal(answers[0].headers["ratelimit-policy"], '"minute";q=2;w=60');
+    assert.match(String(answers[1].headers.ratelimit), /^"minute";r=0;t=(59|60)$/);
+    assert.ok(Number(answers[2].headers["retry-after"]) > 0);
+  });
+});

@@ -55,6 +55,11 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
+    return this.consumeNow(key, policy);
+  }
+
+  /** consume() without the promise, for callers that know they hold a memory store. */
+  consumeNow(key: string, policy: RateLimitPolicy): RateLimitDecision {
     return decide(this.counts, this.logs, key, policy, Date.now());
   }
 

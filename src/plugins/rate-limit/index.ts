@@ -4,7 +4,7 @@
 // and RateLimit, draft-ietf-httpapi-ratelimit-headers; or the older X-RateLimit-* trio). When the
 // store cannot be reached, the attachment's whenStoreDown decides: count in this process and
 // serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
-import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginAnswer, PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
@@ -31,8 +31,8 @@ function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
 
-/** Response headers for the decisions, in the chosen style. */
-function headersFor(style: RateLimitOptions["headers"], named: Named[], decisions: RateLimitDecision[]): Record<string, string> {
+/** Response headers for the decisions, in the chosen style; `policyHeader` does not change per request. */
+function headersFor(style: RateLimitOptions["headers"], named: Named[], policyHeader: string, decisions: RateLimitDecision[]): Record<string, string> {
   if (style === "none" || decisions.length === 0) return {};
   if (style === "x-ratelimit") {
     // The most constraining limit: the one with the fewest requests left.
@@ -42,10 +42,9 @@ function headersFor(style: RateLimitOptions["headers"], named: Named[], decision
     });
     return { "x-ratelimit-limit": String(decisions[at].limit), "x-ratelimit-remaining": String(decisions[at].remaining), "x-ratelimit-reset": String(seconds(decisions[at].resetMs)) };
   }
-  return {
-    "ratelimit-policy": named.map(({ name, policy }, i) => `"${name}";q=${decisions[i].limit};w=${seconds(policy.windowMs)}`).join(", "),
-    ratelimit: named.map(({ name }, i) => `"${name}";r=${decisions[i].remaining};t=${seconds(decisions[i].resetMs)}`).join(", "),
-  };
+  let state = "";
+  for (let i = 0; i < named.length; i++) state += `${i > 0 ? ", " : ""}"${named[i].name}";r=${decisions[i].remaining};t=${seconds(decisions[i].resetMs)}`;
+  return { "ratelimit-policy": policyHeader, ratelimit: state };
 }
 
 export const rateLimitPlugin: PluginDefinition = {
@@ -58,6 +57,8 @@ export const rateLimitPlugin: PluginDefinition = {
       name: limit.name ?? `${limit.limit}-per-${limit.windowMs}ms`,
       policy: { algorithm: limit.algorithm, limit: limit.limit, windowMs: limit.windowMs, ...(limit.burst ? { burst: limit.burst } : {}) },
     }));
+    // The quota a client sees: the burst for a token bucket, the limit otherwise.
+    const policyHeader = named.map(({ name, policy }) => `"${name}";q=${policy.algorithm === "token-bucket" ? (policy.burst ?? policy.limit) : policy.limit};w=${seconds(policy.windowMs)}`).join(", ");
     const shared = setup.store;
     // Counts kept in this process while the shared store is unreachable (fail-open), and for
     // tools that run without a store.
@@ -82,25 +83,32 @@ export const rateLimitPlugin: PluginDefinition = {
       return Promise.all(named.map(({ name, policy }) => counter.consume(`${key}|${name}`, policy)));
     };
 
-    return {
-      async onRequest(request, ctx) {
-        const key = `${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
-        const decisions = await decideAll(key, ctx);
-        if (!decisions) return refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)");
-        (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
-        const refused = decisions.filter((decision) => !decision.allowed);
-        if (refused.length === 0) return;
-        const retryAfter = seconds(Math.max(...refused.map((decision) => decision.retryAfterMs)));
-        ctx.log.info({ plugin: "rate-limit", requestId: ctx.requestId, key, retryAfter }, "request over its rate limit");
-        return {
-          status: 429,
-          headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
-          body: problemBody({ status: 429, code: "rate_limited", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
+    /** Records the decisions for the response phase; the answer when a limit is spent. */
+    const settle = (decisions: RateLimitDecision[], key: string, ctx: PluginContext): PluginAnswer | undefined => {
+      (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
+      const refused = decisions.filter((decision) => !decision.allowed);
+      if (refused.length === 0) return;
+      const retryAfter = seconds(Math.max(...refused.map((decision) => decision.retryAfterMs)));
+      ctx.log.info({ plugin: "rate-limit", requestId: ctx.requestId, key, retryAfter }, "request over its rate limit");
+      return {
+        status: 429,
+        headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
+        body: problemBody({ status: 429, code: "rate_limited", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
         };
+    };
+
+    // The memory store decides synchronously: no promise on the request path.
+    const inProcess = shared instanceof MemoryStore ? shared : null;
+
+    return {
+      onRequest(request, ctx) {
+        const key = `${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(`${key}|${name}`, policy)), key, ctx);
+        return decideAll(key, ctx).then((decisions) => (decisions ? settle(decisions, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)")));
       },
       onResponse(response, ctx) {
         const decisions = (ctx.vars as Record<symbol, unknown>)[DECISIONS] as RateLimitDecision[] | undefined;
-        if (decisions) Object.assign(response.headers, headersFor(options.headers, named, decisions));
+        if (decisions) Object.assign(response.headers, headersFor(options.headers, named, policyHeader, decisions));
       },
     };
   },
