@@ -2,10 +2,11 @@
 // across every gateway sharing the store. A request takes a slot before it goes upstream and gives
 // it back once its response is finished (the log phase); a slot held by a gateway that died is
 // freed when its lease runs out. Over the limit: 429 (or 503).
-import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import { refuse } from "../refusal.js";
+import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const concurrencyLimitOptionsSchema = {
   type: "object",
@@ -13,7 +14,7 @@ export const concurrencyLimitOptionsSchema = {
   required: ["limit"],
   properties: {
     limit: { type: "integer", minimum: 1, description: "Requests in flight at once per key." },
-    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: "^(consumer|ip|route|header:[A-Za-z0-9-]+)$" } },
+    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: KEY_PART_PATTERN } },
     leaseMs: { type: "integer", minimum: 1000, default: 60_000, description: "A slot not given back is freed after this long." },
     status: { enum: [429, 503], default: 429 },
     whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open", description: "fail-open: count in this process; fail-closed: 503." },
@@ -31,12 +32,6 @@ interface Options {
 /** Where the request phase leaves the slot to give back (a symbol: never sent to sandboxed plugins). */
 const HELD = Symbol("concurrency slot");
 
-function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
-  if (part === "ip") return request.clientIp;
-  if (part === "consumer") return ctx.consumer?.id ?? "-";
-  if (part === "route") return `${ctx.route.api}/${ctx.route.operation}`;
-  return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
-}
 
 export const concurrencyLimitPlugin: PluginDefinition = {
   name: "concurrency-limit",
@@ -47,7 +42,7 @@ export const concurrencyLimitPlugin: PluginDefinition = {
     let local: MemoryStore | null = null;
     return {
       async onRequest(request, ctx) {
-        const key = `concurrency|${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        const key = requestKey("concurrency", options.key, request, ctx);
         let store = setup.store ?? (local ??= new MemoryStore());
         let taken: boolean;
         try {

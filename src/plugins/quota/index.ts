@@ -1,9 +1,10 @@
 // quota: an allowance per consumer (or other key) per calendar period — minute, hour, day or month
 // in a configured time zone — counted in the shared store. Over it: 429 with Retry-After until the
 // next period. The admin API reads and resets a key's use (GET/DELETE /quotas/:key).
-import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { refuse } from "../refusal.js";
+import { KEY_PART_PATTERN, keyValues } from "../request-key.js";
 import { calendarWindow, checkTimeZone, type QuotaPeriod } from "./calendar.js";
 
 export const quotaOptionsSchema = {
@@ -14,7 +15,7 @@ export const quotaOptionsSchema = {
     limit: { type: "integer", minimum: 1 },
     period: { enum: ["minute", "hour", "day", "month"] },
     timeZone: { type: "string", default: "UTC", description: "IANA time zone the calendar periods follow, e.g. Europe/Paris." },
-    key: { type: "array", minItems: 1, default: ["consumer"], items: { type: "string", pattern: "^(consumer|ip|header:[A-Za-z0-9-]+)$" } },
+    key: { type: "array", minItems: 1, default: ["consumer"], items: { type: "string", pattern: KEY_PART_PATTERN } },
     whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-closed", description: "fail-open serves uncounted; fail-closed answers 503." },
   },
 };
@@ -27,11 +28,6 @@ export interface QuotaOptions {
   whenStoreDown: "fail-open" | "fail-closed";
 }
 
-function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
-  if (part === "consumer") return ctx.consumer?.id ?? "-";
-  if (part === "ip") return request.clientIp;
-  return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
-}
 
 /** The store key of a quota: one per API and period, so that each attachment counts apart. */
 export function quotaKey(api: string, options: Pick<QuotaOptions, "period">, who: string): string {
@@ -50,7 +46,7 @@ export const quotaPlugin: PluginDefinition = {
         const store = setup.store;
         if (!store) return;
         const window = calendarWindow(Date.now(), options.period, options.timeZone);
-        const key = quotaKey(ctx.route.api, options, options.key.map((part) => keyPart(part, request, ctx)).join("|"));
+        const key = quotaKey(ctx.route.api, options, keyValues(options.key, request, ctx));
         let decision;
         try {
           decision = await store.consume(key, { algorithm: "calendar", limit: options.limit, windowMs: window.remainingMs, window: window.name });

@@ -4,11 +4,12 @@
 // and RateLimit, draft-ietf-httpapi-ratelimit-headers; or the older X-RateLimit-* trio). When the
 // store cannot be reached, the attachment's whenStoreDown decides: count in this process and
 // serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
-import type { PluginAnswer, PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginAnswer, PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import { refuse } from "../refusal.js";
+import { requestKey } from "../request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
 /** Where the request phase leaves the decisions for the response phase (a symbol: never sent to sandboxed plugins). */
@@ -19,13 +20,6 @@ interface Named {
   policy: RateLimitPolicy;
 }
 
-function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
-  if (part === "ip") return request.clientIp;
-  if (part === "consumer") return ctx.consumer?.id ?? "-";
-  if (part === "route") return `${ctx.route.api}/${ctx.route.operation}`;
-  if (part.startsWith("header:")) return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
-  return request.params[part.slice(6)] ?? "-";
-}
 
 function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
@@ -102,7 +96,7 @@ export const rateLimitPlugin: PluginDefinition = {
 
     return {
       onRequest(request, ctx) {
-        const key = `${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        const key = requestKey("rate-limit", options.key, request, ctx);
         if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(`${key}|${name}`, policy)), key, ctx);
         return decideAll(key, ctx).then((decisions) => (decisions ? settle(decisions, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)")));
       },

@@ -1,5 +1,6 @@
 // Options of rate-limit: one or more limits, what a request is counted under, and what to do
 // when the store cannot be reached.
+import { KEY_PART_PATTERN } from "../request-key.js";
 export const rateLimitOptionsSchema = {
   type: "object",
   additionalProperties: false,
@@ -26,7 +27,7 @@ export const rateLimitOptionsSchema = {
       minItems: 1,
       default: ["ip"],
       description: 'What a request is counted under, joined: "consumer", "ip", "header:<name>", "param:<name>", "route".',
-      items: { type: "string", pattern: "^(consumer|ip|route|header:[A-Za-z0-9-]+|param:[A-Za-z0-9_]+)$" },
+      items: { type: "string", pattern: KEY_PART_PATTERN },
     },
     whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open", description: "fail-open: count in this process and serve; fail-closed: 503." },
     headers: { enum: ["ietf", "x-ratelimit", "none"], default: "ietf", description: "ietf: RateLimit-Policy and RateLimit; x-ratelimit: X-RateLimit-Limit/Remaining/Reset." },

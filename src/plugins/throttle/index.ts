@@ -2,11 +2,12 @@
 // the rate wait their turn (GCRA: each request gets the next free slot), as long as that wait is
 // at most maxDelayMs; beyond that they are refused (429, or 503 when configured). Counts live in
 // the configured store like rate-limit's, so gateways sharing Redis share the rate.
-import type { PluginContext, PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import { refuse } from "../refusal.js";
+import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const throttleOptionsSchema = {
   type: "object",
@@ -17,7 +18,7 @@ export const throttleOptionsSchema = {
     windowMs: { type: "integer", minimum: 1 },
     burst: { type: "integer", minimum: 1, default: 1, description: "Requests that may pass at once before queueing starts." },
     maxDelayMs: { type: "integer", minimum: 0, default: 1000, description: "Longest a request is held back; later ones are refused." },
-    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: "^(consumer|ip|route|header:[A-Za-z0-9-]+)$" } },
+    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: KEY_PART_PATTERN } },
     status: { enum: [429, 503], default: 429, description: "Status for requests that would wait too long." },
     whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open" },
   },
@@ -33,12 +34,6 @@ interface ThrottleOptions {
   whenStoreDown: "fail-open" | "fail-closed";
 }
 
-function keyPart(part: string, request: PluginRequest, ctx: PluginContext): string {
-  if (part === "ip") return request.clientIp;
-  if (part === "consumer") return ctx.consumer?.id ?? "-";
-  if (part === "route") return `${ctx.route.api}/${ctx.route.operation}`;
-  return String(request.headers[part.slice(7).toLowerCase()] ?? "-");
-}
 
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
 
@@ -65,7 +60,7 @@ export const throttlePlugin: PluginDefinition = {
 
     return {
       async onRequest(request, ctx) {
-        const key = `throttle|${ctx.route.api}|${options.key.map((part) => keyPart(part, request, ctx)).join("|")}`;
+        const key = requestKey("throttle", options.key, request, ctx);
         const decision = await decide(key, ctx);
         if (!decision) return refuse(ctx, "throttle", 503, "throttle_unavailable", "the throttle store is unreachable (fail-closed)");
         if (!decision.allowed) {
