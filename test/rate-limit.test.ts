@@ -108,6 +108,23 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     }
   });
 
+  it("peek answers without counting, and reset forgets a key's counts, for every algorithm on both stores", async () => {
+    for (const algorithm of ["fixed-window", "sliding-window", "sliding-log", "token-bucket"] as const) {
+      const policy: RateLimitPolicy = { algorithm, limit: 3, windowMs: 60_000 };
+      for (const [name, store] of stores()) {
+        const key = `peek-${algorithm}-${name}-${Date.now()}`;
+        await burst(store, key, policy, 2);
+        const peeked = await store.peek(key, policy);
+        assert.equal(peeked.allowed, true, `${algorithm} ${name}`);
+        assert.equal(peeked.remaining, 0, `${algorithm} ${name}: one left, none after it`);
+        assert.equal((await store.peek(key, policy)).remaining, 0, `${algorithm} ${name}: peeking twice counts nothing`);
+        assert.deepEqual((await burst(store, key, policy, 2)).map((d) => d.allowed), [true, false], `${algorithm} ${name}`);
+        await store.reset(key);
+        assert.equal((await store.consume(key, policy)).remaining, 2, `${algorithm} ${name}: counts start over`);
+      }
+    }
+  });
+
   it("Redis keys are namespaced and expire", async () => {
     const { Redis } = await import("ioredis");
     const client = new Redis(redis.url);
@@ -248,6 +265,17 @@ apis:
     assert.match(view[0].window, /^\d{4}-\d{2}-\d{2}$/);
     assert.equal((await send(`${second.adminUrl}/quotas/${client}`, { method: "DELETE" })).status, 200);
     assert.equal((await send(`${first.url}/metered/x`, { headers: { "x-client": client } })).status, 200, "a reset quota admits again");
+  });
+
+  it("the admin API shows a key's limits without counting, and resets them", async () => {
+    const client = `inspected-${Date.now()}`;
+    for (let i = 0; i < 3; i++) await send(`${first.url}/legacy/x`, { headers: { "x-client": client } });
+    type View = { limits: { api: string; name: string; limit: number; remaining: number; resetMs: number }[] };
+    const legacy = async () => (await send(`${second.adminUrl}/rate-limits/${client}`)).json<View>().limits.find((limit) => limit.api === "legacy")!;
+    assert.deepEqual({ ...(await legacy()), resetMs: 0 }, { api: "legacy", name: "5-per-60000ms", algorithm: "fixed-window", limit: 5, windowMs: 60_000, remaining: 2, resetMs: 0 });
+    assert.equal((await legacy()).remaining, 2, "looking does not count");
+    assert.equal((await send(`${first.adminUrl}/rate-limits/${client}`, { method: "DELETE" })).status, 200);
+    assert.equal((await legacy()).remaining, 5);
   });
 
   it("the older X-RateLimit-* trio when configured", async () => {

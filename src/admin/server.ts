@@ -3,6 +3,7 @@
 // a token is configured.
 import type { KeyValueStore } from "../stores/store.js";
 import { quotaViews, resetQuotas } from "./quotas.js";
+import { rateLimitViews, resetRateLimits } from "./rate-limits.js";
 import { timingSafeEqual } from "node:crypto";
 import Koa from "koa";
 import Router from "@koa/router";
@@ -98,6 +99,13 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   });
   router.get("/plugins", (ctx) => {
     ctx.body = { plugins: control.plugins() };
+  });
+  router.get("/rate-limits/:key", async (ctx) => {
+    ctx.body = { key: ctx.params.key, limits: await rateLimitViews(control.runtime(), control.store(), ctx.params.key) };
+  });
+  router.delete("/rate-limits/:key", async (ctx) => {
+    const reset = await resetRateLimits(control.runtime(), control.store(), ctx.params.key);
+    ctx.body = { key: ctx.params.key, reset };
   });
   router.get("/quotas/:key", async (ctx) => {
     ctx.body = { key: ctx.params.key, quotas: await quotaViews(control.runtime(), control.store(), ctx.params.key) };

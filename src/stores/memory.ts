@@ -1,6 +1,6 @@
 // The embedded store: a Map with expiry times. Expired keys are dropped when read, and by a sweep
 // that runs once a minute so that keys nobody reads again do not pile up.
-import { decide, type Counts, type Logs, type RateLimitDecision, type RateLimitPolicy } from "./rate-limit.js";
+import { decide, readOnly, type Counts, type Logs, type RateLimitDecision, type RateLimitPolicy } from "./rate-limit.js";
 import type { KeyValueStore } from "./store.js";
 
 interface Entry {
@@ -56,6 +56,15 @@ export class MemoryStore implements KeyValueStore {
 
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
     return this.consumeNow(key, policy);
+  }
+
+  async peek(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
+    return decide(readOnly(this.counts), this.logs, key, policy, Date.now(), true);
+  }
+
+  async reset(key: string): Promise<void> {
+    for (const counter of this.counters.keys()) if (counter.startsWith(`${key}:`)) this.counters.delete(counter);
+    this.logs.delete(key);
   }
 
   /** consume() without the promise, for callers that know they hold a memory store. */

@@ -40,7 +40,15 @@ export interface Counts {
 /** Sliding logs by key: admitted request times, and the window they are kept for. */
 export type Logs = Map<string, { times: number[]; windowMs: number }>;
 
-export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimitPolicy, now: number): RateLimitDecision {
+/**
+ * A counter table that reads through to `counts` and writes nowhere: decide() over it answers "what
+ * if a request came now" without counting one (the admin API's view of a key).
+ */
+export function readOnly(counts: Counts): Counts {
+  return { get: (key) => counts.get(key), add: (key, amount) => counts.get(key) + amount, put: () => {} };
+}
+
+export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimitPolicy, now: number, dryRun = false): RateLimitDecision {
   const { limit, windowMs } = policy;
   switch (policy.algorithm) {
     case "fixed-window": {
@@ -72,11 +80,12 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
     case "sliding-log": {
       // Exact: one timestamp per admitted request within the last window.
       const log = (logs.get(key)?.times ?? []).filter((at) => at > now - windowMs);
-      logs.set(key, { times: log, windowMs });
+      if (!dryRun) logs.set(key, { times: log, windowMs });
       if (log.length >= limit) {
         const retryAfterMs = log[log.length - limit] + windowMs - now;
         return { allowed: false, limit, remaining: 0, resetMs: log[log.length - 1] + windowMs - now, retryAfterMs: Math.max(1, retryAfterMs), delayMs: 0 };
       }
+      if (dryRun) return { allowed: true, limit, remaining: limit - log.length - 1, resetMs: (log[0] ?? now) + windowMs - now, retryAfterMs: 0, delayMs: 0 };
       log.push(now);
       return { allowed: true, limit, remaining: limit - log.length, resetMs: log[0] + windowMs - now, retryAfterMs: 0, delayMs: 0 };
     }

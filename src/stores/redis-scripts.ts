@@ -3,7 +3,7 @@
 // (TIME), so gateways with skewed clocks still agree. KEYS[1] carries a hash tag ("{...}"): every
 // key the script derives from it lands in the same cluster slot.
 // ARGV: algorithm, limit, windowMs, burst, a unique member (sliding-log), maxDelayMs (token-bucket),
-// the window's name (calendar).
+// the window's name (calendar), "1" for a dry run (answer without counting).
 // Returns: allowed (0/1), remaining, resetMs, retryAfterMs, limit, delayMs.
 export const RATE_LIMIT_SCRIPT = `
 local t = redis.call('TIME')
@@ -12,13 +12,15 @@ local alg = ARGV[1]
 local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local base = KEYS[1]
+local dry = ARGV[8] == '1'
 
 if alg == 'fixed-window' then
   local w = math.floor(now / window)
   local reset = (w + 1) * window - now
   local k = base .. ':' .. w
-  local count = redis.call('INCR', k)
-  if count == 1 then redis.call('PEXPIRE', k, reset) end
+  local count
+  if dry then count = tonumber(redis.call('GET', k) or '0') + 1 else count = redis.call('INCR', k) end
+  if count == 1 and not dry then redis.call('PEXPIRE', k, reset) end
   if count <= limit then return { 1, limit - count, reset, 0, limit } end
   return { 0, 0, reset, reset, limit }
 
@@ -34,19 +36,25 @@ elseif alg == 'sliding-window' then
     if prev > 0 and cur < limit then retry = math.min(reset, math.ceil((weighted + 1 - limit) * window / prev)) end
     return { 0, 0, reset, math.max(1, retry), limit }
   end
-  local k = base .. ':' .. w
-  redis.call('INCR', k)
-  redis.call('PEXPIRE', k, 2 * window)
+  if not dry then
+    local k = base .. ':' .. w
+    redis.call('INCR', k)
+    redis.call('PEXPIRE', k, 2 * window)
+  end
   return { 1, math.max(0, math.floor(limit - weighted - 1)), reset, 0, limit }
 
 elseif alg == 'sliding-log' then
   local k = base .. ':log'
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window)
-  local n = redis.call('ZCARD', k)
+  if not dry then redis.call('ZREMRANGEBYSCORE', k, '-inf', now - window) end
+  local n = redis.call('ZCOUNT', k, '(' .. (now - window), '+inf')
   if n >= limit then
-    local freeing = redis.call('ZRANGE', k, n - limit, n - limit, 'WITHSCORES')
+    local freeing = redis.call('ZRANGEBYSCORE', k, '(' .. (now - window), '+inf', 'WITHSCORES', 'LIMIT', n - limit, 1)
     local newest = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
     return { 0, 0, tonumber(newest[2]) + window - now, math.max(1, tonumber(freeing[2]) + window - now), limit }
+  end
+  if dry then
+    local oldest = redis.call('ZRANGEBYSCORE', k, '(' .. (now - window), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    return { 1, limit - n - 1, (tonumber(oldest[2]) or now) + window - now, 0, limit }
   end
   redis.call('ZADD', k, now, now .. ':' .. ARGV[5])
   redis.call('PEXPIRE', k, window)
@@ -55,8 +63,9 @@ elseif alg == 'sliding-log' then
 
 elseif alg == 'calendar' then
   local k = base .. ':' .. ARGV[7]
-  local count = redis.call('INCR', k)
-  if count == 1 then redis.call('PEXPIRE', k, window + 60000) end
+  local count
+  if dry then count = tonumber(redis.call('GET', k) or '0') + 1 else count = redis.call('INCR', k) end
+  if count == 1 and not dry then redis.call('PEXPIRE', k, window + 60000) end
   if count <= limit then return { 1, limit - count, window, 0, limit } end
   return { 0, 0, window, window, limit }
 
@@ -69,7 +78,7 @@ elseif alg == 'token-bucket' then
   local allowAt = nxt - burst * interval
   local early = allowAt - now
   if early > tonumber(ARGV[6]) then return { 0, 0, math.ceil(tat - now), math.max(1, math.ceil(early)), burst, 0 } end
-  redis.call('SET', k, tostring(nxt), 'PX', math.max(1, math.ceil(nxt - now)))
+  if not dry then redis.call('SET', k, tostring(nxt), 'PX', math.max(1, math.ceil(nxt - now))) end
   return { 1, math.max(0, math.floor((now - allowAt) / interval)), math.ceil(nxt - now), 0, burst, math.max(0, math.ceil(early)) }
 end
 return redis.error_reply('unknown rate-limit algorithm ' .. tostring(alg))

@@ -9,7 +9,7 @@ import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
 import type { KeyValueStore } from "./store.js";
 
-type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string) => Promise<[number, number, number, number, number, number?]>;
+type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string, dryRun: string) => Promise<[number, number, number, number, number, number?]>;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
@@ -52,8 +52,27 @@ export class RedisStore implements KeyValueStore {
   }
 
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
-    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "");
+    return this.decide(key, policy, false);
+  }
+
+  async peek(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
+    return this.decide(key, policy, true);
+  }
+
+  private async decide(key: string, policy: RateLimitPolicy, dryRun: boolean): Promise<RateLimitDecision> {
+    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0");
     return { allowed: allowed === 1, remaining, resetMs, retryAfterMs, limit, delayMs: delayMs ?? 0 };
+  }
+
+  async reset(key: string): Promise<void> {
+    // SCAN sees full names; DEL adds the prefix itself, so it gets them without it.
+    const prefix = "portcullis:";
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.client.scan(cursor, "MATCH", `${prefix}{rl:${key}}*`, "COUNT", 100);
+      cursor = next;
+      if (keys.length > 0) await this.client.del(...keys.map((name) => name.slice(prefix.length)));
+    } while (cursor !== "0");
   }
 
   async counter(key: string, window: string): Promise<number> {

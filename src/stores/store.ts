@@ -9,6 +9,10 @@ export interface KeyValueStore {
   delete(key: string): Promise<boolean>;
   /** One rate-limit decision for `key` under `policy`, counted atomically (one round trip for Redis). */
   consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
+  /** What consume() would answer now, without counting a request. */
+  peek(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
+  /** Forgets every count kept under `key` (all windows, logs and buckets). */
+  reset(key: string): Promise<void>;
   /** A calendar counter's value (quotas), without counting. */
   counter(key: string, window: string): Promise<number>;
   resetCounter(key: string, window: string): Promise<void>;

@@ -9,7 +9,7 @@ import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import { refuse } from "../refusal.js";
-import { requestKey } from "../request-key.js";
+import { keyValues } from "../request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
 /** Where the request phase leaves the decisions for the response phase (a symbol: never sent to sandboxed plugins). */
@@ -41,16 +41,26 @@ function headersFor(style: RateLimitOptions["headers"], named: Named[], policyHe
   return { "ratelimit-policy": policyHeader, ratelimit: state };
 }
 
+/** Each configured limit with its name and store policy. */
+export function namedLimits(options: Pick<RateLimitOptions, "limits">): Named[] {
+  return options.limits.map((limit) => ({
+    name: limit.name ?? `${limit.limit}-per-${limit.windowMs}ms`,
+    policy: { algorithm: limit.algorithm, limit: limit.limit, windowMs: limit.windowMs, ...(limit.burst ? { burst: limit.burst } : {}) },
+  }));
+}
+
+/** The store key of one limit for one key: per API and limit name. */
+export function limitKey(api: string, keyValues: string, name: string): string {
+  return `rate-limit|${api}|${keyValues}|${name}`;
+}
+
 export const rateLimitPlugin: PluginDefinition = {
   name: "rate-limit",
   optionsSchema: rateLimitOptionsSchema,
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as RateLimitOptions;
-    const named: Named[] = options.limits.map((limit) => ({
-      name: limit.name ?? `${limit.limit}-per-${limit.windowMs}ms`,
-      policy: { algorithm: limit.algorithm, limit: limit.limit, windowMs: limit.windowMs, ...(limit.burst ? { burst: limit.burst } : {}) },
-    }));
+    const named = namedLimits(options);
     // The quota a client sees: the burst for a token bucket, the limit otherwise.
     const policyHeader = named.map(({ name, policy }) => `"${name}";q=${policy.algorithm === "token-bucket" ? (policy.burst ?? policy.limit) : policy.limit};w=${seconds(policy.windowMs)}`).join(", ");
     const shared = setup.store;
@@ -62,7 +72,7 @@ export const rateLimitPlugin: PluginDefinition = {
     const decideAll = async (key: string, ctx: PluginContext): Promise<RateLimitDecision[] | null> => {
       if (shared) {
         try {
-          const decisions = await Promise.all(named.map(({ name, policy }) => shared.consume(`${key}|${name}`, policy)));
+          const decisions = await Promise.all(named.map(({ name, policy }) => shared.consume(limitKey(ctx.route.api, key, name), policy)));
           if (degraded) setup.log.info({ plugin: "rate-limit" }, "store reachable again; counting there");
           degraded = false;
           return decisions;
@@ -74,7 +84,7 @@ export const rateLimitPlugin: PluginDefinition = {
         }
       }
       const counter = (local ??= new MemoryStore());
-      return Promise.all(named.map(({ name, policy }) => counter.consume(`${key}|${name}`, policy)));
+      return Promise.all(named.map(({ name, policy }) => counter.consume(limitKey(ctx.route.api, key, name), policy)));
     };
 
     /** Records the decisions for the response phase; the answer when a limit is spent. */
@@ -96,8 +106,8 @@ export const rateLimitPlugin: PluginDefinition = {
 
     return {
       onRequest(request, ctx) {
-        const key = requestKey("rate-limit", options.key, request, ctx);
-        if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(`${key}|${name}`, policy)), key, ctx);
+        const key = keyValues(options.key, request, ctx);
+        if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(limitKey(ctx.route.api, key, name), policy)), key, ctx);
         return decideAll(key, ctx).then((decisions) => (decisions ? settle(decisions, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)")));
       },
       onResponse(response, ctx) {
