@@ -1,30 +1,56 @@
-// The Redis store (ioredis): state shared by every gateway pointed at the same Redis. Keys get the
-// "portcullis:" prefix. Commands fail fast while Redis is unreachable (no offline queue, a short
+// The Redis store (ioredis): state shared by every gateway pointed at the same Redis — standalone
+// (redis://, rediss://), behind Sentinel (redis-sentinel://host:port[,host:port]/master) or a
+// Cluster (redis-cluster://host:port[,host:port]). Keys get the "portcullis:" prefix; the keys of
+// one rate-limit key share a hash tag, so a script's keys always live in one cluster slot. Commands fail fast while Redis is unreachable (no offline queue, a short
 // command timeout), so that each caller can apply its own failure policy at once; ioredis keeps
 // reconnecting in the background and shared counting resumes when Redis is back.
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
 import type { KeyValueStore } from "./store.js";
 
+const PREFIX = "portcullis:";
+
+/** Fail fast while Redis is away; keep reconnecting in the background. */
+const options: RedisOptions = {
+  keyPrefix: PREFIX,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  commandTimeout: 1000,
+  connectTimeout: 2000,
+  retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+};
+
+/** "host:port,host:port" as ioredis node addresses. */
+function addresses(list: string): { host: string; port: number }[] {
+  return list.split(",").map((entry) => {
+    const at = entry.lastIndexOf(":");
+    return { host: entry.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(entry.slice(at + 1)) };
+  });
+}
+
+function connectTo(url: string): Redis | Cluster {
+  const sentinel = /^redis-sentinel:\/\/([^/]+)\/([^/?]+)/.exec(url);
+  if (sentinel) return new Redis({ ...options, sentinels: addresses(sentinel[1]), name: decodeURIComponent(sentinel[2]) });
+  const cluster = /^redis-cluster:\/\/([^/?]+)/.exec(url);
+  if (cluster) {
+    const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
+    return new Cluster(addresses(cluster[1]), { keyPrefix, enableOfflineQueue, redisOptions, clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000) });
+  }
+  return new Redis(url, options);
+}
+
 type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string, dryRun: string) => Promise<[number, number, number, number, number, number?]>;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
-  private readonly client: Redis & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
+  private readonly client: (Redis | Cluster) & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
   private connected = false;
 
   constructor(url: string, log: Logger) {
-    const client = new Redis(url, {
-      keyPrefix: "portcullis:",
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 1000,
-      connectTimeout: 2000,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
-    });
+    const client = connectTo(url);
     client.defineCommand("rateLimit", { numberOfKeys: 1, lua: RATE_LIMIT_SCRIPT });
     client.defineCommand("acquireSlot", { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
     client.on("ready", () => {
@@ -65,14 +91,17 @@ export class RedisStore implements KeyValueStore {
   }
 
   async reset(key: string): Promise<void> {
-    // SCAN sees full names; DEL adds the prefix itself, so it gets them without it.
-    const prefix = "portcullis:";
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.client.scan(cursor, "MATCH", `${prefix}{rl:${key}}*`, "COUNT", 100);
-      cursor = next;
-      if (keys.length > 0) await this.client.del(...keys.map((name) => name.slice(prefix.length)));
-    } while (cursor !== "0");
+    // SCAN sees full names; DEL adds the prefix itself, so it gets them without it. In a cluster,
+    // every master is scanned (the key's hash tag puts all its counts on one of them).
+    const nodes = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+    for (const node of nodes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", `${PREFIX}{rl:${key}}*`, "COUNT", 100);
+        cursor = next;
+        if (keys.length > 0) await this.client.del(...keys.map((name) => name.slice(PREFIX.length)));
+      } while (cursor !== "0");
+    }
   }
 
   async counter(key: string, window: string): Promise<number> {

@@ -1,4 +1,5 @@
-// The programs the tests start as real services: redis-server. Taken from PATH; when missing and
+// The programs the tests start as real services: redis-server (also as Sentinel and Cluster
+// nodes), and redis-cli to form a cluster. Taken from PATH; when missing and
 // running as root, installed with apt-get (what a fresh Debian/Ubuntu machine has); otherwise the
 // run stops with a message saying how to install it.
 import { spawnSync } from "node:child_process";
@@ -13,7 +14,10 @@ function aptInstall(packages) {
 }
 
 export function ensureServices() {
-  const needed = [{ command: "redis-server", apt: "redis-server" }].filter(({ command }) => !onPath(command));
+  const needed = [
+    { command: "redis-server", apt: "redis-server" },
+    { command: "redis-cli", apt: "redis-tools" },
+  ].filter(({ command }) => !onPath(command));
   if (needed.length === 0) return;
   const names = needed.map(({ command }) => command).join(", ");
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
