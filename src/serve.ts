@@ -12,7 +12,7 @@ import { createGateway } from "./gateway.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { openStore } from "./stores/index.js";
-import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
+import { builtinPlugins, builtinView, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
 import { buildRuntime } from "./runtime.js";
@@ -136,7 +136,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         ready: () => accepting,
         reload,
         reloads: () => reloads,
-        plugins: () => [...[...builtinPlugins.keys()].map((name) => ({ name, kind: "built-in", state: "live" })), ...userPlugins.view()],
+        plugins: () => [...[...builtinPlugins.keys()].map(builtinView), ...userPlugins.view()],
         store: () => store,
       },
       () => gateway.current().config.admin.token,

@@ -297,7 +297,10 @@ apis:
     const closed = await send(`${first.url}/closed/x`, { headers: { "x-client": "resilient" } });
     assert.equal(closed.status, 503);
     assert.equal(closed.json<{ code: string }>().code, "rate_limit_unavailable");
-    await first.waitForLog((line) => line.msg === "rate limit decided without the store");
+    await first.waitForLog((line) => line.msg === "decided without the store" && line.plugin === "rate-limit");
+    type View = { name: string; decidedWithoutStore?: Record<string, number> };
+    const rateLimit = (await send(`${first.adminUrl}/plugins`)).json<{ plugins: View[] }>().plugins.find((plugin) => plugin.name === "rate-limit")!;
+    assert.ok(rateLimit.decidedWithoutStore!["fail-open"] >= 1 && rateLimit.decidedWithoutStore!["fail-closed"] >= 1, JSON.stringify(rateLimit));
 
     // A fresh Redis knows none of the earlier counts: limits start over, shared again.
     await redis.restart();

@@ -11,6 +11,7 @@ import { mtlsAuthPlugin } from "./mtls-auth/index.js";
 import { rateLimitPlugin } from "./rate-limit/index.js";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.js";
 import { quotaPlugin } from "./quota/index.js";
+import { storeDownCounts } from "./store-down.js";
 import { throttlePlugin } from "./throttle/index.js";
 import { mockPlugin } from "./mock/index.js";
 
@@ -28,6 +29,12 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [concurrencyLimitPlugin.name, concurrencyLimitPlugin],
   [mockPlugin.name, mockPlugin],
 ]);
+
+/** What GET /plugins shows of a built-in plugin. */
+export function builtinView(name: string) {
+  const trafficPlugin = ["rate-limit", "throttle", "quota", "concurrency-limit"].includes(name);
+  return { name, kind: "built-in", state: "live", ...(trafficPlugin ? { decidedWithoutStore: storeDownCounts(name) } : {}) };
+}
 
 /** The plugins a config may attach: the built-ins, and the user plugins loaded in the sandbox. */
 export function pluginCatalog(userPlugins: ReadonlyMap<string, PluginDefinition> = new Map()): PluginCatalog {

@@ -6,6 +6,7 @@ import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import { refuse } from "../refusal.js";
+import { decidedWithoutStore } from "../store-down.js";
 import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const concurrencyLimitOptionsSchema = {
@@ -48,7 +49,7 @@ export const concurrencyLimitPlugin: PluginDefinition = {
         try {
           taken = await store.acquire(key, ctx.requestId, options.limit, options.leaseMs);
         } catch (error) {
-          ctx.log.warn({ plugin: "concurrency-limit", requestId: ctx.requestId, err: error, whenStoreDown: options.whenStoreDown }, "concurrency decided without the store");
+          decidedWithoutStore("concurrency-limit", options.whenStoreDown, ctx, error);
           if (options.whenStoreDown === "fail-closed") return refuse(ctx, "concurrency-limit", 503, "concurrency_unavailable", "the store is unreachable (fail-closed)");
           store = local ??= new MemoryStore();
           taken = await store.acquire(key, ctx.requestId, options.limit, options.leaseMs);

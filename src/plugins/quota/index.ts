@@ -4,6 +4,7 @@
 import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { problemBody } from "../../problem.js";
 import { refuse } from "../refusal.js";
+import { decidedWithoutStore } from "../store-down.js";
 import { KEY_PART_PATTERN, keyValues } from "../request-key.js";
 import { calendarWindow, checkTimeZone, type QuotaPeriod } from "./calendar.js";
 
@@ -51,7 +52,7 @@ export const quotaPlugin: PluginDefinition = {
         try {
           decision = await store.consume(key, { algorithm: "calendar", limit: options.limit, windowMs: window.remainingMs, window: window.name });
         } catch (error) {
-          ctx.log.warn({ plugin: "quota", requestId: ctx.requestId, err: error, whenStoreDown: options.whenStoreDown }, "quota decided without the store");
+          decidedWithoutStore("quota", options.whenStoreDown, ctx, error);
           if (options.whenStoreDown === "fail-closed") return refuse(ctx, "quota", 503, "quota_unavailable", "the quota store is unreachable (fail-closed)");
           return;
         }

@@ -9,6 +9,7 @@ import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import { refuse } from "../refusal.js";
+import { decidedWithoutStore } from "../store-down.js";
 import { keyValues } from "../request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
@@ -79,7 +80,7 @@ export const rateLimitPlugin: PluginDefinition = {
         } catch (error) {
           if (!degraded) setup.log.warn({ plugin: "rate-limit", err: error, whenStoreDown: options.whenStoreDown }, "store unreachable for rate limits");
           degraded = true;
-          ctx.log.warn({ plugin: "rate-limit", requestId: ctx.requestId, whenStoreDown: options.whenStoreDown }, "rate limit decided without the store");
+          decidedWithoutStore("rate-limit", options.whenStoreDown, ctx, error);
           if (options.whenStoreDown === "fail-closed") return null;
         }
       }

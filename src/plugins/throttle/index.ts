@@ -7,6 +7,7 @@ import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import { refuse } from "../refusal.js";
+import { decidedWithoutStore } from "../store-down.js";
 import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const throttleOptionsSchema = {
@@ -51,7 +52,7 @@ export const throttlePlugin: PluginDefinition = {
         try {
           return await setup.store.consume(key, policy);
         } catch (error) {
-          ctx.log.warn({ plugin: "throttle", requestId: ctx.requestId, err: error, whenStoreDown: options.whenStoreDown }, "throttle decided without the store");
+          decidedWithoutStore("throttle", options.whenStoreDown, ctx, error);
           if (options.whenStoreDown === "fail-closed") return null;
         }
       }
