@@ -231,7 +231,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const upstreamBody = request.body === null ? body : toBuffer(request.body);
     if (upstreamBody !== null) {
       headers["content-length"] = String(upstreamBody.length);
-      delete headers["transfer-encoding"];
+      if (headers["transfer-encoding"] !== undefined) delete headers["transfer-encoding"];
     }
 
     const upstream = route.upstream;
