@@ -136,7 +136,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       } else {
         route = matched.route;
         scope = { requestId, route: route.info, vars: {}, log, consumer: null };
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders });
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames });
       }
     }
 
@@ -174,6 +174,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     scope: PhaseScope;
     maxBodyBytes: number;
     consumerHeaders: GatewayConfig["consumerHeaders"];
+    consumerHeaderNames: readonly string[];
   }
 
   async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
@@ -188,7 +189,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     headers[facts.idHeader] = facts.requestId;
     // Only the gateway says who the consumer is: a client's own claim is dropped.
     const consumerHeaders = facts.consumerHeaders;
-    dropClientCopies(headers, [consumerHeaders.id, consumerHeaders.username, consumerHeaders.groups]);
+    dropClientCopies(headers, facts.consumerHeaderNames);
 
     // Read in full only when a plugin of the route asked for the body.
     let body: Buffer | null = null;

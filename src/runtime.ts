@@ -37,6 +37,8 @@ export class Runtime {
   private released = false;
   /** The plugin definitions this runtime's chains use. */
   readonly definitions: ReadonlySet<PluginDefinition>;
+  /** config.consumerHeaders as a list, for dropping clients' copies on every request. */
+  readonly consumerHeaderNames: readonly string[];
 
   constructor(
     readonly config: GatewayConfig,
@@ -47,6 +49,7 @@ export class Runtime {
     readonly loadedAt: Date,
   ) {
     this.definitions = new Set(routes.flatMap((route) => route.chain.map((link) => link.definition)));
+    this.consumerHeaderNames = Object.values(config.consumerHeaders);
   }
 
   /** Starts what runs in the background (health checks); called when the runtime goes live. */

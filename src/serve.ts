@@ -136,7 +136,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         ready: () => accepting,
         reload,
         reloads: () => reloads,
-        plugins: () => [...[...builtinPlugins.keys()].map(builtinView), ...userPlugins.view()],
+        plugins: () => [...[...builtinPlugins.values()].map(builtinView), ...userPlugins.view()],
         store: () => store,
       },
       () => gateway.current().config.admin.token,

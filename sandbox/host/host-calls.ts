@@ -16,7 +16,8 @@ export interface PluginPermissions {
 }
 
 export interface HostServices {
-  store: KeyValueStore;
+  /** null in tools that only compile and check plugins: kv calls are then refused. */
+  store: KeyValueStore | null;
 }
 
 const MAX_KEY = 512;
@@ -103,16 +104,20 @@ export function hostCalls(plugin: string, permissions: PluginPermissions, servic
     if (typeof payload.key !== "string" || payload.key.length === 0 || payload.key.length > MAX_KEY) throw new TypeError(`kv keys are strings of 1 to ${MAX_KEY} characters`);
     return namespace + payload.key;
   };
+  const store = (): KeyValueStore => {
+    if (!services.store) throw new Error("no store is configured");
+    return services.store;
+  };
 
   const operations: Record<string, (payload: never) => Promise<unknown>> = {
-    "kv.get": async (payload: KvPayload) => services.store.get(checkedKey(payload)),
+    "kv.get": async (payload: KvPayload) => store().get(checkedKey(payload)),
     "kv.set": async (payload: KvPayload) => {
       const key = checkedKey(payload);
       if (typeof payload.value !== "string" || payload.value.length > MAX_VALUE) throw new TypeError(`kv values are strings of at most ${MAX_VALUE} characters`);
-      await services.store.set(key, payload.value, payload.ttlMs);
+      await store().set(key, payload.value, payload.ttlMs);
       return null;
     },
-    "kv.delete": async (payload: KvPayload) => services.store.delete(checkedKey(payload)),
+    "kv.delete": async (payload: KvPayload) => store().delete(checkedKey(payload)),
     fetch: async (payload: FetchPayload) => {
       let url: URL;
       try {

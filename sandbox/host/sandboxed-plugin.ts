@@ -132,22 +132,6 @@ async function instantiate(code: string, bundleName: string, memoryMb: number, b
   }
 }
 
-/** Stands in when the gateway gave no store (tools that only compile and check plugins). */
-const unavailableStore: HostServices["store"] = {
-  kind: "none",
-  get: () => Promise.reject(new Error("no store is configured")),
-  set: () => Promise.reject(new Error("no store is configured")),
-  delete: () => Promise.reject(new Error("no store is configured")),
-  consume: () => Promise.reject(new Error("no store is configured")),
-  peek: () => Promise.reject(new Error("no store is configured")),
-  reset: () => Promise.reject(new Error("no store is configured")),
-  counter: () => Promise.reject(new Error("no store is configured")),
-  resetCounter: () => Promise.reject(new Error("no store is configured")),
-  acquire: () => Promise.reject(new Error("no store is configured")),
-  release: () => Promise.reject(new Error("no store is configured")),
-  close: async () => {},
-};
-
 function encodeVars(vars: Record<string, unknown>): string {
   for (const _ in vars) return JSON.stringify(vars);
   return "";
@@ -188,7 +172,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const grants = JSON.stringify({ env: grantedEnv(permissions) });
   const settings = settingsFor(name, description.limits);
   let limits = settings.limits;
-  hostCall = hostCalls(name, permissions, options.services ?? { store: unavailableStore }, () => limits.timeoutMs);
+  hostCall = hostCalls(name, permissions, options.services ?? { store: null }, () => limits.timeoutMs);
   if (limits.memoryMb !== defaultLimits.memoryMb) {
     retire(instance);
     instance = await instantiate(compiled.code, bundleName, limits.memoryMb, bridge, grants);

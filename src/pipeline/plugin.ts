@@ -93,6 +93,8 @@ export interface PluginDefinition {
   /** Bodies the plugin needs to see; the gateway buffers them only for routes with such a plugin. */
   wantsBody?: { request: boolean; response: boolean };
   create(options: Record<string, unknown>, setup: PluginSetup): PluginHooks;
+  /** Counters GET /plugins shows for a built-in plugin. */
+  counters?(): Record<string, unknown>;
   /** Frees what the plugin holds (a sandboxed plugin's isolate); called once nothing uses it. */
   dispose?(): void;
 }

@@ -11,7 +11,6 @@ import { mtlsAuthPlugin } from "./mtls-auth/index.js";
 import { rateLimitPlugin } from "./rate-limit/index.js";
 import { concurrencyLimitPlugin } from "./concurrency-limit/index.js";
 import { quotaPlugin } from "./quota/index.js";
-import { storeDownCounts } from "./store-down.js";
 import { throttlePlugin } from "./throttle/index.js";
 import { mockPlugin } from "./mock/index.js";
 
@@ -31,9 +30,8 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
 ]);
 
 /** What GET /plugins shows of a built-in plugin. */
-export function builtinView(name: string) {
-  const trafficPlugin = ["rate-limit", "throttle", "quota", "concurrency-limit"].includes(name);
-  return { name, kind: "built-in", state: "live", ...(trafficPlugin ? { decidedWithoutStore: storeDownCounts(name) } : {}) };
+export function builtinView(definition: PluginDefinition) {
+  return { name: definition.name, kind: "built-in", state: "live", ...definition.counters?.() };
 }
 
 /** The plugins a config may attach: the built-ins, and the user plugins loaded in the sandbox. */

@@ -1,5 +1,6 @@
-// How auth plugins refuse: 401 (with WWW-Authenticate) or 403 as problem+json, with a short code
-// and no detail that could help a caller probe; the reason goes to the log, never a credential.
+// How plugins refuse. Auth plugins: 401 (with WWW-Authenticate) or 403 as problem+json, with a
+// short code and no detail that could help a caller probe; the reason goes to the log, never a
+// credential. Traffic plugins: 429 (or 503) with Retry-After, saying when to come back.
 import type { PluginAnswer, PluginContext } from "../pipeline/plugin.js";
 import { problemBody } from "../problem.js";
 
@@ -9,5 +10,14 @@ export function refuse(ctx: PluginContext, plugin: string, status: 401 | 403 | 5
     status,
     headers: { "content-type": "application/problem+json", ...(challenge ? { "www-authenticate": challenge } : {}) },
     body: problemBody({ status, code, requestId: ctx.requestId }),
+  };
+}
+
+/** A request over a limit: problem+json with the code, a detail, and Retry-After in seconds. */
+export function overLimit(ctx: PluginContext, status: 429 | 503, code: string, detail: string, retryAfterSeconds: number): PluginAnswer {
+  return {
+    status,
+    headers: { "content-type": "application/problem+json", "retry-after": String(retryAfterSeconds) },
+    body: problemBody({ status, code, detail, requestId: ctx.requestId }),
   };
 }

@@ -3,10 +3,10 @@
 // it back once its response is finished (the log phase); a slot held by a gateway that died is
 // freed when its lease runs out. Over the limit: 429 (or 503).
 import type { PluginDefinition } from "../../pipeline/plugin.js";
-import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
-import { refuse } from "../refusal.js";
-import { decidedWithoutStore } from "../store-down.js";
+import type { KeyValueStore } from "../../stores/store.js";
+import { overLimit, refuse } from "../refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../store-down.js";
 import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const concurrencyLimitOptionsSchema = {
@@ -37,35 +37,26 @@ const HELD = Symbol("concurrency slot");
 export const concurrencyLimitPlugin: PluginDefinition = {
   name: "concurrency-limit",
   optionsSchema: concurrencyLimitOptionsSchema,
+  counters: () => ({ decidedWithoutStore: storeDownCounts("concurrency-limit") }),
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as Options;
     let local: MemoryStore | null = null;
+    const fallback = () => (local ??= new MemoryStore());
     return {
       async onRequest(request, ctx) {
         const key = requestKey("concurrency", options.key, request, ctx);
-        let store = setup.store ?? (local ??= new MemoryStore());
-        let taken: boolean;
-        try {
-          taken = await store.acquire(key, ctx.requestId, options.limit, options.leaseMs);
-        } catch (error) {
-          decidedWithoutStore("concurrency-limit", options.whenStoreDown, ctx, error);
-          if (options.whenStoreDown === "fail-closed") return refuse(ctx, "concurrency-limit", 503, "concurrency_unavailable", "the store is unreachable (fail-closed)");
-          store = local ??= new MemoryStore();
-          taken = await store.acquire(key, ctx.requestId, options.limit, options.leaseMs);
-        }
-        if (!taken) {
+        const decided = await decideOrFallBack("concurrency-limit", setup.store, fallback, options.whenStoreDown, ctx, (store) => store.acquire(key, ctx.requestId, options.limit, options.leaseMs));
+        if (!decided) return refuse(ctx, "concurrency-limit", 503, "concurrency_unavailable", "the store is unreachable (fail-closed)");
+        if (!decided.value) {
           ctx.log.info({ plugin: "concurrency-limit", requestId: ctx.requestId, key }, "too many requests in flight");
-          return {
-            status: options.status,
-            headers: { "content-type": "application/problem+json", "retry-after": "1" },
-            body: problemBody({ status: options.status, code: "too_many_in_flight", detail: `at most ${options.limit} requests at once`, requestId: ctx.requestId }),
-          };
+          return overLimit(ctx, options.status, "too_many_in_flight", `at most ${options.limit} requests at once`, 1);
         }
-        (ctx.vars as Record<symbol, unknown>)[HELD] = { store, key };
+        // Given back to the store that took it, even if Redis is back by then.
+        (ctx.vars as Record<symbol, unknown>)[HELD] = { store: decided.store, key };
       },
       onLog(_entry, ctx) {
-        const held = (ctx.vars as Record<symbol, { store: MemoryStore | NonNullable<typeof setup.store>; key: string } | undefined>)[HELD];
+        const held = (ctx.vars as Record<symbol, { store: KeyValueStore; key: string } | undefined>)[HELD];
         if (!held) return;
         held.store.release(held.key, ctx.requestId).catch((error: unknown) => ctx.log.warn({ plugin: "concurrency-limit", requestId: ctx.requestId, err: error }, "slot not given back; its lease will free it"));
       },

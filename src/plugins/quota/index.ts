@@ -2,9 +2,8 @@
 // in a configured time zone — counted in the shared store. Over it: 429 with Retry-After until the
 // next period. The admin API reads and resets a key's use (GET/DELETE /quotas/:key).
 import type { PluginDefinition } from "../../pipeline/plugin.js";
-import { problemBody } from "../../problem.js";
-import { refuse } from "../refusal.js";
-import { decidedWithoutStore } from "../store-down.js";
+import { overLimit, refuse } from "../refusal.js";
+import { decidedWithoutStore, storeDownCounts } from "../store-down.js";
 import { KEY_PART_PATTERN, keyValues } from "../request-key.js";
 import { calendarWindow, checkTimeZone, type QuotaPeriod } from "./calendar.js";
 
@@ -38,6 +37,7 @@ export function quotaKey(api: string, options: Pick<QuotaOptions, "period">, who
 export const quotaPlugin: PluginDefinition = {
   name: "quota",
   optionsSchema: quotaOptionsSchema,
+  counters: () => ({ decidedWithoutStore: storeDownCounts("quota") }),
   defaultOnError: "fail-closed",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as QuotaOptions;
@@ -59,11 +59,7 @@ export const quotaPlugin: PluginDefinition = {
         if (decision.allowed) return;
         const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
         ctx.log.info({ plugin: "quota", requestId: ctx.requestId, key, window: window.name }, "quota spent");
-        return {
-          status: 429,
-          headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
-          body: problemBody({ status: 429, code: "quota_exceeded", detail: `the ${options.period}'s quota of ${options.limit} is spent`, requestId: ctx.requestId }),
-        };
+        return overLimit(ctx, 429, "quota_exceeded", `the ${options.period}'s quota of ${options.limit} is spent`, retryAfter);
       },
     };
   },

@@ -5,11 +5,11 @@
 // store cannot be reached, the attachment's whenStoreDown decides: count in this process and
 // serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
 import type { PluginAnswer, PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
-import { problemBody } from "../../problem.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
-import { refuse } from "../refusal.js";
-import { decidedWithoutStore } from "../store-down.js";
+import type { KeyValueStore } from "../../stores/store.js";
+import { overLimit, refuse } from "../refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../store-down.js";
 import { keyValues } from "../request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
@@ -58,6 +58,7 @@ export function limitKey(api: string, keyValues: string, name: string): string {
 export const rateLimitPlugin: PluginDefinition = {
   name: "rate-limit",
   optionsSchema: rateLimitOptionsSchema,
+  counters: () => ({ decidedWithoutStore: storeDownCounts("rate-limit") }),
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as RateLimitOptions;
@@ -66,40 +67,20 @@ export const rateLimitPlugin: PluginDefinition = {
     const policyHeader = named.map(({ name, policy }) => `"${name}";q=${policy.algorithm === "token-bucket" ? (policy.burst ?? policy.limit) : policy.limit};w=${seconds(policy.windowMs)}`).join(", ");
     const shared = setup.store;
     // Counts kept in this process while the shared store is unreachable (fail-open), and for
-    // tools that run without a store.
+    // tools that run without a store. (The store itself logs losing and regaining Redis.)
     let local: MemoryStore | null = null;
-    let degraded = false;
-
-    const decideAll = async (key: string, ctx: PluginContext): Promise<RateLimitDecision[] | null> => {
-      if (shared) {
-        try {
-          const decisions = await Promise.all(named.map(({ name, policy }) => shared.consume(limitKey(ctx.route.api, key, name), policy)));
-          if (degraded) setup.log.info({ plugin: "rate-limit" }, "store reachable again; counting there");
-          degraded = false;
-          return decisions;
-        } catch (error) {
-          if (!degraded) setup.log.warn({ plugin: "rate-limit", err: error, whenStoreDown: options.whenStoreDown }, "store unreachable for rate limits");
-          degraded = true;
-          decidedWithoutStore("rate-limit", options.whenStoreDown, ctx, error);
-          if (options.whenStoreDown === "fail-closed") return null;
-        }
-      }
-      const counter = (local ??= new MemoryStore());
-      return Promise.all(named.map(({ name, policy }) => counter.consume(limitKey(ctx.route.api, key, name), policy)));
-    };
+    const fallback = () => (local ??= new MemoryStore());
 
     /** Records the decisions for the response phase; the answer when a limit is spent. */
     const settle = (decisions: RateLimitDecision[], key: string, ctx: PluginContext): PluginAnswer | undefined => {
       (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
-      const refused = decisions.filter((decision) => !decision.allowed);
-      if (refused.length === 0) return;
-      const retryAfter = seconds(Math.max(...refused.map((decision) => decision.retryAfterMs)));
+      // The longest wait among the spent limits (no arrays on the admitted path).
+      let retryAfterMs = -1;
+      for (const decision of decisions) if (!decision.allowed) retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs);
+      if (retryAfterMs < 0) return;
+      const retryAfter = seconds(retryAfterMs);
       ctx.log.info({ plugin: "rate-limit", requestId: ctx.requestId, key, retryAfter }, "request over its rate limit");
-      return {
-        status: 429,
-        headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
-        body: problemBody({ status: 429, code: "rate_limited", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
-        };
+      return overLimit(ctx, 429, "rate_limited", `retry in ${retryAfter} s`, retryAfter);
     };
 
     // The memory store decides synchronously: no promise on the request path.
@@ -109,7 +90,10 @@ export const rateLimitPlugin: PluginDefinition = {
       onRequest(request, ctx) {
         const key = keyValues(options.key, request, ctx);
         if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(limitKey(ctx.route.api, key, name), policy)), key, ctx);
-        return decideAll(key, ctx).then((decisions) => (decisions ? settle(decisions, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)")));
+        const decideAll = (store: KeyValueStore) => Promise.all(named.map(({ name, policy }) => store.consume(limitKey(ctx.route.api, key, name), policy)));
+        return decideOrFallBack("rate-limit", shared, fallback, options.whenStoreDown, ctx, decideAll).then((decided) =>
+          decided ? settle(decided.value, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)"),
+        );
       },
       onResponse(response, ctx) {
         const decisions = (ctx.vars as Record<symbol, unknown>)[DECISIONS] as RateLimitDecision[] | undefined;

@@ -2,12 +2,11 @@
 // the rate wait their turn (GCRA: each request gets the next free slot), as long as that wait is
 // at most maxDelayMs; beyond that they are refused (429, or 503 when configured). Counts live in
 // the configured store like rate-limit's, so gateways sharing Redis share the rate.
-import type { PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
-import { problemBody } from "../../problem.js";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { MemoryStore } from "../../stores/memory.js";
-import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
-import { refuse } from "../refusal.js";
-import { decidedWithoutStore } from "../store-down.js";
+import type { RateLimitPolicy } from "../../stores/rate-limit.js";
+import { overLimit, refuse } from "../refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../store-down.js";
 import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
 
 export const throttleOptionsSchema = {
@@ -41,37 +40,25 @@ const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
 export const throttlePlugin: PluginDefinition = {
   name: "throttle",
   optionsSchema: throttleOptionsSchema,
+  counters: () => ({ decidedWithoutStore: storeDownCounts("throttle") }),
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as ThrottleOptions;
     const policy: RateLimitPolicy = { algorithm: "token-bucket", limit: options.limit, windowMs: options.windowMs, burst: options.burst, maxDelayMs: options.maxDelayMs };
     let local: MemoryStore | null = null;
 
-    const decide = async (key: string, ctx: PluginContext): Promise<RateLimitDecision | null> => {
-      if (setup.store) {
-        try {
-          return await setup.store.consume(key, policy);
-        } catch (error) {
-          decidedWithoutStore("throttle", options.whenStoreDown, ctx, error);
-          if (options.whenStoreDown === "fail-closed") return null;
-        }
-      }
-      return (local ??= new MemoryStore()).consume(key, policy);
-    };
+    const fallback = () => (local ??= new MemoryStore());
 
     return {
       async onRequest(request, ctx) {
         const key = requestKey("throttle", options.key, request, ctx);
-        const decision = await decide(key, ctx);
-        if (!decision) return refuse(ctx, "throttle", 503, "throttle_unavailable", "the throttle store is unreachable (fail-closed)");
+        const decided = await decideOrFallBack("throttle", setup.store, fallback, options.whenStoreDown, ctx, (store) => store.consume(key, policy));
+        if (!decided) return refuse(ctx, "throttle", 503, "throttle_unavailable", "the throttle store is unreachable (fail-closed)");
+        const decision = decided.value;
         if (!decision.allowed) {
           const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
           ctx.log.info({ plugin: "throttle", requestId: ctx.requestId, key, retryAfter }, "request would wait too long");
-          return {
-            status: options.status,
-            headers: { "content-type": "application/problem+json", "retry-after": String(retryAfter) },
-            body: problemBody({ status: options.status, code: "throttled", detail: `retry in ${retryAfter} s`, requestId: ctx.requestId }),
-          };
+          return overLimit(ctx, options.status, "throttled", `retry in ${retryAfter} s`, retryAfter);
         }
         if (decision.delayMs > 0) await sleep(decision.delayMs);
       },
