@@ -8,10 +8,11 @@ import type { TLSSocket } from "node:tls";
 import Koa, { type Context } from "koa";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
-import { runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
+import { contextFor, runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
 import { sendProblem, type Problem } from "./problem.js";
 import { readRequestBody, toBuffer } from "./proxy/body.js";
 import { echoRequest } from "./proxy/echo.js";
+import { GatewayExchange } from "./proxy/exchange.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
 import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers.js";
@@ -83,7 +84,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   /** Writes an answer that did not come from a pool (plugin, echo), after the response phase. */
   async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope, source: string | null = null): Promise<Outcome> {
     const answered = answerBody(answer);
-    const headers: OutgoingHttpHeaders = { ...(answered.contentType ? { "content-type": answered.contentType } : {}), ...answer.headers, ...extra };
+    const named = answer.headers !== undefined && answer.headers["content-type"] !== undefined;
+    const headers: OutgoingHttpHeaders = { ...(answered.contentType && !named ? { "content-type": answered.contentType } : {}), ...answer.headers, ...extra };
     const response: PluginResponse = { status: answer.status, headers, body: answered.body };
     try {
       await runResponsePhase(route.chain, ran, response, scope);
@@ -91,7 +93,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       return sendGatewayProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: scope.requestId }, extra);
     }
     const body = toBuffer(response.body);
-    response.headers["content-length"] = body.length;
+    // 204 and 304 carry no body; a 304's Content-Length, if any, speaks of the stored representation.
+    if (response.status !== 204 && response.status !== 304) response.headers["content-length"] = body.length;
     res.writeHead(response.status, response.headers);
     res.end(body);
     return { status: response.status, target: source, attempts: 0, bytes: body.length, error: null };
@@ -236,16 +239,34 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     }
 
     const upstream = route.upstream;
+    if (route.exchange) {
+      if (upstream.kind === "pool") applyHostPolicy(headers, upstream.pool.config.host);
+      const exchange = new GatewayExchange({
+        req,
+        res,
+        upstream,
+        request,
+        requestId: facts.requestId,
+        extra: facts.extra,
+        hashKey: upstream.kind === "pool" ? hashKeyFor(upstream.pool.config.hashOn, headers, facts.clientIp) : null,
+        responsePhase: ran > 0 && route.hooks.response ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+        responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
+        log,
+      });
+      try {
+        await route.exchange.hooks.exchange!(request, contextFor(route.exchange, facts.scope), exchange);
+      } catch (error) {
+        log.error({ plugin: route.exchange.name, requestId: facts.requestId, err: error }, "plugin fault in the upstream exchange");
+      }
+      return exchange.outcome();
+    }
     if (upstream.kind === "echo") {
       const echoed = await echoRequest(req, request.method, request.path + request.search, upstreamBody);
       return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope, "echo");
     }
 
     const pool = upstream.pool;
-    const hostPolicy = pool.config.host;
-    // "target": Node sets Host from the target's address when the request has none.
-    if (hostPolicy === "target") delete headers.host;
-    else if (hostPolicy !== "preserve") headers.host = hostPolicy;
+    applyHostPolicy(headers, pool.config.host);
     const outcome: ForwardOutcome = await forward({
       req,
       res,
@@ -290,6 +311,12 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     },
     inFlight: () => inFlight,
   };
+}
+
+function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {
+  // "target": Node sets Host from the target's address when the request has none.
+  if (hostPolicy === "target") delete headers.host;
+  else if (hostPolicy !== "preserve") headers.host = hostPolicy;
 }
 
 function hashKeyFor(hashOn: { header?: string; cookie?: string; clientIp?: boolean }, headers: IncomingMessage["headers"], clientIp: string): string | null {

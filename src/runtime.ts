@@ -27,6 +27,8 @@ export interface Route extends MatchableRoute {
   bodies: { request: boolean; response: boolean };
   /** Which phases have hooks at all, so that a request skips the others. */
   hooks: { response: boolean; log: boolean };
+  /** The link that takes over the upstream exchange (the cache), if any: the innermost one. */
+  exchange: ChainLink | null;
   upstream: Upstream;
 }
 
@@ -126,6 +128,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         chain,
         bodies: { request: chain.some((link) => link.definition.wantsBody?.request), response: chain.some((link) => link.definition.wantsBody?.response) },
         hooks: { response: chain.some((link) => link.hooks.onResponse), log: chain.some((link) => link.hooks.onLog) },
+        exchange: chain.findLast((link) => link.hooks.exchange !== undefined) ?? null,
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,
         path: routePath(api, operation),

@@ -100,7 +100,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       response = { status: given.status, headers: given.headers as Record<string, string>, body: bodyText(given.body) };
     }
     const kv: Record<string, string> = {};
-    for (const key of store.keys()) if (key.startsWith(namespace)) kv[key.slice(namespace.length)] = (await store.get(key))!;
+    for (const key of await store.keys(namespace)) kv[key.slice(namespace.length)] = (await store.get(key))!;
     return { request: { method: request.method, path: request.path, search: request.search, headers: request.headers as Record<string, string>, body: bodyText(request.body) }, answer, response, vars, kv, logs };
   } finally {
     plugin.dispose?.();

@@ -2,6 +2,7 @@
 // a token so that probes work; everything else requires `Authorization: Bearer <admin.token>` when
 // a token is configured.
 import type { KeyValueStore } from "../stores/store.js";
+import { cacheUsage, purgeCache } from "./cache.js";
 import { quotaViews, resetQuotas } from "./quotas.js";
 import { rateLimitViews, resetRateLimits } from "./rate-limits.js";
 import { timingSafeEqual } from "node:crypto";
@@ -113,6 +114,20 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   router.delete("/quotas/:key", async (ctx) => {
     const reset = await resetQuotas(control.runtime(), control.store(), ctx.params.key);
     ctx.body = { key: ctx.params.key, reset };
+  });
+  router.get("/cache", (ctx) => {
+    ctx.body = cacheUsage(control.store());
+  });
+  router.delete("/cache", async (ctx) => {
+    const single = (name: string) => (typeof ctx.query[name] === "string" ? (ctx.query[name] as string) : undefined);
+    const result = await purgeCache(control.store(), { key: single("key"), host: single("host"), prefix: single("prefix"), tag: single("tag") });
+    if (!result.ok) {
+      ctx.status = 400;
+      ctx.type = "application/problem+json";
+      ctx.body = { type: "about:blank", title: "Bad Request", status: 400, code: "bad_purge", detail: result.detail };
+      return;
+    }
+    ctx.body = { purged: result.purged };
   });
   router.post("/reload", async (ctx) => {
     const record = await control.reload("admin");

@@ -2,6 +2,7 @@
 // sandboxed plugins are adapted to it by sandbox/host. A plugin reads and changes the request on
 // the way in, may answer instead of the upstream, and may change the response on the way out.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AccessEntry } from "../../sandbox/sdk/index.js";
@@ -43,7 +44,8 @@ export interface PluginResponse {
 /** A response a plugin gives instead of the upstream's. */
 export interface PluginAnswer {
   status: number;
-  headers?: Record<string, string>;
+  /** Content-Type defaults from the body's kind when these do not name one. */
+  headers?: Record<string, string | string[]>;
   body?: string | Buffer | Record<string, unknown> | unknown[];
 }
 
@@ -81,6 +83,52 @@ export interface PluginHooks {
   onRequest?(request: PluginRequest, ctx: PluginContext): Maybe<PluginAnswer | void>;
   onResponse?(response: PluginResponse, ctx: PluginContext): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext): void;
+  /**
+   * Built-in plugins only (the cache): takes over the exchange with the upstream once the request
+   * phase is through. It asks the upstream through `exchange.fetch` as often as it needs, and must
+   * end by calling `exchange.respond` or `exchange.fail` exactly once.
+   */
+  exchange?(request: PluginRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void>;
+}
+
+/** The upstream's answer as an exchange hook gets it: the head, and the body still to be read. */
+export interface FetchedResponse {
+  ok: true;
+  status: number;
+  /** End-to-end headers, lower-case names. */
+  headers: OutgoingHttpHeaders;
+  body: Readable;
+  /** When the request went out and when the head came back (ms since the epoch), for age arithmetic. */
+  requestTime: number;
+  responseTime: number;
+}
+
+/** Why there is no upstream answer: the problem the gateway would send for it. */
+export interface FetchFailure {
+  ok: false;
+  status: number;
+  code: string;
+  detail: string;
+}
+
+export interface ExchangeResponse {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  /** A whole body, a stream (the upstream's, piped through), or none. */
+  body: Buffer | Readable | null;
+}
+
+export interface UpstreamExchange {
+  /**
+   * Sends the request upstream with `headers` added (validators, for instance) and gives back the
+   * answer. Only the first call may use the client's connection; later ones (background
+   * revalidation) go on their own.
+   */
+  fetch(headers?: Record<string, string>): Promise<FetchedResponse | FetchFailure>;
+  /** Sends this response to the client, through the response phase of the plugins that ran. */
+  respond(response: ExchangeResponse): Promise<void>;
+  /** Answers with the gateway's problem for a failed fetch. */
+  fail(failure: FetchFailure): void;
 }
 
 /** A plugin the gateway knows by name: validates its options and makes hooks for one attachment. */

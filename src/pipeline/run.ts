@@ -65,7 +65,7 @@ class HookContext implements PluginContext {
   }
 }
 
-function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
+export function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
   return new HookContext(link.options, scope);
 }
 

@@ -3,6 +3,7 @@ import type { PluginCatalog } from "../pipeline/chain.js";
 import type { PluginDefinition } from "../pipeline/plugin.js";
 import { aclPlugin } from "./acl/index.js";
 import { basicAuthPlugin } from "./basic-auth/index.js";
+import { cachePlugin } from "./cache/index.js";
 import { headersPlugin } from "./headers/index.js";
 import { ipRestrictionPlugin } from "./ip-restriction/index.js";
 import { jwtAuthPlugin } from "./jwt-auth/index.js";
@@ -27,6 +28,7 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [quotaPlugin.name, quotaPlugin],
   [concurrencyLimitPlugin.name, concurrencyLimitPlugin],
   [mockPlugin.name, mockPlugin],
+  [cachePlugin.name, cachePlugin],
 ]);
 
 /** What GET /plugins shows of a built-in plugin. */

@@ -41,7 +41,17 @@ export interface ForwardJob {
   beforeResponse: ((response: UpstreamResponse) => Promise<void>) | null;
   /** Read the response body (up to this many bytes) for `beforeResponse`; null streams it. */
   responseBodyLimit: number | null;
+  /**
+   * Hands the upstream's answer, or the problem the gateway would send, to the caller instead of
+   * writing it (the cache's exchange); the caller then writes `res` itself.
+   */
+  takeOver?: TakeOver | null;
   log: Logger;
+}
+
+export interface TakeOver {
+  response(body: IncomingMessage, status: number, headers: OutgoingHttpHeaders, requestTime: number): void;
+  failure(status: number, code: string, detail: string): void;
 }
 
 export interface ForwardOutcome {
@@ -92,6 +102,7 @@ class Forwarding {
   private readonly deadline: number;
   private attempt: Attempt | null = null;
   private attempts = 0;
+  private readonly startedAt = Date.now();
   private settled = false;
   private outcome: ForwardOutcome = { status: 0, target: null, attempts: 0, bytes: 0, error: null };
 
@@ -221,6 +232,11 @@ class Forwarding {
       if (!proxyRes.complete && !this.job.res.destroyed) this.bodyBroken(attempt, "upstream closed the connection mid-body");
     });
     const headers = endToEndHeaders(proxyRes.headers);
+    const takeOver = this.job.takeOver;
+    if (takeOver) {
+      takeOver.response(proxyRes, status, headers, this.startedAt);
+      return;
+    }
     Object.assign(headers, this.job.responseHeaders);
     const response: UpstreamResponse = { status, headers, body: null };
     if (this.job.beforeResponse) void this.respondAfterPlugins(attempt, proxyRes, response);
@@ -329,7 +345,13 @@ class Forwarding {
   /** The response is complete, or the client went away: either way this request is over. */
   private onResponseClose(): void {
     const attempt = this.attempt;
-    const finished = this.job.res.writableFinished;
+    const { res, takeOver } = this.job;
+    const finished = res.writableFinished;
+    if (takeOver) {
+      // The caller wrote the response: its head says what went out.
+      this.outcome.status = res.statusCode;
+      this.outcome.bytes = Number(res.getHeader("content-length") ?? 0);
+    }
     if (attempt && !attempt.done) {
       if (!finished) {
         attempt.proxyReq?.destroy();
@@ -338,12 +360,18 @@ class Forwarding {
       this.endAttempt(attempt);
     }
     if (this.settled) return;
-    if (finished) this.settle(this.outcome.status, null);
+    if (finished) this.settle(this.outcome.status, takeOver ? this.outcome.error : null);
     else if (this.outcome.error) this.settle(this.outcome.status, this.outcome.error); // the upstream broke off
     else this.settle(499, "client closed the connection"); // 499: the nginx convention
   }
 
   private answerProblem(status: number, code: string, detail: string): void {
+    if (this.job.takeOver && !this.job.res.headersSent) {
+      // The caller answers (perhaps from its cache); the outcome settles when the response is done.
+      this.outcome.error = code;
+      this.job.takeOver.failure(status, code, detail);
+      return;
+    }
     this.outcome.bytes = sendProblem(this.job.res, { status, code, detail, requestId: this.job.requestId }, this.job.responseHeaders);
     this.settle(status, code);
   }

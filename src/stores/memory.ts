@@ -54,6 +54,13 @@ export class MemoryStore implements KeyValueStore {
     return entry !== undefined && entry.expiresAt > Date.now();
   }
 
+  async keys(prefix: string): Promise<string[]> {
+    const now = Date.now();
+    const found: string[] = [];
+    for (const [key, entry] of this.entries) if (key.startsWith(prefix) && entry.expiresAt > now) found.push(key);
+    return found;
+  }
+
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
     return this.consumeNow(key, policy);
   }
@@ -94,12 +101,6 @@ export class MemoryStore implements KeyValueStore {
     const held = this.slots.get(key);
     held?.delete(member);
     if (held?.size === 0) this.slots.delete(key);
-  }
-
-  /** The live keys (for tools and tests; a Redis store has no cheap equivalent). */
-  *keys(): IterableIterator<string> {
-    const now = Date.now();
-    for (const [key, entry] of this.entries) if (entry.expiresAt > now) yield key;
   }
 
   private sweep(): void {

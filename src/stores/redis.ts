@@ -77,6 +77,25 @@ export class RedisStore implements KeyValueStore {
     return (await this.client.del(key)) > 0;
   }
 
+  async keys(prefix: string): Promise<string[]> {
+    const pattern = `${PREFIX}${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+    const found: string[] = [];
+    for (const node of this.masters()) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 200);
+        cursor = next;
+        for (const name of keys) found.push(name.slice(PREFIX.length));
+      } while (cursor !== "0");
+    }
+    return found;
+  }
+
+  /** Every node that holds keys: the one server, or each master of a cluster. */
+  private masters(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+  }
+
   async consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision> {
     return this.decide(key, policy, false);
   }
@@ -93,8 +112,7 @@ export class RedisStore implements KeyValueStore {
   async reset(key: string): Promise<void> {
     // SCAN sees full names; DEL adds the prefix itself, so it gets them without it. In a cluster,
     // every master is scanned (the key's hash tag puts all its counts on one of them).
-    const nodes = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
-    for (const node of nodes) {
+    for (const node of this.masters()) {
       let cursor = "0";
       do {
         const [next, keys] = await node.scan(cursor, "MATCH", `${PREFIX}{rl:${key}}*`, "COUNT", 100);

@@ -7,6 +7,8 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;
+  /** The keys set with set() that begin with `prefix` (for purges: a scan, not for request paths). */
+  keys(prefix: string): Promise<string[]>;
   /** One rate-limit decision for `key` under `policy`, counted atomically (one round trip for Redis). */
   consume(key: string, policy: RateLimitPolicy): Promise<RateLimitDecision>;
   /** What consume() would answer now, without counting a request. */

@@ -1,0 +1,447 @@
+// One attachment of the cache plugin: a shared HTTP cache (RFC 9111) in front of the route's
+// upstream. The request phase looks the request up and answers fresh hits (and stale ones the
+// request or response allows) at once; everything else reaches the exchange, which revalidates,
+// fetches, stores while streaming to the client, serves stale on errors where allowed, and
+// invalidates on unsafe methods.
+import type { OutgoingHttpHeaders } from "node:http";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import type { FetchedResponse, FetchFailure, PluginAnswer, PluginContext, PluginRequest, UpstreamExchange } from "../../pipeline/plugin.js";
+import type { CachedResponse, CacheStorage } from "../../stores/cache-storage.js";
+import { Leader } from "./collapse.js";
+import type { Directives } from "./directives.js";
+import type { FreshnessPolicy } from "./freshness.js";
+import { keysVariants, primaryKey, secondaryKey, targetKey } from "./key.js";
+import { freshened, mayServeOnError, notModifiedFor, requestDirectives, retentionSeconds, storability, storedHeaders, usage, validatorsFor, type Use } from "./policy.js";
+import type { CacheOptions } from "./schema.js";
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+const ERROR_STATUSES = new Set([500, 502, 503, 504]);
+
+type XCache = "HIT" | "MISS" | "STALE" | "REVALIDATED" | "BYPASS";
+
+/** What the request phase learnt, for the exchange. */
+interface Pending {
+  mode: "miss" | "validate" | "stale-while-revalidate" | "bypass" | "unsafe";
+  primary: string;
+  host: string;
+  requestCc: Directives;
+  /** The stored response found for this request, and where it is stored. */
+  stored: CachedResponse | null;
+  storedKey: string | null;
+  /** Why the cache forwards (Cache-Status fwd=). */
+  forward: "uri-miss" | "vary-miss" | "stale" | "request" | "bypass" | "method";
+  leader: Leader | null;
+  collapsed: boolean;
+}
+
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  stale: number;
+  revalidated: number;
+  stored: number;
+  collapsed: number;
+  errors: number;
+}
+
+interface Found {
+  stored: CachedResponse | null;
+  key: string | null;
+  varyMiss: boolean;
+}
+
+export class ResponseCache {
+  private readonly pending = new WeakMap<PluginRequest, Pending>();
+  private readonly inflight = new Map<string, Leader>();
+  private readonly revalidating = new Set<string>();
+  readonly policy: FreshnessPolicy;
+
+  constructor(
+    private readonly options: CacheOptions,
+    private readonly storage: CacheStorage,
+    private readonly counters: CacheCounters,
+  ) {
+    this.policy = {
+      heuristic: options.heuristic,
+      defaultTtlSeconds: options.defaultTtlSeconds,
+      targetedFields: options.targetedFields.map((name) => name.toLowerCase()),
+      surrogateName: options.cacheName.toLowerCase(),
+    };
+  }
+
+  async lookup(request: PluginRequest, ctx: PluginContext): Promise<PluginAnswer | void> {
+    const method = request.method;
+    const host = request.headers.host ?? "";
+    const primary = primaryKey(request, this.options);
+    const base = { primary, host, requestCc: requestDirectives(request.headers), stored: null, storedKey: null, leader: null, collapsed: false };
+    if (method !== "GET" && method !== "HEAD") {
+      this.pending.set(request, { ...base, mode: SAFE.has(method) ? "bypass" : "unsafe", forward: "method" });
+      return;
+    }
+    if (this.bypassed(request)) {
+      this.pending.set(request, { ...base, mode: "bypass", forward: "bypass" });
+      return;
+    }
+    const requestCc = base.requestCc;
+    let found = await this.find(primary, request, ctx);
+    let leader: Leader | null = null;
+    let collapsed = false;
+    if (!found.stored && method === "GET" && this.options.collapse && !requestCc.has("no-store")) {
+      const ahead = this.inflight.get(primary);
+      if (ahead) {
+        await ahead.wait(this.options.collapseWaitMs);
+        found = await this.find(primary, request, ctx);
+        collapsed = true;
+        this.counters.collapsed++;
+      }
+      if (!found.stored && !this.inflight.has(primary)) leader = new Leader(this.inflight, primary, this.options.collapseWaitMs);
+    }
+    const stored = found.stored;
+    if (stored) {
+      const use = usage(stored, requestCc, this.policy, Date.now());
+      if (use.kind === "fresh" || (use.kind === "stale-allowed" && use.why === "max-stale")) {
+        if (use.kind === "fresh") this.counters.hits++;
+        else this.counters.stale++;
+        return this.answerFromStore(request, stored, use, use.kind === "fresh" ? "HIT" : "STALE", collapsed ? "; collapsed" : "");
+      }
+      if (requestCc.has("only-if-cached")) return this.gatewayTimeout();
+      const mode = use.kind === "stale-allowed" ? "stale-while-revalidate" : method === "HEAD" ? "bypass" : "validate";
+      const forward = use.kind === "validate" && use.why !== "stale" ? "request" : "stale";
+      this.pending.set(request, { ...base, mode, forward, stored, storedKey: found.key, leader, collapsed });
+      return;
+    }
+    if (requestCc.has("only-if-cached")) {
+      leader?.done();
+      return this.gatewayTimeout();
+    }
+    this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader, collapsed });
+  }
+
+  async exchange(request: PluginRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void> {
+    const pending = this.pending.get(request);
+    if (!pending) {
+      // The cache's request hook did not run for this request (it failed open): plain forwarding.
+      await this.forwardPlain(exchange, null);
+      return;
+    }
+    try {
+      switch (pending.mode) {
+        case "unsafe":
+          await this.forwardUnsafe(request, pending, exchange);
+          return;
+        case "bypass":
+          await this.forwardPlain(exchange, pending);
+          return;
+        case "stale-while-revalidate":
+          await this.serveStaleThenRevalidate(request, ctx, pending, exchange);
+          return;
+        case "validate":
+        case "miss":
+          await this.fetchAndStore(request, ctx, pending, exchange);
+          return;
+      }
+    } finally {
+      pending.leader?.done();
+    }
+  }
+
+  private bypassed(request: PluginRequest): boolean {
+    for (const rule of this.options.bypass) {
+      if (rule.header && request.headers[rule.header.toLowerCase()] === undefined) continue;
+      if (rule.pathPrefix && !request.originalPath.startsWith(rule.pathPrefix)) continue;
+      if (rule.query && !new URLSearchParams(request.search).has(rule.query)) continue;
+      if (rule.cookie && !hasCookie(request.headers.cookie, rule.cookie)) continue;
+      return true;
+    }
+    return false;
+  }
+
+  /** The stored response for this request: the entry at the primary key, or the variant its Vary selects. */
+  private async find(primary: string, request: PluginRequest, ctx: PluginContext): Promise<Found> {
+    let record;
+    try {
+      record = await this.storage.get(primary);
+      if (record?.kind === "variants") {
+        const key = `${primary}\n${secondaryKey(record.vary, request, ctx, this.options)}`;
+        const variant = await this.storage.get(key);
+        if (variant?.kind === "response") return { stored: variant.response, key, varyMiss: false };
+        return { stored: null, key: null, varyMiss: true };
+      }
+    } catch (error) {
+      this.counters.errors++;
+      ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "cache lookup failed; treating it as a miss");
+      return { stored: null, key: null, varyMiss: false };
+    }
+    if (record?.kind === "response") return { stored: record.response, key: primary, varyMiss: false };
+    return { stored: null, key: null, varyMiss: false };
+  }
+
+  private gatewayTimeout(): PluginAnswer {
+    // only-if-cached with nothing usable stored (RFC 9111 §5.2.1.7).
+    return { status: 504, headers: { "content-type": "application/problem+json", ...this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached") }, body: { type: "about:blank", title: "Gateway Timeout", status: 504, code: "not_cached", detail: "only-if-cached, and no usable stored response" } };
+  }
+
+  private answerFromStore(request: PluginRequest, stored: CachedResponse, use: Use, xCache: XCache, extra: string): PluginAnswer {
+    const status = `hit; ttl=${Math.round(use.ttl)}${extra}`;
+    const headers = this.servedHeaders(stored, use.age, xCache, status);
+    if (notModifiedFor(request.headers, stored)) {
+      delete headers["content-length"];
+      return { status: 304, headers };
+    }
+    return { status: stored.status, headers, body: stored.body };
+  }
+
+  /** A stored response's headers as served: with its current Age and the cache's status fields. */
+  private servedHeaders(stored: CachedResponse, age: number, xCache: XCache, cacheStatus: string): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = { ...stored.headers, age: String(Math.max(0, Math.floor(age))) };
+    Object.assign(headers, this.statusHeaders(stored.headers["cache-status"], xCache, cacheStatus));
+    return headers;
+  }
+
+  private statusHeaders(existing: string | string[] | number | undefined, xCache: XCache, cacheStatus: string): Record<string, string> {
+    if (!this.options.statusHeaders) return {};
+    const own = `${this.options.cacheName}; ${cacheStatus}`;
+    // RFC 9211: each cache appends its member; the origin side comes first.
+    const before = existing === undefined ? "" : `${Array.isArray(existing) ? existing.join(", ") : String(existing)}, `;
+    return { "x-cache": xCache, "cache-status": before + own };
+  }
+
+  private async forwardPlain(exchange: UpstreamExchange, pending: Pending | null): Promise<void> {
+    const fetched = await exchange.fetch();
+    if (!fetched.ok) {
+      exchange.fail(fetched);
+      return;
+    }
+    pending?.leader?.done();
+    const status = pending ? this.statusHeaders(fetched.headers["cache-status"], pending.forward === "bypass" || pending.forward === "method" ? "BYPASS" : "MISS", `fwd=${pending.forward === "method" ? "bypass" : pending.forward}; fwd-status=${fetched.status}`) : {};
+    await exchange.respond({ status: fetched.status, headers: { ...withDate(fetched.headers), ...status }, body: fetched.body });
+  }
+
+  /** Unsafe methods go through; a success invalidates the target and its Location/Content-Location on the same host (§4.4). */
+  private async forwardUnsafe(request: PluginRequest, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+    const fetched = await exchange.fetch();
+    if (!fetched.ok) {
+      exchange.fail(fetched);
+      return;
+    }
+    if (fetched.status >= 200 && fetched.status < 400) {
+      const keys = new Set([pending.primary]);
+      for (const field of ["location", "content-location"]) {
+        const value = fetched.headers[field];
+        if (typeof value !== "string") continue;
+        const key = targetKey(value, pending.host, request.originalPath, this.options);
+        if (key) keys.add(key);
+      }
+      await Promise.all([...keys].map((key) => this.storage.delete(key).catch(() => undefined)));
+    }
+    await exchange.respond({ status: fetched.status, headers: withDate(fetched.headers), body: fetched.body });
+  }
+
+  private async serveStaleThenRevalidate(request: PluginRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+    const stored = pending.stored!;
+    const use = usage(stored, pending.requestCc, this.policy, Date.now());
+    this.counters.stale++;
+    const answer = this.answerFromStore(request, stored, use, "STALE", "; fwd=stale");
+    pending.leader?.done();
+    await exchange.respond({ status: answer.status, headers: answer.headers as OutgoingHttpHeaders, body: (answer.body as Buffer | undefined) ?? null });
+    // One background revalidation per key at a time (RFC 5861 §3).
+    if (this.revalidating.has(pending.storedKey!)) return;
+    this.revalidating.add(pending.storedKey!);
+    try {
+      const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
+      if (!answer.ok) return;
+      const fetched = withRepeatedFields(answer);
+      if (fetched.status === 304) {
+        fetched.body.resume();
+        await this.saveFreshened(request, ctx, pending, stored, fetched);
+      } else if (!ERROR_STATUSES.has(fetched.status)) {
+        const body = await readAll(fetched.body, this.options.maxEntryBytes);
+        if (body) await this.store(request, ctx, pending, fetched, body);
+      } else fetched.body.resume();
+    } catch (error) {
+      ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "background revalidation failed");
+    } finally {
+      this.revalidating.delete(pending.storedKey!);
+    }
+  }
+
+  private async fetchAndStore(request: PluginRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+    const stored = pending.stored;
+    const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
+    const fetched = answer.ok ? withRepeatedFields(answer) : answer;
+    const now = Date.now();
+    if (stored && (!fetched.ok || ERROR_STATUSES.has(fetched.status)) && mayServeOnError(stored, pending.requestCc, this.policy, this.options.staleIfErrorSeconds, now)) {
+      if (fetched.ok) fetched.body.resume();
+      this.counters.stale++;
+      const use = usage(stored, pending.requestCc, this.policy, now);
+      const failed = fetched.ok ? fetched.status : (fetched as FetchFailure).status;
+      const headers = this.servedHeaders(stored, use.age, "STALE", `fwd=${pending.forward}; fwd-status=${failed}; detail=stale-if-error`);
+      await exchange.respond({ status: stored.status, headers, body: stored.body });
+      return;
+    }
+    if (!fetched.ok) {
+      exchange.fail(fetched);
+      return;
+    }
+    if (stored && fetched.status === 304) {
+      fetched.body.resume();
+      this.counters.revalidated++;
+      const updated = await this.saveFreshened(request, ctx, pending, stored, fetched);
+      pending.leader?.done();
+      const use = usage(updated, pending.requestCc, this.policy, Date.now());
+      const answer = this.answerFromStore(request, updated, use, "REVALIDATED", "");
+      const cacheStatus = this.statusHeaders(stored.headers["cache-status"], "REVALIDATED", `fwd=${pending.forward}; fwd-status=304`);
+      await exchange.respond({ status: answer.status, headers: { ...(answer.headers as OutgoingHttpHeaders), ...cacheStatus }, body: (answer.body as Buffer | undefined) ?? null });
+      return;
+    }
+    this.counters.misses++;
+    const verdict = storability(request.method, fetched.status, fetched.headers, request.headers, pending.requestCc, this.policy);
+    const declared = Number(fetched.headers["content-length"]);
+    const fits = !(Number.isFinite(declared) && declared > this.options.maxEntryBytes);
+    const storing = verdict.storable && fits;
+    const headers = { ...withDate(fetched.headers), ...this.statusHeaders(fetched.headers["cache-status"], "MISS", `fwd=${pending.forward}; fwd-status=${fetched.status}${storing ? "; stored" : ""}`) };
+    if (!storing) {
+      pending.leader?.done();
+      await exchange.respond({ status: fetched.status, headers, body: fetched.body });
+      return;
+    }
+    // Stream to the client while keeping a copy; stored once the body is complete and within bounds.
+    const copy = new BodyCopy(this.options.maxEntryBytes, fetched.body);
+    let copied = false;
+    copy.once("copied", (body: Buffer) => {
+      copied = true;
+      void this.store(request, ctx, pending, fetched, body).finally(() => pending.leader?.done());
+    });
+    copy.once("close", () => copied || pending.leader?.done());
+    await exchange.respond({ status: fetched.status, headers, body: fetched.body.pipe(copy) });
+  }
+
+  /** Validators for the stored response, and this cache's Surrogate-Capability (Edge Architecture 1.0). */
+  private upstreamHeaders(request: PluginRequest, stored: CachedResponse | null): Record<string, string> {
+    const headers = stored ? validatorsFor(stored) : {};
+    const capability = `${this.policy.surrogateName}="Surrogate/1.0"`;
+    const existing = request.headers["surrogate-capability"];
+    headers["surrogate-capability"] = existing ? `${existing}, ${capability}` : capability;
+    return headers;
+  }
+
+  private async saveFreshened(request: PluginRequest, ctx: PluginContext, pending: Pending, stored: CachedResponse, fetched: FetchedResponse): Promise<CachedResponse> {
+    const updated = freshened(stored, fetched.headers, fetched.requestTime, fetched.responseTime);
+    const verdict = storability("GET", updated.status, updated.headers, request.headers, new Map(), this.policy);
+    if (verdict.storable) {
+      const ttl = retentionSeconds(updated, verdict, this.options.keepStaleSeconds, this.options.staleIfErrorSeconds);
+      await this.storage.set(pending.storedKey!, { kind: "response", response: updated }, ttl * 1000).catch((error) => {
+        this.counters.errors++;
+        ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "updating a stored response failed");
+      });
+    }
+    return updated;
+  }
+
+  private async store(request: PluginRequest, ctx: PluginContext, pending: Pending, fetched: FetchedResponse, body: Buffer): Promise<void> {
+    const verdict = storability(request.method, fetched.status, fetched.headers, request.headers, pending.requestCc, this.policy);
+    if (!verdict.storable) return;
+    const response: CachedResponse = {
+      status: fetched.status,
+      headers: storedHeaders(fetched.headers, fetched.responseTime),
+      body,
+      requestTime: fetched.requestTime,
+      responseTime: fetched.responseTime,
+      tags: tagsOf(fetched.headers[this.options.tagHeader.toLowerCase()]),
+    };
+    const ttlMs = retentionSeconds(response, verdict, this.options.keepStaleSeconds, this.options.staleIfErrorSeconds) * 1000;
+    try {
+      if (verdict.vary.length > 0 || keysVariants(this.options)) {
+        const key = `${pending.primary}\n${secondaryKey(verdict.vary, request, ctx, this.options)}`;
+        await this.storage.set(key, { kind: "response", response }, ttlMs);
+        await this.storage.set(pending.primary, { kind: "variants", vary: verdict.vary }, ttlMs);
+      } else {
+        await this.storage.set(pending.primary, { kind: "response", response }, ttlMs);
+      }
+      this.counters.stored++;
+    } catch (error) {
+      this.counters.errors++;
+      ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "storing a response failed");
+    }
+  }
+}
+
+/**
+ * Node keeps only the first of repeated Age and Expires lines; the cache must see them all, since
+ * a repeated field is not a valid one (RFC 9111 §5.1, §5.3).
+ */
+function withRepeatedFields(fetched: FetchedResponse): FetchedResponse {
+  const raw = (fetched.body as Readable & { rawHeaders?: string[] }).rawHeaders;
+  if (!raw) return fetched;
+  let seen: Record<string, string[]> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name !== "age" && name !== "expires") continue;
+    seen ??= {};
+    (seen[name] ??= []).push(raw[i + 1]);
+  }
+  if (!seen) return fetched;
+  const headers = { ...fetched.headers };
+  for (const name in seen) if (seen[name].length > 1) headers[name] = seen[name].join(", ");
+  return { ...fetched, headers };
+}
+
+function withDate(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that lacks one.
+  return headers.date === undefined ? { ...headers, date: new Date().toUTCString() } : headers;
+}
+
+function hasCookie(header: string | undefined, name: string): boolean {
+  if (!header) return false;
+  return header.split(";").some((part) => part.split("=")[0].trim() === name);
+}
+
+function tagsOf(value: string | string[] | number | undefined): string[] {
+  if (value === undefined) return [];
+  const text = Array.isArray(value) ? value.join(",") : String(value);
+  return [...new Set(text.split(/[\s,]+/).filter((tag) => tag.length > 0))];
+}
+
+async function readAll(body: Readable, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Passes the body through untouched and keeps a copy up to `limit` bytes; emits "copied" with the
+ * whole body if it ended complete (the upstream did not break off) and fit.
+ */
+class BodyCopy extends Transform {
+  private chunks: Buffer[] | null = [];
+  private size = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly source: Readable & { complete?: boolean },
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.chunks) {
+      this.size += chunk.length;
+      if (this.size > this.limit) this.chunks = null;
+      else this.chunks.push(chunk);
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.chunks && this.source.complete !== false) this.emit("copied", Buffer.concat(this.chunks, this.size));
+    callback();
+  }
+}
