@@ -31,6 +31,8 @@ interface Pending {
   /** Why the cache forwards (Cache-Status fwd=). */
   forward: "uri-miss" | "vary-miss" | "stale" | "request" | "bypass" | "method";
   leader: Leader | null;
+  /** Set when the leader stays in place until the response body has been stored. */
+  leaderKept?: boolean;
   collapsed: boolean;
 }
 
@@ -141,7 +143,7 @@ export class ResponseCache {
           return;
       }
     } finally {
-      pending.leader?.done();
+      if (!pending.leaderKept) pending.leader?.done();
     }
   }
 
@@ -307,6 +309,7 @@ export class ResponseCache {
     }
     // Stream to the client while keeping a copy; stored once the body is complete and within bounds.
     const copy = new BodyCopy(this.options.maxEntryBytes, fetched.body);
+    pending.leaderKept = true;
     let copied = false;
     copy.once("copied", (body: Buffer) => {
       copied = true;

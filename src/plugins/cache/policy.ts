@@ -49,7 +49,8 @@ export function storability(method: string, status: number, headers: OutgoingHtt
   if (d.has("private")) return no("private");
   if (requestHeaders.authorization !== undefined && !(d.has("public") || d.has("must-revalidate") || d.has("s-maxage"))) return no("authorization");
   if (vary[0] === "*") return no("vary *");
-  if (lifetime.source === "none") return no("no freshness information");
+  // no-cache with a validator: stored to be revalidated on every use (§5.2.2.4).
+  if (lifetime.source === "none" && !(d.has("no-cache") && hasValidator(headers))) return no("no freshness information");
   if (lifetime.seconds === 0 && !hasValidator(headers)) return no("stale on arrival without a validator");
   return { storable: true, reason: "", rules, lifetime, vary };
 }
