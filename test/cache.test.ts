@@ -4,7 +4,10 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { execFileSync } from "node:child_process";
 import { parseDirectives, surrogateDirectives } from "../src/plugins/cache/directives.js";
+import { mayServeOnError, usage } from "../src/plugins/cache/policy.js";
+import { MemoryCacheStorage, type CachedResponse } from "../src/stores/cache-storage.js";
 import { ageValue, currentAge, freshnessLifetime, responseRules, type FreshnessPolicy } from "../src/plugins/cache/freshness.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, type Reply } from "./helpers/http.js";
@@ -64,7 +67,13 @@ log: { access: false }
 upstreams:
   origin: { targets: [{ url: "${origin}" }], passiveHealth: { statuses: [] } }
   fragile: { targets: [{ url: "${fragile}" }], retries: { attempts: 0 } }
-apis:${api("cached", "/c", "origin", "{}")}${api("ttl", "/ttl", "origin", "{ defaultTtlSeconds: 60 }")}${api("small", "/small", "origin", "{ maxEntryBytes: 1000 }")}${api("query", "/q", "origin", "{ key: { query: [page] } }")}${api("bypass", "/bypass", "origin", "{ bypass: [{ header: x-no-cache }, { cookie: session }] }")}${api("fragile", "/f", "fragile", "{}")}${api("operator-stale", "/ops", "fragile", "{ staleIfErrorSeconds: 60 }")}${api("per-consumer-header", "/tenant", "origin", "{ key: { headers: [x-tenant] } }")}
+apis:${api("cached", "/c", "origin", "{}")}${api("ttl", "/ttl", "origin", "{ defaultTtlSeconds: 60 }")}${api("small", "/small", "origin", "{ maxEntryBytes: 1000 }")}${api("query", "/q", "origin", "{ key: { query: [page] } }")}${api("bypass", "/bypass", "origin", "{ bypass: [{ header: x-no-cache }, { cookie: session }] }")}${api("fragile", "/f", "fragile", "{}")}${api("operator-stale", "/ops", "fragile", "{ staleIfErrorSeconds: 60 }")}${api("per-consumer-header", "/tenant", "origin", "{ key: { headers: [x-tenant] } }")}${api("own-field", "/tf", "origin", "{ targetedFields: [portcullis-cache-control] }")}
+  - name: answered-later
+    basePath: /answered
+    upstream: origin
+    plugins:
+      - { name: cache, options: { collapseWaitMs: 60000 } }
+      - { name: mock, options: { status: 200, body: { from: mock } } }
 `;
 }
 
@@ -255,6 +264,55 @@ describe("cache: request directives (RFC 9111 §5.2.1)", () => {
   }
 });
 
+describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
+  for (const backend of backends) {
+    it(`${backend}: a no-cache response with a validator is stored and revalidated on every use`, async () => {
+      const path = pathFor("/c", backend, "response-no-cache");
+      origin.on(path, (req, res) => {
+        const headers = { etag: '"n1"', "cache-control": "no-cache" };
+        if (req.headers["if-none-match"] === '"n1"') {
+          res.writeHead(304, headers);
+          res.end();
+          return;
+        }
+        res.writeHead(200, { ...headers, "content-length": 5 });
+        res.end("fresh");
+      });
+      await get(backend, path);
+      await sleep(50);
+      for (let i = 0; i < 2; i++) {
+        const reply = await get(backend, path);
+        assert.equal(reply.text, "fresh");
+        assert.equal(reply.headers["x-cache"], "REVALIDATED");
+      }
+      assert.deepEqual(origin.requests(path).map((request) => request.headers["if-none-match"]), [undefined, '"n1"', '"n1"']);
+    });
+
+    it(`${backend}: the operator's own targeted field replaces Cache-Control; CDN-Cache-Control is then ignored`, async () => {
+      const own = pathFor("/tf", backend, "own");
+      origin.serve(own, { "cache-control": "no-store", "portcullis-cache-control": "max-age=60" });
+      const cdn = pathFor("/tf", backend, "cdn");
+      origin.serve(cdn, { "cdn-cache-control": "max-age=60" });
+      for (const path of [own, cdn]) {
+        await get(backend, path);
+        await sleep(50);
+        await get(backend, path);
+      }
+      assert.equal(origin.hits(own), 1);
+      assert.equal(origin.hits(cdn), 2);
+    });
+  }
+
+  it("redis: entries carry a TTL of their lifetime plus the stale windows they allow", async () => {
+    const path = pathFor("/c", "redis", "ttl");
+    origin.serve(path, { "cache-control": "max-age=100, stale-while-revalidate=50" });
+    await get("redis", path, { host: "ttl.example" });
+    await sleep(50);
+    const ttl = Number(execFileSync("redis-cli", ["-p", String(redis.port), "PTTL", `portcullis:cache:e:${path}#ttl.example`], { encoding: "utf8" }).trim());
+    assert.ok(ttl > 140_000 && ttl <= 150_000, `PTTL ${ttl}`);
+  });
+});
+
 describe("cache: Vary, HEAD, conditional requests", () => {
   for (const backend of backends) {
     it(`${backend}: Vary keeps one variant per value of the named request headers`, async () => {
@@ -340,7 +398,12 @@ describe("cache: revalidation and serving stale (RFC 9111 §4.3, RFC 5861)", () 
 
     it(`${backend}: stale-while-revalidate answers at once from the cache and refreshes in the background`, async () => {
       const path = pathFor("/c", backend, "swr");
-      origin.serve(path, { "cache-control": "max-age=1, stale-while-revalidate=30" });
+      // The refreshed copy lives longer: with max-age=1 it could be stale again on arrival (Date has whole seconds).
+      origin.on(path, (_req, res, hits) => {
+        const body = `${path} #${hits}`;
+        res.writeHead(200, { "cache-control": hits === 1 ? "max-age=1, stale-while-revalidate=30" : "max-age=60", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
       await get(backend, path);
       await sleep(2100);
       const stale = await get(backend, path);
@@ -441,6 +504,28 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       await get(backend, other);
       assert.equal(origin.hits(path), 3, "GET, POST, GET again");
       assert.equal(origin.hits(other), 2);
+
+      const third = pathFor("/c", backend, "invalidate-content-location");
+      origin.serve(third, { "cache-control": "max-age=60" });
+      await get(backend, third);
+      await sleep(50);
+      origin.on(path, (_req, res) => {
+        res.writeHead(200, { "content-location": `http://${"127.0.0.1"}:${gateways[backend].port}${third}`, "content-length": 0 });
+        res.end();
+      });
+      await get(backend, path, {}, "PUT");
+      await get(backend, third);
+      assert.equal(origin.hits(third), 2, "Content-Location on the same host is invalidated too");
+      const failed = pathFor("/c", backend, "invalidate-failed");
+      origin.serve(failed, { "cache-control": "max-age=60" });
+      await get(backend, failed);
+      await sleep(50);
+      origin.on(failed, (req, res) => {
+        res.writeHead(req.method === "DELETE" ? 500 : 200, { "cache-control": "max-age=60", "content-length": 0 });
+        res.end();
+      });
+      await get(backend, failed, {}, "DELETE");
+      assertHit(await get(backend, failed), `${backend}: an error answer to an unsafe method invalidates nothing`);
     });
 
     it(`${backend}: concurrent misses for one key make one upstream request`, async () => {
@@ -546,6 +631,13 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
     });
   }
 
+  it("a request answered by a later plugin does not hold back the requests collapsed behind it", async () => {
+    const path = pathFor("/answered", "memory", "mocked");
+    const bounded = <T>(work: Promise<T>) => Promise.race([work, sleep(10_000).then(() => assert.fail("a collapsed request waited for a leader that never went upstream"))]);
+    const replies = await bounded(Promise.all([get("memory", path), get("memory", path), get("memory", path)]));
+    for (const reply of replies) assert.deepEqual(reply.json(), { from: "mock" });
+  });
+
   it("entries live in Redis, shared by gateways on the same store", async () => {
     const path = pathFor("/c", "redis", "shared");
     origin.serve(path, { "cache-control": "max-age=60" });
@@ -586,6 +678,35 @@ describe("cache: parsing and arithmetic", () => {
     assert.equal(ageValue({ age: "7200.0" }), 2 ** 31);
     assert.equal(ageValue({ age: "0, 0" }), 2 ** 31);
     assert.equal(ageValue({}), 0);
+  });
+
+  it("the memory LRU stays within its byte bound, dropping the least recently used entries", async () => {
+    const storage = new MemoryCacheStorage(3000);
+    const response = (size: number): CachedResponse => ({ status: 200, headers: {}, body: Buffer.alloc(size), requestTime: 0, responseTime: 0, tags: [] });
+    await storage.set("a", { kind: "response", response: response(900) }, 60_000);
+    await storage.set("b", { kind: "response", response: response(900) }, 60_000);
+    await storage.get("a"); // a is now the most recently used
+    await storage.set("c", { kind: "response", response: response(900) }, 60_000);
+    assert.ok(storage.usage().bytes <= 3000);
+    assert.equal(await storage.get("b"), null);
+    assert.notEqual(await storage.get("a"), null);
+    assert.notEqual(await storage.get("c"), null);
+    await storage.set("huge", { kind: "response", response: response(5000) }, 60_000);
+    assert.equal(await storage.get("huge"), null, "an entry over the whole bound is not kept");
+  });
+
+  it("must-revalidate, proxy-revalidate and s-maxage rule out stale use; max-stale allows it otherwise", () => {
+    const now = Date.now();
+    const stored = (cc: string): CachedResponse => ({ status: 200, headers: { "cache-control": cc, date: new Date(now - 10_000).toUTCString() }, body: Buffer.alloc(0), requestTime: now - 10_000, responseTime: now - 10_000, tags: [] });
+    const maxStale = parseDirectives("max-stale=60");
+    assert.equal(usage(stored("max-age=1"), maxStale, policy, now).kind, "stale-allowed");
+    for (const cc of ["max-age=1, must-revalidate", "max-age=1, proxy-revalidate", "s-maxage=1"]) {
+      assert.equal(usage(stored(cc), maxStale, policy, now).kind, "validate", cc);
+      assert.equal(mayServeOnError(stored(`${cc}, stale-if-error=60`), new Map(), policy, 60, now), false, cc);
+    }
+    assert.equal(mayServeOnError(stored("max-age=1, stale-if-error=60"), new Map(), policy, 0, now), true);
+    assert.equal(mayServeOnError(stored("max-age=1"), parseDirectives("stale-if-error=60"), policy, 0, now), true, "the request's stale-if-error");
+    assert.equal(mayServeOnError(stored("max-age=1"), new Map(), policy, 0, now), false);
   });
 
   it("current_age adds the response delay, the apparent age and the resident time (§4.2.3)", () => {

@@ -54,6 +54,8 @@ interface Found {
 
 export class ResponseCache {
   private readonly pending = new WeakMap<PluginRequest, Pending>();
+  /** The same, by the request's vars object: the response hook sees that, not the request. */
+  private readonly leaders = new WeakMap<object, Leader>();
   private readonly inflight = new Map<string, Leader>();
   private readonly revalidating = new Set<string>();
   readonly policy: FreshnessPolicy;
@@ -96,7 +98,10 @@ export class ResponseCache {
         collapsed = true;
         this.counters.collapsed++;
       }
-      if (!found.stored && !this.inflight.has(primary)) leader = new Leader(this.inflight, primary, this.options.collapseWaitMs);
+      if (!found.stored && !this.inflight.has(primary)) {
+        leader = new Leader(this.inflight, primary, this.options.collapseWaitMs);
+        this.leaders.set(ctx.vars, leader);
+      }
     }
     const stored = found.stored;
     if (stored) {
@@ -119,8 +124,18 @@ export class ResponseCache {
     this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader, collapsed });
   }
 
+  /**
+   * The response phase: when a plugin later in the chain answered instead of the upstream, the
+   * request never reached the exchange, and requests collapsed behind it must not wait in vain.
+   */
+  released(ctx: PluginContext): void {
+    const leader = this.leaders.get(ctx.vars);
+    if (leader && !leader.exchanging) leader.done();
+  }
+
   async exchange(request: PluginRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void> {
     const pending = this.pending.get(request);
+    if (pending?.leader) pending.leader.exchanging = true;
     if (!pending) {
       // The cache's request hook did not run for this request (it failed open): plain forwarding.
       await this.forwardPlain(exchange, null);

@@ -7,6 +7,8 @@ export class Leader {
   private readonly settled: Promise<void>;
   private release!: () => void;
   private readonly timer: NodeJS.Timeout;
+  /** Set once the leader's request reaches the upstream exchange; it is then released from there. */
+  exchanging = false;
 
   constructor(
     private readonly inflight: Map<string, Leader>,

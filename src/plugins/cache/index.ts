@@ -18,6 +18,7 @@ export const cachePlugin: PluginDefinition = {
     const cache = new ResponseCache(options, cacheStorageFor(setup.store, options.maxTotalBytes), counters);
     return {
       onRequest: (request, ctx) => cache.lookup(request, ctx),
+      onResponse: (_response, ctx) => cache.released(ctx),
       exchange: (request, ctx, exchange) => cache.exchange(request, ctx, exchange),
     };
   },
