@@ -129,7 +129,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     if (hostFieldCount(req) > 1) {
       outcome = sendGatewayProblem(res, { status: 400, code: "duplicate_host", detail: "the request has more than one Host header", requestId }, { ...extra, connection: "close" });
     } else {
-      const matched = current.matcher.match(ctx);
+      const matched = current.matcher.match(ctx) ?? preflightMatch(ctx, current);
       if (!matched) {
         const allowed = current.matcher.allowedMethods(ctx);
         outcome =
@@ -194,14 +194,16 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const consumerHeaders = facts.consumerHeaders;
     dropClientCopies(headers, facts.consumerHeaderNames);
 
-    // Read in full only when a plugin of the route asked for the body.
+    // Read in full only when a plugin of the route asked for the body, or must know the size of a
+    // chunked one before the upstream sees it (request-size-limit).
     let body: Buffer | null = null;
-    if (route.bodies.request && withBody) {
-      body = await readRequestBody(req, facts.maxBodyBytes);
-      if (body === null) {
-        const limit = facts.maxBodyBytes;
-        return sendGatewayProblem(res, { status: 413, code: "request_too_large", detail: `the request body is larger than ${limit} bytes`, requestId: facts.requestId }, { ...facts.extra, connection: "close" });
-      }
+    const pluginLimit = route.bodies.requestLimit;
+    const limit = pluginLimit === null ? facts.maxBodyBytes : Math.min(pluginLimit, facts.maxBodyBytes);
+    const tooLarge = () => sendGatewayProblem(res, { status: 413, code: "request_too_large", detail: `the request body is larger than ${limit} bytes`, requestId: facts.requestId }, { ...facts.extra, connection: "close" });
+    if (pluginLimit !== null && withBody && Number(headers["content-length"]) > limit) return tooLarge();
+    if ((route.bodies.request || (pluginLimit !== null && chunked)) && withBody) {
+      body = await readRequestBody(req, limit);
+      if (body === null) return tooLarge();
     }
 
     const search = ctx.querystring ? `?${ctx.querystring}` : "";
@@ -311,6 +313,19 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     },
     inFlight: () => inFlight,
   };
+}
+
+/**
+ * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) for a route that does
+ * not take OPTIONS goes to the route of the method it asks about, when that route has the cors
+ * plugin to answer it; otherwise it stays unmatched (405).
+ */
+function preflightMatch(ctx: Context, current: Runtime) {
+  const headers = ctx.req.headers;
+  const requested = headers["access-control-request-method"];
+  if (ctx.method !== "OPTIONS" || headers.origin === undefined || typeof requested !== "string") return null;
+  const matched = current.matcher.match(ctx, requested.trim().toUpperCase());
+  return matched && matched.route.chain.some((link) => link.name === "cors") ? matched : null;
 }
 
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {

@@ -23,8 +23,11 @@ export interface Route extends MatchableRoute {
   /** "api operation", as logs show the route. */
   label: string;
   chain: ChainLink[];
-  /** Whether a plugin of the chain reads the request / response body (so the gateway buffers it). */
-  bodies: { request: boolean; response: boolean };
+  /**
+   * Whether a plugin of the chain reads the request / response body (so the gateway buffers it),
+   * and the smallest request body limit a plugin of the chain sets (null: only limits.maxBodySize).
+   */
+  bodies: { request: boolean; response: boolean; requestLimit: number | null };
   /** Which phases have hooks at all, so that a request skips the others. */
   hooks: { response: boolean; log: boolean };
   /** The link that takes over the upstream exchange (the cache), if any: the innermost one. */
@@ -88,6 +91,16 @@ export class Runtime {
   }
 }
 
+function bodyNeeds(chain: ChainLink[]): Route["bodies"] {
+  const wants = (link: ChainLink) => link.hooks.wantsBody ?? link.definition.wantsBody;
+  const limits = chain.map((link) => link.hooks.maxRequestBytes).filter((limit): limit is number => limit !== undefined);
+  return {
+    request: chain.some((link) => wants(link)?.request === true),
+    response: chain.some((link) => wants(link)?.response === true),
+    requestLimit: limits.length > 0 ? Math.min(...limits) : null,
+  };
+}
+
 function poolKey(config: GatewayConfig, name: string): string {
   return JSON.stringify(config.upstreams[name]);
 }
@@ -126,7 +139,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         info: { api: api.name, operation: operation.name, version: api.version },
         label: `${api.name} ${operation.name}`,
         chain,
-        bodies: { request: chain.some((link) => link.definition.wantsBody?.request), response: chain.some((link) => link.definition.wantsBody?.response) },
+        bodies: bodyNeeds(chain),
         hooks: { response: chain.some((link) => link.hooks.onResponse), log: chain.some((link) => link.hooks.onLog) },
         exchange: chain.findLast((link) => link.hooks.exchange !== undefined) ?? null,
         upstream: upstreams.get(operation.upstream)!,

@@ -80,6 +80,13 @@ export type { AccessEntry };
 type Maybe<T> = T | Promise<T>;
 
 export interface PluginHooks {
+  /** Bodies this attachment needs, when that depends on its options (else the definition's wantsBody). */
+  wantsBody?: { request: boolean; response: boolean };
+  /**
+   * The largest request body this attachment admits (request-size-limit): the gateway answers 413
+   * before the upstream sees a byte, from Content-Length or, for a chunked body, by buffering it.
+   */
+  maxRequestBytes?: number;
   onRequest?(request: PluginRequest, ctx: PluginContext): Maybe<PluginAnswer | void>;
   onResponse?(response: PluginResponse, ctx: PluginContext): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext): void;

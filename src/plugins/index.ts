@@ -14,6 +14,14 @@ import { concurrencyLimitPlugin } from "./concurrency-limit/index.js";
 import { quotaPlugin } from "./quota/index.js";
 import { throttlePlugin } from "./throttle/index.js";
 import { mockPlugin } from "./mock/index.js";
+import { compressionPlugin } from "./compression/index.js";
+import { corsPlugin } from "./cors/index.js";
+import { deprecationPlugin } from "./deprecation/index.js";
+import { redirectPlugin } from "./redirect/index.js";
+import { requestSizeLimitPlugin } from "./request-size-limit/index.js";
+import { requestTransformerPlugin } from "./request-transformer/index.js";
+import { requestValidatorPlugin } from "./request-validator/index.js";
+import { responseTransformerPlugin } from "./response-transformer/index.js";
 
 export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [headersPlugin.name, headersPlugin],
@@ -29,6 +37,14 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
   [concurrencyLimitPlugin.name, concurrencyLimitPlugin],
   [mockPlugin.name, mockPlugin],
   [cachePlugin.name, cachePlugin],
+  [requestTransformerPlugin.name, requestTransformerPlugin],
+  [responseTransformerPlugin.name, responseTransformerPlugin],
+  [corsPlugin.name, corsPlugin],
+  [requestSizeLimitPlugin.name, requestSizeLimitPlugin],
+  [requestValidatorPlugin.name, requestValidatorPlugin],
+  [redirectPlugin.name, redirectPlugin],
+  [deprecationPlugin.name, deprecationPlugin],
+  [compressionPlugin.name, compressionPlugin],
 ]);
 
 /** What GET /plugins shows of a built-in plugin. */

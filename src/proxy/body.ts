@@ -2,7 +2,7 @@
 // limits.maxBodySize. Request bodies over the limit are refused (413); response bodies over it, or
 // in an encoding the gateway cannot undo, are streamed through untouched with `body: null` for the
 // plugins. Compressed responses are handed to plugins decompressed.
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 
 /** The whole request body, or null once it grows past `limit` (the rest is left unread). */
@@ -74,4 +74,16 @@ export function decodeResponseBody(raw: Buffer, contentEncoding: string | undefi
 export function toBuffer(body: Buffer | string | null): Buffer {
   if (body === null) return Buffer.alloc(0);
   return typeof body === "string" ? Buffer.from(body) : body;
+}
+
+/**
+ * Header fields after a plugin replaced a response body: it has its own length; the upstream's
+ * Content-Encoding and ETag described the upstream's bytes and go (a plugin that set its own, a
+ * compressing plugin say, keeps them).
+ */
+export function fitHeadersToNewBody(headers: OutgoingHttpHeaders, body: Buffer, upstream: { etag?: unknown; "content-encoding"?: unknown }): void {
+  if (headers["content-encoding"] !== undefined && headers["content-encoding"] === upstream["content-encoding"]) delete headers["content-encoding"];
+  headers["content-length"] = body.length;
+  if (headers.etag !== undefined && headers.etag === upstream.etag) delete headers.etag;
+  if (headers["content-md5"] !== undefined) delete headers["content-md5"];
 }

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { ExchangeResponse, FetchedResponse, FetchFailure, PluginRequest, PluginResponse, UpstreamExchange } from "../pipeline/plugin.js";
 import { sendProblem } from "../problem.js";
 import type { Upstream } from "../runtime.js";
-import { collectResponseBody, decodeResponseBody, toBuffer } from "./body.js";
+import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer } from "./body.js";
 import { echoRequest } from "./echo.js";
 import { forward, type ForwardOutcome } from "./forward.js";
 import { endToEndHeaders } from "./headers.js";
@@ -100,6 +100,7 @@ export class GatewayExchange implements UpstreamExchange {
       }
       if (Buffer.isBuffer(body) && limit !== null) seen.body = decodeResponseBody(body, headers["content-encoding"] as string | undefined, limit);
       const offered = seen.body;
+      const upstream = { etag: headers.etag, "content-encoding": headers["content-encoding"] };
       try {
         await responsePhase(seen);
       } catch {
@@ -110,8 +111,7 @@ export class GatewayExchange implements UpstreamExchange {
       if (seen.body !== offered && seen.body !== null) {
         if (body instanceof Readable) body.destroy();
         body = toBuffer(seen.body);
-        delete seen.headers["content-encoding"];
-        seen.headers["content-length"] = body.length;
+        fitHeadersToNewBody(seen.headers, body, upstream);
       }
       response = { status: seen.status, headers: seen.headers, body };
     } else {

@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { Logger } from "pino";
 import { sendProblem } from "../problem.js";
-import { collectResponseBody, decodeResponseBody, toBuffer } from "./body.js";
+import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer } from "./body.js";
 import { endToEndHeaders } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
@@ -271,8 +271,7 @@ class Forwarding {
     if (response.body !== decoded && response.body !== null) {
       // A plugin gave a new body: it goes out as is, uncompressed, with its own length.
       const body = toBuffer(response.body);
-      delete response.headers["content-encoding"];
-      response.headers["content-length"] = body.length;
+      fitHeadersToNewBody(response.headers, body, proxyRes.headers);
       this.sendWhole(proxyRes, response, body);
     } else if (raw) {
       this.sendWhole(proxyRes, response, raw);

@@ -56,8 +56,8 @@ function predicatesHold(predicates: RequestPredicates, ctx: Context): boolean {
 }
 
 export interface RouteMatcher<R> {
-  /** The most specific route for the request, or null. */
-  match(ctx: Context): RouteMatch<R> | null;
+  /** The most specific route for the request (or for it with another method), or null. */
+  match(ctx: Context, method?: string): RouteMatch<R> | null;
   /** Methods that would match the request's path and conditions with another method (for 405). */
   allowedMethods(ctx: Context): string[];
 }
@@ -77,9 +77,9 @@ export function createMatcher<R extends MatchableRoute>(routes: R[]): RouteMatch
     (!checksHosts || hostMatches(route.hosts, hostname)) && predicatesHold(route.predicates, ctx);
 
   return {
-    match(ctx) {
+    match(ctx, method = ctx.method) {
       const path = ctx.path;
-      const found = router.match(path, ctx.method);
+      const found = router.match(path, method);
       if (!found.route) return null;
       const hostname = checksHosts ? hostnameOf(ctx.req.headers.host) : "";
       for (const layer of found.pathAndMethod) {

@@ -1,0 +1,123 @@
+// compression: compresses responses for clients that accept it (Accept-Encoding, with q-values),
+// with Node's zlib: Brotli or gzip, the first of `encodings` the client takes. Only bodies of the
+// listed content types, of at least minSize bytes and within limits.maxBodySize (the body is read
+// whole to compress it); never a response that is already encoded, marked no-transform, or a
+// 204/304/HEAD answer. Compressible responses say Vary: Accept-Encoding either way, and an ETag
+// becomes weak on a compressed copy. Attach it first (globally) so that it runs last on the way out.
+import type { OutgoingHttpHeaders } from "node:http";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { sizeInBytes } from "../request-size-limit/index.js";
+
+export const compressionOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    encodings: { type: "array", minItems: 1, uniqueItems: true, items: { enum: ["br", "gzip"] }, default: ["br", "gzip"], description: "Preferred first." },
+    minSize: { oneOf: [{ type: "integer", minimum: 0 }, { type: "string" }], default: 1024, description: "Smaller bodies go as they are." },
+    types: {
+      type: "array",
+      items: { type: "string" },
+      default: ["text/*", "application/json", "application/*+json", "application/javascript", "application/xml", "application/*+xml", "image/svg+xml"],
+      description: 'Content types to compress; "text/*" and "application/*+json" forms allowed.',
+    },
+    gzipLevel: { type: "integer", minimum: 1, maximum: 9, default: 6 },
+    brotliQuality: { type: "integer", minimum: 0, maximum: 11, default: 4, description: "Brotli's default of 11 is far too slow per request." },
+  },
+};
+
+interface CompressionOptions {
+  encodings: ("br" | "gzip")[];
+  minSize: number | string;
+  types: string[];
+  gzipLevel: number;
+  brotliQuality: number;
+}
+
+/** The first of `offered` the client accepts (q > 0), honouring "*" and "identity;q=0" as written. */
+export function negotiate(acceptEncoding: string | undefined, offered: readonly string[]): string | null {
+  if (!acceptEncoding) return null;
+  const weights = new Map<string, number>();
+  for (const part of acceptEncoding.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    if (!name) continue;
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.trim().split("=");
+      if (key === "q") q = Number(value);
+    }
+    weights.set(name.trim(), Number.isFinite(q) ? q : 0);
+  }
+  let best: string | null = null;
+  let bestWeight = 0;
+  for (const encoding of offered) {
+    const weight = weights.get(encoding) ?? weights.get("*") ?? 0;
+    if (weight > bestWeight) {
+      best = encoding;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}
+
+function typeMatcher(patterns: string[]): (contentType: string) => boolean {
+  const tests = patterns.map((pattern) => {
+    const lower = pattern.toLowerCase();
+    if (lower.endsWith("/*")) return (type: string) => type.startsWith(lower.slice(0, -1));
+    const star = lower.indexOf("/*+");
+    if (star >= 0) return (type: string) => type.startsWith(lower.slice(0, star + 1)) && type.endsWith(lower.slice(star + 2));
+    return (type: string) => type === lower;
+  });
+  return (contentType) => {
+    const type = contentType.split(";")[0].trim().toLowerCase();
+    return tests.some((test) => test(type));
+  };
+}
+
+function addVary(headers: OutgoingHttpHeaders, name: string): void {
+  const present = headers.vary;
+  if (present === undefined) headers.vary = name;
+  else {
+    const text = Array.isArray(present) ? present.join(", ") : String(present);
+    if (!text.toLowerCase().split(",").some((part) => part.trim() === name.toLowerCase() || part.trim() === "*")) headers.vary = `${text}, ${name}`;
+  }
+}
+
+export const compressionPlugin: PluginDefinition = {
+  name: "compression",
+  optionsSchema: compressionOptionsSchema,
+  wantsBody: { request: false, response: true },
+  create(rawOptions) {
+    const options = rawOptions as unknown as CompressionOptions;
+    const minSize = sizeInBytes(options.minSize);
+    const compressible = typeMatcher(options.types);
+    const chosen = new WeakMap<object, string | null>();
+    const skip = new WeakSet<object>();
+    return {
+      onRequest(request, ctx) {
+        if (request.method === "HEAD") skip.add(ctx.vars);
+        else chosen.set(ctx.vars, negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings));
+      },
+      onResponse(response, ctx) {
+        const headers = response.headers;
+        const type = headers["content-type"];
+        if (typeof type !== "string" || !compressible(type)) return;
+        addVary(headers, "Accept-Encoding");
+        const encoding = chosen.get(ctx.vars);
+        if (!encoding || skip.has(ctx.vars) || response.body === null) return;
+        if (response.status < 200 || response.status === 204 || response.status === 304) return;
+        if (headers["content-encoding"] !== undefined) return;
+        if (/(^|,)\s*no-transform\s*(,|$)/i.test(String(headers["cache-control"] ?? ""))) return;
+        const body = typeof response.body === "string" ? Buffer.from(response.body) : response.body;
+        if (body.length < minSize) return;
+        response.body =
+          encoding === "br"
+            ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: options.brotliQuality, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
+            : gzipSync(body, { level: options.gzipLevel });
+        headers["content-encoding"] = encoding;
+        const etag = headers.etag;
+        if (typeof etag === "string" && !etag.startsWith("W/")) headers.etag = `W/${etag}`;
+      },
+    };
+  },
+};

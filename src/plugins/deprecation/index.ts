@@ -1,0 +1,69 @@
+// deprecation: marks an API version (or any route) as deprecated, on every response:
+// `Deprecation` (RFC 9745: "@" and the Unix time it took effect), `Sunset` (RFC 8594: the HTTP-date
+// it stops working), and `Link` to the successor version, the deprecation notice and the sunset
+// policy. After the sunset the route can answer 410 Gone instead of calling the upstream.
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+
+const DATE = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2})?(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))?$";
+
+export const deprecationOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    since: { type: "string", pattern: DATE, description: "When the deprecation took effect (ISO 8601); absent: now, at config load." },
+    sunset: { type: "string", pattern: DATE, description: "When the route stops being served (ISO 8601)." },
+    successor: { type: "string", minLength: 1, description: 'Link rel="successor-version".' },
+    documentation: { type: "string", minLength: 1, description: 'Link rel="deprecation": where the deprecation is explained.' },
+    sunsetPolicy: { type: "string", minLength: 1, description: 'Link rel="sunset".' },
+    goneAfterSunset: { type: "boolean", default: false, description: "Answer 410 Gone once the sunset has passed." },
+  },
+};
+
+interface DeprecationOptions {
+  since?: string;
+  sunset?: string;
+  successor?: string;
+  documentation?: string;
+  sunsetPolicy?: string;
+  goneAfterSunset: boolean;
+}
+
+function instant(text: string): number {
+  const time = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(time)) throw new Error(`'${text}' is not a date`);
+  return time;
+}
+
+export const deprecationPlugin: PluginDefinition = {
+  name: "deprecation",
+  optionsSchema: deprecationOptionsSchema,
+  create(rawOptions) {
+    const options = rawOptions as unknown as DeprecationOptions;
+    const since = options.since === undefined ? Date.now() : instant(options.since);
+    const sunset = options.sunset === undefined ? null : instant(options.sunset);
+    const fields: Record<string, string> = { deprecation: `@${Math.floor(since / 1000)}` };
+    if (sunset !== null) fields.sunset = new Date(sunset).toUTCString();
+    const links = [
+      options.successor && `<${options.successor}>; rel="successor-version"`,
+      options.documentation && `<${options.documentation}>; rel="deprecation"; type="text/html"`,
+      options.sunsetPolicy && `<${options.sunsetPolicy}>; rel="sunset"; type="text/html"`,
+    ].filter((link): link is string => Boolean(link));
+    const link = links.join(", ");
+    return {
+      onRequest(_request, ctx) {
+        if (!options.goneAfterSunset || sunset === null || Date.now() < sunset) return;
+        return {
+          status: 410,
+          headers: { "content-type": "application/problem+json" }, // the response hook adds the deprecation fields
+          body: { type: "about:blank", title: "Gone", status: 410, code: "sunset", detail: `this API was retired on ${fields.sunset}`, requestId: ctx.requestId },
+        };
+      },
+      onResponse(response) {
+        Object.assign(response.headers, fields);
+        if (!link) return;
+        const present = response.headers.link;
+        response.headers.link = present === undefined ? link : `${Array.isArray(present) ? present.join(", ") : String(present)}, ${link}`;
+      },
+    };
+  },
+};

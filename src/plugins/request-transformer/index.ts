@@ -1,0 +1,67 @@
+// request-transformer: reshapes the request before the upstream sees it: headers and query
+// parameters (remove, rename, set, add, append), the path (a template over the route's params),
+// the method, and JSON body fields by JSON Pointer. Values may be templates over the request
+// ({{ headers.x }}, {{ query.y }}, {{ params.z }}, {{ consumer.id }}, {{ vars.k }}). The body is
+// read only when the attachment has body rules, and edited only when it is JSON.
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { bodyEditsSchema, compileBodyEdits, compileHeaderEdits, compileQueryEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import { compileTemplate } from "../template.js";
+import { warnOnce } from "../warn-once.js";
+
+export const requestTransformerOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    method: { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: "Send the request upstream with this method." },
+    path: { type: "string", pattern: "^/", description: "Send this path upstream instead (a template: /v2/users/{{ params.id }})." },
+    headers: fieldEditsSchema,
+    query: fieldEditsSchema,
+    body: bodyEditsSchema,
+  },
+};
+
+interface RequestTransformerOptions {
+  method?: string;
+  path?: string;
+  headers?: FieldEdits;
+  query?: FieldEdits;
+  body?: BodyEdits;
+}
+
+export const requestTransformerPlugin: PluginDefinition = {
+  name: "request-transformer",
+  optionsSchema: requestTransformerOptionsSchema,
+  create(rawOptions, setup) {
+    const options = rawOptions as RequestTransformerOptions;
+    const method = options.method?.toUpperCase();
+    const path = options.path === undefined ? null : compileTemplate(options.path);
+    const editHeaders = compileHeaderEdits(options.headers);
+    const editQuery = compileQueryEdits(options.query);
+    const editBody = compileBodyEdits(options.body);
+    const skipped = warnOnce(setup.log, "request-transformer: body rules skipped for a request whose body is not JSON (or not valid JSON)");
+    return {
+      wantsBody: { request: editBody !== null, response: false },
+      onRequest(request, ctx) {
+        // Templates read the request as the client sent it: everything is rendered before any edit lands.
+        const newPath = path ? path(request, ctx) : null;
+        const newSearch = editQuery ? editQuery(request.search, request, ctx) : null;
+        if (editBody && request.body !== null) {
+          if (!isJsonType(request.headers["content-type"]) || request.headers["content-encoding"] !== undefined) skipped();
+          else {
+            try {
+              const json: unknown = JSON.parse(request.body.toString());
+              editBody(json, request, ctx);
+              request.body = JSON.stringify(json);
+            } catch {
+              skipped();
+            }
+          }
+        }
+        if (editHeaders) editHeaders(request.headers, request, ctx);
+        if (newPath !== null) request.path = newPath;
+        if (newSearch !== null) request.search = newSearch;
+        if (method) request.method = method;
+      },
+    };
+  },
+};

@@ -1,0 +1,105 @@
+// request-validator: checks the query parameters, headers and JSON body of each request against
+// JSON Schemas (compiled once per attachment with Ajv) and answers 400 when they fail, listing every
+// violation with where it is (the instance path) and which rule it broke (the schema path).
+// Query parameters and headers are validated as objects of strings (a repeated parameter as an
+// array); schemas may ask Ajv to coerce them ("type": "integer" accepts "42").
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { isJsonType } from "../edits.js";
+
+export const requestValidatorOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    query: { type: "object", description: "JSON Schema for the query parameters (an object)." },
+    headers: { type: "object", description: "JSON Schema for the headers (an object, lower-case names)." },
+    body: { type: "object", description: "JSON Schema for the JSON body." },
+    bodyRequired: { type: "boolean", default: false, description: "Refuse requests without a body when a body schema is set." },
+    allowedContentTypes: { type: "array", items: { type: "string" }, default: ["application/json"], description: "Bodies of other types are refused (415)." },
+  },
+};
+
+interface ValidatorOptions {
+  query?: Record<string, unknown>;
+  headers?: Record<string, unknown>;
+  body?: Record<string, unknown>;
+  bodyRequired: boolean;
+  allowedContentTypes: string[];
+}
+
+interface Violation {
+  in: "query" | "headers" | "body";
+  path: string;
+  schemaPath: string;
+  message: string;
+}
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, strict: false });
+
+function violations(where: Violation["in"], errors: ErrorObject[] | null | undefined): Violation[] {
+  return (errors ?? []).map((error) => ({
+    in: where,
+    path: error.instancePath || "/",
+    schemaPath: error.schemaPath,
+    message: error.keyword === "additionalProperties" ? `${error.message} (${(error.params as { additionalProperty: string }).additionalProperty})` : (error.message ?? "is invalid"),
+  }));
+}
+
+function queryObject(search: string): Record<string, string | string[]> {
+  const params = new URLSearchParams(search);
+  const out: Record<string, string | string[]> = {};
+  for (const name of new Set(params.keys())) {
+    const values = params.getAll(name);
+    out[name] = values.length === 1 ? values[0] : values;
+  }
+  return out;
+}
+
+export const requestValidatorPlugin: PluginDefinition = {
+  name: "request-validator",
+  optionsSchema: requestValidatorOptionsSchema,
+  create(rawOptions) {
+    const options = rawOptions as unknown as ValidatorOptions;
+    const compile = (schema: Record<string, unknown> | undefined, what: string): ValidateFunction | null => {
+      if (!schema) return null;
+      try {
+        return ajv.compile(schema);
+      } catch (error) {
+        throw new Error(`the ${what} schema is not a valid JSON Schema: ${(error as Error).message}`);
+      }
+    };
+    const query = compile(options.query, "query");
+    const headers = compile(options.headers, "headers");
+    const body = compile(options.body, "body");
+    const types = options.allowedContentTypes.map((type) => type.toLowerCase());
+    return {
+      wantsBody: { request: body !== null, response: false },
+      onRequest(request, ctx) {
+        const found: Violation[] = [];
+        if (query && !query(queryObject(request.search))) found.push(...violations("query", query.errors));
+        if (headers && !headers({ ...request.headers })) found.push(...violations("headers", headers.errors));
+        if (body) {
+          const raw = request.body;
+          if (raw === null || raw.length === 0) {
+            if (options.bodyRequired) found.push({ in: "body", path: "/", schemaPath: "#", message: "a body is required" });
+          } else {
+            const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+            if (!types.includes(type) || !isJsonType(type)) {
+              return { status: 415, headers: { "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Unsupported Media Type", status: 415, code: "unsupported_media_type", detail: `expected ${types.join(" or ")}`, requestId: ctx.requestId } };
+            }
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(raw.toString());
+            } catch (error) {
+              found.push({ in: "body", path: "/", schemaPath: "#", message: `not valid JSON: ${(error as Error).message}` });
+            }
+            if (parsed !== undefined && !body(parsed)) found.push(...violations("body", body.errors));
+          }
+        }
+        if (found.length === 0) return;
+        return { status: 400, headers: { "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Bad Request", status: 400, code: "request_invalid", detail: `${found.length} violation${found.length === 1 ? "" : "s"} of the request schema`, errors: found, requestId: ctx.requestId } };
+      },
+    };
+  },
+};

@@ -1,0 +1,72 @@
+// response-transformer: reshapes the response before the client sees it: status mapping, headers
+// (remove, rename, set, add, append) and JSON body fields by JSON Pointer. Values may be templates
+// over the request. The body is read only when the attachment has body rules; a gzip, deflate or br
+// body is decoded for the edit and the result goes out identity-encoded with its new length (and
+// without the upstream's ETag). Bodies that are not JSON pass through untouched; that is logged
+// once per attachment, not per request.
+import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import { bodyEditsSchema, compileBodyEdits, compileHeaderEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import { warnOnce } from "../warn-once.js";
+
+export const responseTransformerOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    status: {
+      type: "object",
+      description: 'Status mapping: { "404": 200 } answers 200 where the upstream said 404.',
+      propertyNames: { pattern: "^[1-5][0-9][0-9]$" },
+      additionalProperties: { type: "integer", minimum: 100, maximum: 599 },
+    },
+    headers: fieldEditsSchema,
+    body: bodyEditsSchema,
+  },
+};
+
+interface ResponseTransformerOptions {
+  status?: Record<string, number>;
+  headers?: FieldEdits;
+  body?: BodyEdits;
+}
+
+export const responseTransformerPlugin: PluginDefinition = {
+  name: "response-transformer",
+  optionsSchema: responseTransformerOptionsSchema,
+  create(rawOptions, setup) {
+    const options = rawOptions as ResponseTransformerOptions;
+    const statusMap = new Map(Object.entries(options.status ?? {}).map(([from, to]) => [Number(from), to]));
+    const editHeaders = compileHeaderEdits(options.headers);
+    const editBody = compileBodyEdits(options.body);
+    const notJson = warnOnce(setup.log, "response-transformer: body rules skipped for a response whose body is not JSON (it passes through untouched)");
+    const tooLarge = warnOnce(setup.log, "response-transformer: body rules skipped for a response body over limits.maxBodySize or in an unknown encoding");
+    // Templates over the request need it on the way out: kept per request, by its vars object.
+    const requests = new WeakMap<object, PluginRequest>();
+    const needsRequest = JSON.stringify(options).includes("{{");
+    return {
+      wantsBody: { request: false, response: editBody !== null },
+      ...(needsRequest ? { onRequest: (request, ctx) => void requests.set(ctx.vars, request) } : {}),
+      onResponse(response, ctx) {
+        const request = needsRequest ? (requests.get(ctx.vars) ?? null) : null;
+        const mapped = statusMap.get(response.status);
+        if (mapped !== undefined) response.status = mapped;
+        if (editBody) {
+          if (!isJsonType(response.headers["content-type"])) notJson();
+          else if (response.body === null) tooLarge();
+          else {
+            let json: unknown;
+            try {
+              json = JSON.parse(response.body.toString());
+            } catch {
+              notJson();
+            }
+            if (json !== undefined) {
+              editBody(json, request, ctx);
+              response.body = JSON.stringify(json);
+            }
+          }
+        }
+        if (editHeaders) editHeaders(response.headers, request, ctx);
+      },
+    };
+  },
+};
