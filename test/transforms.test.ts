@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { negotiate } from "../src/plugins/compression/index.js";
 import { addAt, parsePointer, removeAt, renameAt, setAt } from "../src/plugins/json-pointer.js";
+import { spliceAdd, spliceRemove, spliceSet } from "../src/plugins/json-splice.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { defaultAnswer, startUpstream, type TestUpstream } from "./helpers/upstream.js";
@@ -66,6 +67,12 @@ apis:
             remove: [/secret]
             set: { /data/owner/name: "{{ headers.x-name }}" }
             rename: { /data/count: /data/total }
+  - name: spliced
+    basePath: /spliced
+    upstream: app
+    plugins:
+      - name: response-transformer
+        options: { body: { remove: [/user/token], set: { /user/name: "{{ headers.x-name }}" }, add: { /user/role: member } } }
   - name: cors
     basePath: /cors
     upstream: app
@@ -219,6 +226,49 @@ describe("request-transformer", () => {
     assert.deepEqual(doc.deep, { er: { list: [2, 3, 4] } });
     assert.equal(setAt(doc, parsePointer("/deep/er/list/x/y"), 1), false, "no path through an array by name");
     assert.throws(() => parsePointer("no-slash"));
+  });
+});
+
+describe("JSON edits in the text (json-splice)", () => {
+  const documents = [
+    '{"a":1,"user":{"name":"Ada","tags":["x","}"],"esc\\"q":{"k":"v"}},"z":null}',
+    ' {\n  "user" : { "name" : "Bo" , "empty": {} } ,\n  "list": [ {"user": 1}, 2 ]\n} ',
+    '{"only":{"one":true}}',
+    '{"user":{}}',
+  ];
+  const pointers = ["/user/name", "/user/new", "/only/one", "/user/empty/deep", "/missing/child", "/list/0/user", "/a", "/user/esc\"q/k"];
+
+  it("gives the same document as editing the parsed JSON, or declines (null)", () => {
+    for (const text of documents) {
+      for (const path of pointers) {
+        const pointer = parsePointer(path);
+        for (const [op, splice, edit] of [
+          ["set", (t: string) => spliceSet(t, pointer, '{"v":[1,2]}'), (d: unknown) => setAt(d, pointer, { v: [1, 2] })],
+          ["add", (t: string) => spliceAdd(t, pointer, '"added"'), (d: unknown) => addAt(d, pointer, "added")],
+          ["remove", (t: string) => spliceRemove(t, pointer), (d: unknown) => removeAt(d, pointer)],
+        ] as const) {
+          const spliced = splice(text);
+          if (spliced === null) continue; // declined: the caller edits the parsed document
+          const expected = JSON.parse(text) as unknown;
+          edit(expected);
+          assert.deepEqual(JSON.parse(spliced), expected, `${op} ${path} on ${text}`);
+        }
+      }
+    }
+  });
+
+  it("declines what it does not handle: arrays on the path, missing parents, text that is not an object", () => {
+    assert.equal(spliceSet('{"list":[{"a":1}]}', parsePointer("/list/0/a"), "2"), null);
+    assert.equal(spliceSet('{"a":1}', parsePointer("/b/c"), "2"), null);
+    assert.equal(spliceSet("secret: keep me", parsePointer("/a"), "2"), null);
+    assert.equal(spliceSet('{"a":1', parsePointer("/a"), "2"), null);
+  });
+
+  it("response-transformer edits a JSON body in place when no rule needs the parsed document", async () => {
+    answers.set("/spliced", { headers: { "content-type": "application/json" }, body: '{"keep":{"a":[1,{"b":"}"}]},"user":{"name":"x","token":"t"}}' });
+    const reply = await send(`${gateway.url}/spliced/spliced`, { headers: { "x-name": "Ada" } });
+    assert.deepEqual(reply.json(), { keep: { a: [1, { b: "}" }] }, user: { name: "Ada", role: "member" } });
+    assert.equal(Number(reply.headers["content-length"]), Buffer.byteLength(reply.text));
   });
 });
 

@@ -40,10 +40,10 @@ export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions
 }
 
 /** Starts the benchmark upstream (on the load core, beside wrk). */
-export async function startBenchUpstream(cacheControl?: string): Promise<{ child: ChildProcess; url: string }> {
+export async function startBenchUpstream(cacheControl = "", bodyBytes = 0): Promise<{ child: ChildProcess; url: string }> {
   requireTools();
   const port = await freePort();
-  const child = await forkPinned(LOAD_CORE, join(here, "upstream-server.js"), [String(port), ...(cacheControl ? [cacheControl] : [])]);
+  const child = await forkPinned(LOAD_CORE, join(here, "upstream-server.js"), [String(port), cacheControl, String(bodyBytes)]);
   return { child, url: `http://127.0.0.1:${port}` };
 }
 

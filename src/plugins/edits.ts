@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { PluginContext, PluginRequest } from "../pipeline/plugin.js";
 import { addAt, parsePointer, removeAt, renameAt, setAt, type Pointer } from "./json-pointer.js";
+import { spliceAdd, spliceRemove, spliceSet } from "./json-splice.js";
 import { compileTemplate, isTemplate, type Template } from "./template.js";
 
 const stringMap = { type: "object", additionalProperties: { type: "string" } };
@@ -154,6 +155,27 @@ export function compileBodyEdits(edits: BodyEdits | undefined): BodyEditor | nul
     for (const [from, to] of rename) renameAt(body, from, to);
     for (const [pointer, value] of set) setAt(body, pointer, value(request, ctx));
     for (const [pointer, value] of add) addAt(body, pointer, value(request, ctx));
+  };
+}
+
+export type BodyTextEditor = (text: string, request: PluginRequest | null, ctx: PluginContext) => string | null;
+
+/**
+ * The same edits made in the JSON text without parsing it (json-splice.ts); null (no editor, or
+ * null from it) means the parsed route must be taken. Renames always take it.
+ */
+export function compileBodyTextEdits(edits: BodyEdits | undefined): BodyTextEditor | null {
+  if (!edits || Object.keys(edits.rename ?? {}).length > 0) return null;
+  const remove = (edits.remove ?? []).map(parsePointer);
+  const set = Object.entries(edits.set ?? {}).map(([pointer, value]) => [parsePointer(pointer), valueOf(value)] as const);
+  const add = Object.entries(edits.add ?? {}).map(([pointer, value]) => [parsePointer(pointer), valueOf(value)] as const);
+  if (remove.length + set.length + add.length === 0) return null;
+  return (text, request, ctx) => {
+    let out: string | null = text;
+    for (const pointer of remove) if ((out = spliceRemove(out, pointer)) === null) return null;
+    for (const [pointer, value] of set) if ((out = spliceSet(out, pointer, JSON.stringify(value(request, ctx)))) === null) return null;
+    for (const [pointer, value] of add) if ((out = spliceAdd(out, pointer, JSON.stringify(value(request, ctx)))) === null) return null;
+    return out;
   };
 }
 

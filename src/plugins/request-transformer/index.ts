@@ -4,7 +4,7 @@
 // ({{ headers.x }}, {{ query.y }}, {{ params.z }}, {{ consumer.id }}, {{ vars.k }}). The body is
 // read only when the attachment has body rules, and edited only when it is JSON.
 import type { PluginDefinition } from "../../pipeline/plugin.js";
-import { bodyEditsSchema, compileBodyEdits, compileHeaderEdits, compileQueryEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import { bodyEditsSchema, compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, compileQueryEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
 import { compileTemplate } from "../template.js";
 import { warnOnce } from "../warn-once.js";
 
@@ -38,6 +38,7 @@ export const requestTransformerPlugin: PluginDefinition = {
     const editHeaders = compileHeaderEdits(options.headers);
     const editQuery = compileQueryEdits(options.query);
     const editBody = compileBodyEdits(options.body);
+    const editText = compileBodyTextEdits(options.body);
     const skipped = warnOnce(setup.log, "request-transformer: body rules skipped for a request whose body is not JSON (or not valid JSON)");
     return {
       wantsBody: { request: editBody !== null, response: false },
@@ -48,12 +49,17 @@ export const requestTransformerPlugin: PluginDefinition = {
         if (editBody && request.body !== null) {
           if (!isJsonType(request.headers["content-type"]) || request.headers["content-encoding"] !== undefined) skipped();
           else {
-            try {
-              const json: unknown = JSON.parse(request.body.toString());
-              editBody(json, request, ctx);
-              request.body = JSON.stringify(json);
-            } catch {
-              skipped();
+            const text = request.body.toString();
+            const spliced = editText ? editText(text, request, ctx) : null;
+            if (spliced !== null) request.body = spliced;
+            else {
+              try {
+                const json: unknown = JSON.parse(text);
+                editBody(json, request, ctx);
+                request.body = JSON.stringify(json);
+              } catch {
+                skipped();
+              }
             }
           }
         }

@@ -5,7 +5,7 @@
 // without the upstream's ETag). Bodies that are not JSON pass through untouched; that is logged
 // once per attachment, not per request.
 import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
-import { bodyEditsSchema, compileBodyEdits, compileHeaderEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import { bodyEditsSchema, compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
 import { warnOnce } from "../warn-once.js";
 
 export const responseTransformerOptionsSchema = {
@@ -37,6 +37,7 @@ export const responseTransformerPlugin: PluginDefinition = {
     const statusMap = new Map(Object.entries(options.status ?? {}).map(([from, to]) => [Number(from), to]));
     const editHeaders = compileHeaderEdits(options.headers);
     const editBody = compileBodyEdits(options.body);
+    const editText = compileBodyTextEdits(options.body);
     const notJson = warnOnce(setup.log, "response-transformer: body rules skipped for a response whose body is not JSON (it passes through untouched)");
     const tooLarge = warnOnce(setup.log, "response-transformer: body rules skipped for a response body over limits.maxBodySize or in an unknown encoding");
     // Templates over the request need it on the way out: kept per request, by its vars object.
@@ -53,15 +54,20 @@ export const responseTransformerPlugin: PluginDefinition = {
           if (!isJsonType(response.headers["content-type"])) notJson();
           else if (response.body === null) tooLarge();
           else {
-            let json: unknown;
-            try {
-              json = JSON.parse(response.body.toString());
-            } catch {
-              notJson();
-            }
-            if (json !== undefined) {
-              editBody(json, request, ctx);
-              response.body = JSON.stringify(json);
+            const text = response.body.toString();
+            const spliced = editText ? editText(text, request, ctx) : null;
+            if (spliced !== null) response.body = spliced;
+            else {
+              let json: unknown;
+              try {
+                json = JSON.parse(text);
+              } catch {
+                notJson();
+              }
+              if (json !== undefined) {
+                editBody(json, request, ctx);
+                response.body = JSON.stringify(json);
+              }
             }
           }
         }
