@@ -126,6 +126,10 @@ apis:
     basePath: /retired
     upstream: app
     plugins: [{ name: deprecation, options: { since: "2020-01-01", sunset: "2021-01-01", goneAfterSunset: true } }]
+  - name: mocked
+    basePath: /mocked
+    upstream: app
+    plugins: [{ name: mock, options: { status: 201, headers: { x-stub: "yes", content-type: text/csv }, body: "a,b\\n1,2\\n" } }]
   - name: compressed
     basePath: /z
     upstream: app
@@ -411,7 +415,17 @@ describe("request-validator", () => {
   });
 });
 
-describe("redirect, deprecation", () => {
+describe("redirect, deprecation, mock", () => {
+  it("mock answers from config with its status, headers and body, without the upstream", async () => {
+    const before = upstream.received.length;
+    const reply = await send(`${gateway.url}/mocked/anything`);
+    assert.equal(reply.status, 201);
+    assert.equal(reply.headers["x-stub"], "yes");
+    assert.equal(reply.headers["content-type"], "text/csv");
+    assert.equal(reply.text, "a,b\n1,2\n");
+    assert.equal(upstream.received.length, before);
+  });
+
   it("redirect answers 308 to the templated successor, keeping the query", async () => {
     const reply = await send(`${gateway.url}/v1/orders/17?expand=items`);
     assert.equal(reply.status, 308);
