@@ -19,6 +19,10 @@ import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers
 import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
+import type { Context as TraceContext, Span, Tracer } from "@opentelemetry/api";
+import { recordRequest } from "./telemetry/gateway-metrics.js";
+import { endRequestTrace, startRequestTrace, timingHeader, type PluginTiming } from "./telemetry/request-trace.js";
+import { injectContext } from "./telemetry/tracing.js";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
@@ -73,7 +77,10 @@ function answerBody(answer: PluginAnswer): { body: Buffer; contentType: string |
   return { body: Buffer.from(JSON.stringify(body)), contentType: "application/json" };
 }
 
-export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog): Gateway {
+const DEBUG_HEADER = "x-portcullis-debug";
+const TIMING_HEADER = "x-portcullis-timing";
+
+export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog, tracer: Tracer | null = null): Gateway {
   let runtime = initial;
   runtime.activate();
   let draining = false;
@@ -92,6 +99,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     } catch {
       return sendGatewayProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: scope.requestId }, extra);
     }
+    stampTimings(response.headers, scope);
     const body = toBuffer(response.body);
     // 204 and 304 carry no body; a 304's Content-Length, if any, speaks of the stored representation.
     if (response.status !== 204 && response.status !== 304) response.headers["content-length"] = body.length;
@@ -122,6 +130,20 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const clientIp = peerTrusted ? clientAddress(peer, req.headers, current.trusted) : peer;
     const method = req.method ?? "GET";
     const originalPath = ctx.path;
+    const traced = tracer
+      ? startRequestTrace(tracer, req.headers, {
+          "http.request.method": method,
+          "url.path": originalPath,
+          "url.scheme": ctx.protocol,
+          "client.address": clientIp,
+          "network.peer.address": peer,
+          "server.address": ctx.hostname,
+          "portcullis.request_id": requestId,
+          ...(req.headers["user-agent"] ? { "user_agent.original": req.headers["user-agent"] } : {}),
+        })
+      : null;
+    const debugToken = config.telemetry.debugToken;
+    const timings: PluginTiming[] | null = debugToken !== "" && req.headers[DEBUG_HEADER] === debugToken ? [] : null;
 
     let route: Route | null = null;
     let outcome: Outcome;
@@ -138,12 +160,24 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
             : sendGatewayProblem(res, { status: 404, code: "route_not_found", detail: `no route for ${method} ${originalPath}`, requestId }, extra);
       } else {
         route = matched.route;
-        scope = { requestId, route: route.info, vars: {}, log, consumer: null };
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames });
+        scope = { requestId, route: route.info, vars: {}, log, consumer: null, trace: traced?.trace ?? null, traceId: traced?.span.spanContext().traceId, timings, startedAt: started };
+        if (traced) {
+          traced.span.updateName(`${method} ${route.path}`);
+          traced.span.setAttributes({ "http.route": route.path, "portcullis.api": route.info.api, "portcullis.operation": route.info.operation });
+        }
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames, traceParent: traced ? { context: traced.parent, span: traced.span } : null });
       }
     }
 
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+    recordRequest(route ? route.info.api : "(none)", route ? route.path : "(none)", method, outcome.status, durationMs / 1000);
+    let traceIds: { trace_id: string; span_id: string } | null = null;
+    if (traced) {
+      if (outcome.status === 499) traced.span.setAttribute("error.type", "client_closed");
+      endRequestTrace(traced.span, outcome.status, outcome.error);
+      const context = traced.span.spanContext();
+      if (traced.trace) traceIds = { trace_id: context.traceId, span_id: context.spanId };
+    }
     if (config.log.access) {
       accessLog.record({
         requestId,
@@ -157,6 +191,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         bytes: outcome.bytes,
         clientIp,
         error: outcome.error ?? undefined,
+        ...traceIds,
       });
     }
     if (route && scope && route.hooks.log) {
@@ -178,6 +213,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     maxBodyBytes: number;
     consumerHeaders: GatewayConfig["consumerHeaders"];
     consumerHeaderNames: readonly string[];
+    /** The server span and its context, when tracing is on (sampled or not). */
+    traceParent: { context: TraceContext; span: Span } | null;
   }
 
   async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
@@ -240,6 +277,13 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       if (headers["transfer-encoding"] !== undefined) delete headers["transfer-encoding"];
     }
 
+    const scope = facts.scope;
+    const responsePhase = ran > 0 && route.hooks.response ? (response: { headers: OutgoingHttpHeaders } & PluginResponse) => runResponsePhase(route.chain, ran, response, scope).then(() => stampTimings(response.headers, scope)) : null;
+    if (!responsePhase) stampTimings(facts.extra, scope);
+    const traced = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;
+    // An unsampled request still passes its trace on (sampled flag off); a sampled one does per attempt.
+    if (!traced && facts.traceParent) injectContext(facts.traceParent.context, facts.traceParent.span, headers);
+
     const upstream = route.upstream;
     if (route.exchange) {
       if (upstream.kind === "pool") applyHostPolicy(headers, upstream.pool.config.host);
@@ -251,8 +295,9 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         requestId: facts.requestId,
         extra: facts.extra,
         hashKey: upstream.kind === "pool" ? hashKeyFor(upstream.pool.config.hashOn, headers, facts.clientIp) : null,
-        responsePhase: ran > 0 && route.hooks.response ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+        responsePhase,
         responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
+        trace: traced,
         log,
       });
       try {
@@ -280,8 +325,9 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       replayable: !withBody || upstreamBody !== null,
       body: upstreamBody,
       responseHeaders: facts.extra,
-      beforeResponse: ran > 0 && route.hooks.response ? (response) => runResponsePhase(route.chain, ran, response, facts.scope) : null,
+      beforeResponse: responsePhase,
       responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
+      trace: traced,
       log,
     });
     return outcome;
@@ -326,6 +372,11 @@ function preflightMatch(ctx: Context, current: Runtime) {
   if (ctx.method !== "OPTIONS" || headers.origin === undefined || typeof requested !== "string") return null;
   const matched = current.matcher.match(ctx, requested.trim().toUpperCase());
   return matched && matched.route.chain.some((link) => link.name === "cors") ? matched : null;
+}
+
+/** Adds x-portcullis-timing for a debug request: each plugin's time so far, and the gateway's. */
+function stampTimings(headers: OutgoingHttpHeaders, scope: PhaseScope): void {
+  if (scope.timings) headers[TIMING_HEADER] = timingHeader(scope.timings, performance.now() - (scope.startedAt ?? performance.now()));
 }
 
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {

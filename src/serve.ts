@@ -17,7 +17,13 @@ import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
 import { buildRuntime } from "./runtime.js";
 import { createAccessLog } from "./telemetry/access-log.js";
+import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.js";
 import { createLogging, type Logger } from "./telemetry/logger.js";
+import { startTelemetry } from "./telemetry/tracing.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const version = (JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string }).version;
 
 export interface StartOptions {
   configPath: string;
@@ -74,15 +80,23 @@ function serialQueue(log: Logger): (task: () => Promise<void>) => void {
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const configPath = resolve(options.configPath);
   const firstConfig = await loadConfigFile(configPath);
-  const logging = createLogging(firstConfig.log.level);
+  const logging = createLogging(firstConfig.log.level, firstConfig.log.redact);
   const log = logging.log;
+  // Telemetry settings are read at start, like the listeners.
+  const tracing = startTelemetry(firstConfig.telemetry, version, log);
   const accessLog = createAccessLog(logging);
   // The store is opened once; a reload that names another store takes effect on restart.
   const store = openStore(firstConfig.store, log);
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
-  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog);
+  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog, tracing.tracer);
+  attachMetricSources({
+    runtime: () => gateway.current(),
+    store: () => store,
+    sandboxed: () => [...userPlugins.plugins.values()].map((plugin) => ({ name: plugin.name, calls: plugin.stats.calls, errors: plugin.stats.errors, timeouts: plugin.stats.timeouts, cpuMs: plugin.stats.cpuMs() })),
+    spans: () => tracing.counts,
+  });
   const reloads: ReloadRecord[] = [];
   let accepting = true;
   let reloading: Promise<ReloadRecord> | null = null;
@@ -97,12 +111,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) {
         log.warn("listen and admin addresses, and the listener's TLS settings, change only on restart");
       }
+      if (JSON.stringify({ ...config.telemetry, debugToken: "" }) !== JSON.stringify({ ...previous.config.telemetry, debugToken: "" })) log.warn("telemetry settings other than debugToken change only on restart");
       log.info({ trigger, file: configPath }, "config reloaded");
     } catch (error) {
       record.ok = false;
       record.errors = describeError(error);
       log.error({ trigger, file: configPath, errors: record.errors }, "config rejected; the previous config keeps serving");
     }
+    recordReload(record.ok);
     reloads.unshift(record);
     reloads.length = Math.min(reloads.length, 20);
     return record;
@@ -201,6 +217,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     for (const plugin of userPlugins.plugins.values()) plugin.dispose?.();
     await closeIsolateWatchdog();
     await store.close();
+    await tracing.shutdown().catch((error: unknown) => log.warn({ err: error }, "telemetry shutdown failed"));
     accessLog.flush();
     log.info("portcullis stopped");
     log.flush();

@@ -9,7 +9,7 @@ const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operat
 const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, tls: null, body: null });
 
 function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {
-  return { name, id: name, scope: "api", options: {}, onError, hooks, definition: { name, optionsSchema: {}, create: () => hooks } };
+  return { name, id: name, scope: "api", options: {}, onError, hooks, definition: { name, optionsSchema: {}, create: () => hooks }, counts: { calls: 0, errors: 0 } };
 }
 
 describe("phase runner", () => {

@@ -199,7 +199,8 @@ apis:
   before(async () => {
     slow = await startUpstream("slow");
     const answer = defaultAnswer("slow");
-    slow.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 300);
+    // Long enough that all five requests are in flight together even on a loaded machine.
+    slow.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 1000);
     first = await startGatewayProcess(config());
     second = await startGatewayProcess(config());
   });

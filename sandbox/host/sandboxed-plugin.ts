@@ -11,8 +11,8 @@
 import { createHash } from "node:crypto";
 import ivm from "isolated-vm";
 import type { Logger } from "pino";
-import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
-import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type WireError } from "../runtime/wire.js";
+import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse, PluginSpan } from "../../src/pipeline/plugin.js";
+import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type SpanPatch, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, hostSyncCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
@@ -154,13 +154,21 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const bundleName = `${file}.bundle.js`;
   const sourceMap = new PluginSourceMap(compiled.map, bundleName);
   const pluginLog = log.child({ plugin: name });
+  // Trace ids of recent requests, so that a console line (which knows its request id) names its trace.
+  const traceIds = new Map<string, string>();
+  const rememberTrace = (ctx: PluginContext) => {
+    if (ctx.traceId === undefined || traceIds.get(ctx.requestId) === ctx.traceId) return;
+    if (traceIds.size >= 1024) traceIds.delete(traceIds.keys().next().value!);
+    traceIds.set(ctx.requestId, ctx.traceId);
+  };
   let permissions: PluginPermissions = {};
   let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
   const bridge: Bridge = {
     log: (level, requestId, message, at) => {
       const position = /:(\d+):(\d+)$/.exec(at);
       const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
-      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(source ? { at: source } : {}) }, message);
+      const traceId = requestId ? traceIds.get(requestId) : undefined;
+      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) }, message);
     },
     call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
   };
@@ -378,6 +386,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const consumers = new WeakMap<object, string>();
   /** The frame fields every hook gets: request id, route, vars, consumer. */
   const common = (ctx: PluginContext) => {
+    if (ctx.traceId !== undefined) rememberTrace(ctx);
     let route = routes.get(ctx.route);
     if (route === undefined) routes.set(ctx.route, (route = encodeRoute(ctx.route)));
     let consumer = "";
@@ -395,6 +404,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   return {
     name,
     stats,
+    version: stats.version,
+    cpuMs: stats.cpuMs,
     wantsBody,
     optionsSchema: description.options,
     configure(settings) {
@@ -423,6 +434,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
           if (patch.body !== undefined) request.body = patch.body;
           applyHeaderPatch(request.headers, patch);
           if (patch.vars) Object.assign(ctx.vars, patch.vars);
+          if (patch.span && ctx.span) applySpanPatch(ctx.span, patch.span);
           return patch.answer;
         };
         hooks.onRequest = (request, ctx) => {
@@ -440,6 +452,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
           if (patch.body !== undefined) response.body = patch.body;
           applyHeaderPatch(response.headers, patch);
           if (patch.vars) Object.assign(ctx.vars, patch.vars);
+          if (patch.span && ctx.span) applySpanPatch(ctx.span, patch.span);
         };
         hooks.onResponse = (response, ctx) => {
           const body = wantsBody.response && response.body !== null ? response.body.toString() : null;
@@ -470,4 +483,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       spareReady = null;
     },
   };
+}
+
+/** Applies what a sandboxed hook added to its span (ctx.span in the isolate) to the real span. */
+function applySpanPatch(span: PluginSpan, patch: SpanPatch): void {
+  if (patch.attributes) for (const key in patch.attributes) span.setAttribute(key, patch.attributes[key]);
+  // Events keep the time the plugin recorded them.
+  if (patch.events) for (const event of patch.events) span.addEvent(event.name, event.attributes, event.time);
 }

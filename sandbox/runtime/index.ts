@@ -2,8 +2,8 @@
 // (see wire.ts) into the objects plugin code uses (headers.get/set/..., ctx), calls the plugin's
 // hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
 // never parses the request's headers, the vars bag or the route.
-import type { AccessEntry, PluginAnswer, PluginConsumer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule } from "../sdk/index.js";
-import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type WireError } from "./wire.js";
+import type { AccessEntry, PluginAnswer, PluginConsumer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule, PluginSpan, SpanValue } from "../sdk/index.js";
+import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type SpanPatch, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -144,6 +144,28 @@ class CallContext implements PluginContext {
   touchedVars(): Record<string, unknown> | undefined {
     return this.decodedVars ?? undefined;
   }
+
+  private spanPatch: SpanPatch | null = null;
+
+  /** Recorded here and applied by the host to the hook's span (when the request is traced). */
+  get span(): PluginSpan {
+    const record = () => (this.spanPatch ??= {});
+    return {
+      setAttribute: (key: string, value: SpanValue) => {
+        const patch = record();
+        (patch.attributes ??= {})[String(key)] = value;
+      },
+      addEvent: (name: string, attributes?: Record<string, SpanValue>) => {
+        const patch = record();
+        (patch.events ??= []).push({ name: String(name), ...(attributes ? { attributes } : {}), time: Date.now() });
+      },
+    };
+  }
+
+  /** What the hook added to its span, if anything. */
+  spanChanges(): SpanPatch | undefined {
+    return this.spanPatch ?? undefined;
+  }
 }
 
 /** The request as plugin code sees it; `params` is parsed only if read. */
@@ -186,6 +208,8 @@ class RequestView {
     if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
     this.headers.into(patch);
     if (answer) patch.answer = answer;
+    const span = ctx.spanChanges();
+    if (span) patch.span = span;
     const touched = ctx.touchedVars();
     if (touched) patch.vars = touched;
     for (const _ in patch) return JSON.stringify(patch);
@@ -209,6 +233,8 @@ class ResponseView {
 
   patch(ctx: CallContext): string {
     const patch: ResponsePatch = {};
+    const span = ctx.spanChanges();
+    if (span) patch.span = span;
     if (this.status !== this.status0) patch.status = this.status;
     if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
     this.headers.into(patch);

@@ -97,7 +97,14 @@ export interface HeaderPatch {
 }
 
 /** What a request hook changed; absent fields are unchanged. */
+/** What a hook added to its span: attributes, and events with the time they happened (ms). */
+export interface SpanPatch {
+  attributes?: Record<string, string | number | boolean>;
+  events?: { name: string; attributes?: Record<string, string | number | boolean>; time: number }[];
+}
+
 export interface RequestPatch extends HeaderPatch {
+  span?: SpanPatch;
   method?: string;
   path?: string;
   search?: string;
@@ -108,6 +115,7 @@ export interface RequestPatch extends HeaderPatch {
 }
 
 export interface ResponsePatch extends HeaderPatch {
+  span?: SpanPatch;
   status?: number;
   body?: string;
   vars?: Record<string, unknown>;

@@ -101,6 +101,18 @@ export interface PluginContext<Options = Record<string, unknown>> {
   fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
   /** The declared environment variables (permissions.env) that are set. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * This hook call's span in the request's trace: attributes and events added here show on the
+   * plugin's span when the request is sampled (and cost nothing otherwise).
+   */
+  readonly span: PluginSpan;
+}
+
+export type SpanValue = string | number | boolean;
+
+export interface PluginSpan {
+  setAttribute(key: string, value: SpanValue): void;
+  addEvent(name: string, attributes?: Record<string, SpanValue>): void;
 }
 
 /** Who is calling, as an auth plugin (key-auth, jwt-auth, ...) resolved it from config.consumers. */

@@ -11,6 +11,7 @@ import Router from "@koa/router";
 import { ConfigError, formatIssue } from "../config/errors.js";
 import type { Runtime } from "../runtime.js";
 import { redact } from "./redact.js";
+import { registry } from "../telemetry/gateway-metrics.js";
 
 export interface ReloadRecord {
   at: string;
@@ -87,6 +88,10 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
     const ready = control.ready();
     ctx.status = ready ? 200 : 503;
     ctx.body = { ready };
+  });
+  router.get("/metrics", (ctx) => {
+    ctx.type = "text/plain; version=0.0.4; charset=utf-8";
+    ctx.body = registry.text();
   });
   router.get("/routes", (ctx) => {
     ctx.body = { loadedAt: control.runtime().loadedAt, routes: routesView(control.runtime()) };

@@ -12,6 +12,7 @@ import { interpolateEnv } from "./interpolate.js";
 import { joinPaths, routePathParams, routePathSyntax } from "../router/paths.js";
 import { configSchema } from "./schema.js";
 import { durationMs, sizeBytes } from "./units.js";
+import type { TelemetryConfig } from "./types.js";
 import type {
   TlsListenConfig,
   ApiConfig,
@@ -189,10 +190,34 @@ interface RawConfig {
   upstreams: Record<string, RawUpstream>;
   apis: RawApi[];
   limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
-  log: { level: string; access: boolean };
+  log: { level: string; access: boolean; redact: string[] };
+  telemetry: { exporter?: TelemetryConfig["exporter"]; endpoint?: string; sampling?: number; serviceName?: string; resourceAttributes?: Record<string, string>; queueSize: number; batchSize: number; exportInterval: string | number; debugToken: string };
   sandbox: { timeout: string | number; cpu: string | number; memory: string | number; breaker: { failures: number; coolDown: string | number }; plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }> };
   consumers: { id: string; username?: string; groups: string[]; custom: Record<string, unknown>; keys: string[]; password?: string }[];
   consumerHeaders: { id: string; username: string; groups: string };
+}
+
+/** The telemetry section over the OTEL_* environment variables (the section wins), then the defaults. */
+function telemetryConfig(raw: RawConfig["telemetry"], env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
+  const fromEnv = env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim();
+  const envExporter = fromEnv === "otlp" ? (env.OTEL_EXPORTER_OTLP_PROTOCOL === "grpc" ? "otlp-grpc" : "otlp-http") : fromEnv === "console" || fromEnv === "none" ? fromEnv : undefined;
+  const envRatio = Number(env.OTEL_TRACES_SAMPLER_ARG);
+  const envAttributes: Record<string, string> = {};
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? "").split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) envAttributes[decodeURIComponent(pair.slice(0, eq).trim())] = decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  return {
+    exporter: raw.exporter ?? envExporter ?? "none",
+    endpoint: raw.endpoint ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+    sampling: raw.sampling ?? (env.OTEL_TRACES_SAMPLER_ARG !== undefined && envRatio >= 0 && envRatio <= 1 ? envRatio : 1),
+    serviceName: raw.serviceName ?? env.OTEL_SERVICE_NAME ?? "portcullis",
+    resourceAttributes: { ...envAttributes, ...raw.resourceAttributes },
+    queueSize: raw.queueSize,
+    batchSize: raw.batchSize,
+    exportIntervalMs: durationMs(raw.exportInterval),
+    debugToken: raw.debugToken,
+  };
 }
 
 function checkRewrite(source: SourceDocument, path: FieldPath, template: string | undefined, params: string[], issues: ConfigIssue[]): void {
@@ -398,7 +423,8 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       shutdownTimeoutMs: durationMs(raw.limits.shutdownTimeout),
       headersTimeoutMs: durationMs(raw.limits.headersTimeout),
     },
-    log: { level: raw.log.level, access: raw.log.access },
+    log: { level: raw.log.level, access: raw.log.access, redact: raw.log.redact },
+    telemetry: telemetryConfig(raw.telemetry),
     consumers: raw.consumers.map((consumer) => ({
       id: consumer.id,
       username: consumer.username ?? null,

@@ -312,6 +312,27 @@ export const configSchema = {
       properties: {
         level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"], default: "info" },
         access: { type: "boolean", default: true, description: "One log line per request." },
+        redact: {
+          type: "array", items: { type: "string", minLength: 1 },
+          default: ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "apiKey", "password", "token"],
+          description: "Field names whose values are written as [redacted] wherever they appear in a log line (any depth).",
+        },
+      },
+    },
+    telemetry: {
+      type: "object", default: {},
+      additionalProperties: false,
+      description: "OpenTelemetry traces. Fields left out fall back to the standard OTEL_* environment variables, then to the defaults. Read at start.",
+      properties: {
+        exporter: { enum: ["otlp-http", "otlp-grpc", "console", "none"], description: "Where spans go (OTEL_TRACES_EXPORTER; default none)." },
+        endpoint: { type: "string", description: "OTLP endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT)." },
+        sampling: { type: "number", minimum: 0, maximum: 1, description: "Share of new traces recorded (OTEL_TRACES_SAMPLER_ARG; default 1). A sampled parent is always followed." },
+        serviceName: { type: "string", minLength: 1, description: "service.name (OTEL_SERVICE_NAME; default portcullis)." },
+        resourceAttributes: { type: "object", additionalProperties: { type: "string" }, description: "More resource attributes (besides OTEL_RESOURCE_ATTRIBUTES)." },
+        queueSize: { type: "integer", minimum: 1, default: 4096, description: "Finished spans waiting for export; beyond it spans are dropped (and counted)." },
+        batchSize: { type: "integer", minimum: 1, default: 512 },
+        exportInterval: { ...duration, default: "1s" },
+        debugToken: { type: "string", default: "", description: "With a token, requests carrying x-portcullis-debug: <token> get x-portcullis-timing (each plugin's time per phase)." },
       },
     },
   },

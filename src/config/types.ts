@@ -90,7 +90,8 @@ export interface GatewayConfig {
   upstreams: Record<string, UpstreamConfig>;
   apis: ApiConfig[];
   limits: { maxBodyBytes: number; shutdownTimeoutMs: number; headersTimeoutMs: number };
-  log: { level: string; access: boolean };
+  log: { level: string; access: boolean; redact: string[] };
+  telemetry: TelemetryConfig;
   sandbox: SandboxConfig;
   consumers: ConsumerConfig[];
   consumerHeaders: { id: string; username: string; groups: string };
@@ -127,4 +128,17 @@ export interface SandboxConfig {
   memoryMb: number;
   breaker: { failures: number; coolDownMs: number };
   plugins: Record<string, SandboxBudget>;
+}
+
+export interface TelemetryConfig {
+  exporter: "otlp-http" | "otlp-grpc" | "console" | "none";
+  /** The OTLP endpoint (for otlp-http, the full traces URL or the base it is derived from); null: the exporter's default. */
+  endpoint: string | null;
+  sampling: number;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  queueSize: number;
+  batchSize: number;
+  exportIntervalMs: number;
+  debugToken: string;
 }

@@ -4,7 +4,20 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import type { ConfigIssue } from "../config/errors.js";
 import type { PluginAttachment } from "../config/types.js";
-import type { ChainLink, PluginDefinition, PluginSetup } from "./plugin.js";
+import type { ChainLink, PluginCallCounts, PluginDefinition, PluginSetup } from "./plugin.js";
+
+const callCounts = new Map<string, PluginCallCounts>();
+
+/** Every plugin's calls and faults since start, by name (for /metrics). */
+export function pluginCallCounts(): ReadonlyMap<string, PluginCallCounts> {
+  return callCounts;
+}
+
+function countsFor(name: string): PluginCallCounts {
+  let counts = callCounts.get(name);
+  if (!counts) callCounts.set(name, (counts = { calls: 0, errors: 0 }));
+  return counts;
+}
 
 export type Scope = ChainLink["scope"];
 
@@ -81,7 +94,7 @@ export class ChainBuilder {
       this.issue(attachment, `could not be set up: ${(error as Error).message}`);
       return null;
     }
-    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks, definition };
+    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks, definition, counts: countsFor(attachment.name) };
     this.links.set(attachment, link);
     return link;
   }

@@ -55,6 +55,12 @@ export interface RouteInfo {
   version: string | null;
 }
 
+/** The plugin's own span in the request's trace (when the request is traced): attributes and events. */
+export interface PluginSpan {
+  setAttribute(key: string, value: string | number | boolean): unknown;
+  addEvent(name: string, attributes?: Record<string, string | number | boolean>, time?: number): unknown;
+}
+
 export interface PluginContext {
   readonly options: Record<string, unknown>;
   readonly requestId: string;
@@ -64,6 +70,10 @@ export interface PluginContext {
   readonly log: Logger;
   /** Who is calling, once an auth plugin has said so; auth plugins set it. */
   consumer: Consumer | null;
+  /** This hook call's span, when the request is traced (sampled); undefined otherwise. */
+  readonly span?: PluginSpan;
+  /** The request's trace id, when tracing is on. */
+  readonly traceId?: string;
 }
 
 /** What the gateway gives a plugin when it sets up an attachment, beyond its options. */
@@ -152,6 +162,16 @@ export interface PluginDefinition {
   counters?(): Record<string, unknown>;
   /** Frees what the plugin holds (a sandboxed plugin's isolate); called once nothing uses it. */
   dispose?(): void;
+  /** The loaded version (sandboxed plugins: a hash of the compiled code). */
+  version?: string;
+  /** CPU time the plugin has used so far, in ms (sandboxed plugins: their isolate's). */
+  cpuMs?(): number;
+}
+
+/** Calls and faults of one plugin (by name) since start, kept by the phase runner. */
+export interface PluginCallCounts {
+  calls: number;
+  errors: number;
 }
 
 /** One plugin placed in a route's chain, with its options already checked. */
@@ -164,4 +184,5 @@ export interface ChainLink {
   onError: FailurePolicy;
   hooks: PluginHooks;
   definition: PluginDefinition;
+  counts: PluginCallCounts;
 }

@@ -1,10 +1,12 @@
 // Runs a route's chain: request phase in order, response phase in reverse, log phase after the
 // response is sent. A plugin fault follows its attachment's policy: fail-open skips the plugin,
 // fail-closed answers 500 for it. No plugin fault ever escapes to the server.
+import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { withSpan, type PluginTiming, type RequestTrace } from "../telemetry/request-trace.js";
 import { problemBody } from "../problem.js";
 import type { Consumer } from "../consumers/directory.js";
-import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, RouteInfo } from "./plugin.js";
+import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, PluginSpan, RouteInfo } from "./plugin.js";
 
 export class PluginFault extends Error {
   readonly code = "PLUGIN_FAULT";
@@ -31,10 +33,20 @@ export interface PhaseScope {
   log: Logger;
   /** Set by auth plugins; the gateway forwards it upstream after the request phase. */
   consumer: Consumer | null;
+  /** The request's trace, when it is sampled: each hook call then gets a span of its own. */
+  trace?: RequestTrace | null;
+  /** The trace id (sampled or not), for plugins' log lines. */
+  traceId?: string;
+  /** Per-plugin timings, collected for a debug request (x-portcullis-debug). */
+  timings?: PluginTiming[] | null;
+  /** When the gateway received the request (performance.now()). */
+  startedAt?: number;
 }
 
 /** The ctx a hook gets: its link's options over the request's scope; the consumer writes through to the scope. */
 class HookContext implements PluginContext {
+  span?: PluginSpan;
+
   constructor(
     readonly options: Record<string, unknown>,
     private readonly scope: PhaseScope,
@@ -63,6 +75,10 @@ class HookContext implements PluginContext {
   set consumer(consumer: Consumer | null) {
     this.scope.consumer = consumer;
   }
+
+  get traceId(): string | undefined {
+    return this.scope.traceId;
+  }
 }
 
 export function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
@@ -79,14 +95,63 @@ function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): Plugin
   };
 }
 
+type Phase = PluginTiming["phase"];
+
+/**
+ * One hook call with a span (sampled requests) and a timing (debug requests): the plugin's name and
+ * version, its decision (continue, answered, error, timeout) and, for sandboxed plugins, the CPU
+ * its isolate spent. The call runs with its span active, so that store calls become its children.
+ */
+async function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (ctx: PluginContext) => T | Promise<T>, answered: (value: T) => boolean): Promise<T> {
+  const ctx = new HookContext(link.options, scope);
+  const started = performance.now();
+  const cpuBefore = link.definition.cpuMs ? link.definition.cpuMs() : null;
+  const traced = scope.trace;
+  let span: Span | null = null;
+  if (traced) {
+    span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, {
+      attributes: { "portcullis.plugin.name": link.name, "portcullis.plugin.version": link.definition.version ?? "built-in", "portcullis.plugin.phase": phase, "portcullis.plugin.scope": link.scope },
+    }, traced.context);
+    ctx.span = span;
+  }
+  let decision = "continue";
+  try {
+    const value = await (span ? withSpan(traced!.context, span, () => invoke(ctx)) : invoke(ctx));
+    if (answered(value)) decision = "answered";
+    return value;
+  } catch (error) {
+    decision = (error as { kind?: string }).kind === "timeout" ? "timeout" : "error";
+    if (span) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    }
+    throw error;
+  } finally {
+    const cpuMs = cpuBefore === null ? null : link.definition.cpuMs!() - cpuBefore;
+    if (span) {
+      span.setAttribute("portcullis.plugin.decision", decision);
+      if (cpuMs !== null) span.setAttribute("portcullis.plugin.cpu_ms", cpuMs);
+      span.end();
+    }
+    scope.timings?.push({ plugin: link.name, phase, ms: performance.now() - started, cpuMs });
+  }
+}
+
+const observing = (scope: PhaseScope) => scope.trace != null || scope.timings != null;
+
 export async function runRequestPhase(chain: ChainLink[], request: PluginRequest, scope: PhaseScope): Promise<RequestPhaseResult> {
+  const watch = observing(scope);
   for (let i = 0; i < chain.length; i++) {
     const link = chain[i];
     if (!link.hooks.onRequest) continue;
+    link.counts.calls++;
     try {
-      const answer = await link.hooks.onRequest(request, contextFor(link, scope));
+      const answer = watch
+        ? await observed(link, "request", scope, (ctx) => link.hooks.onRequest!(request, ctx), (value) => Boolean(value))
+        : await link.hooks.onRequest(request, contextFor(link, scope));
       if (answer) return { answer, ran: i + 1 };
     } catch (error) {
+      link.counts.errors++;
       const answer = faultAnswer(link, error, scope);
       if (answer) return { answer, ran: i };
     }
@@ -95,12 +160,16 @@ export async function runRequestPhase(chain: ChainLink[], request: PluginRequest
 }
 
 export async function runResponsePhase(chain: ChainLink[], ran: number, response: PluginResponse, scope: PhaseScope): Promise<void> {
+  const watch = observing(scope);
   for (let i = ran - 1; i >= 0; i--) {
     const link = chain[i];
     if (!link.hooks.onResponse) continue;
+    link.counts.calls++;
     try {
-      await link.hooks.onResponse(response, contextFor(link, scope));
+      if (watch) await observed(link, "response", scope, (ctx) => link.hooks.onResponse!(response, ctx), () => false);
+      else await link.hooks.onResponse(response, contextFor(link, scope));
     } catch (error) {
+      link.counts.errors++;
       const answer = faultAnswer(link, error, scope);
       if (answer) {
         // A fail-closed fault on the way out replaces the response with the fault's.
@@ -115,9 +184,11 @@ export async function runResponsePhase(chain: ChainLink[], ran: number, response
 export function runLogPhase(chain: ChainLink[], entry: AccessEntry, scope: PhaseScope): void {
   for (const link of chain) {
     if (!link.hooks.onLog) continue;
+    link.counts.calls++;
     try {
       link.hooks.onLog(entry, contextFor(link, scope));
     } catch (error) {
+      link.counts.errors++;
       scope.log.warn({ plugin: link.name, requestId: scope.requestId, err: error }, "plugin log hook failed");
     }
   }

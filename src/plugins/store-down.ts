@@ -46,3 +46,8 @@ export async function decideOrFallBack<T>(
   const local = fallback();
   return { value: await decide(local), store: local };
 }
+
+/** Every plugin's decisions taken without the store (for /metrics: store errors by plugin). */
+export function allStoreDownCounts(): [string, number][] {
+  return [...counts].map(([plugin, entry]) => [plugin, entry["fail-open"] + entry["fail-closed"]]);
+}

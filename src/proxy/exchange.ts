@@ -13,7 +13,7 @@ import { sendProblem } from "../problem.js";
 import type { Upstream } from "../runtime.js";
 import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer } from "./body.js";
 import { echoRequest } from "./echo.js";
-import { forward, type ForwardOutcome } from "./forward.js";
+import { forward, type ForwardJob, type ForwardOutcome } from "./forward.js";
 import { endToEndHeaders } from "./headers.js";
 
 export interface ExchangeSetup {
@@ -29,6 +29,7 @@ export interface ExchangeSetup {
   responsePhase: ((response: PluginResponse) => Promise<void>) | null;
   /** Buffer bodies up to this size for response plugins that read them; null when none does. */
   responseBodyLimit: number | null;
+  trace: ForwardJob["trace"];
   log: Logger;
 }
 
@@ -70,6 +71,7 @@ export class GatewayExchange implements UpstreamExchange {
         responseHeaders: this.setup.extra,
         beforeResponse: null,
         responseBodyLimit: null,
+        trace: this.setup.trace,
         takeOver: {
           response: (body, status, responseHeaders, requestTime) => {
             restore();

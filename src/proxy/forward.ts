@@ -7,6 +7,7 @@
 // http-proxy's own head copying (one writeHead instead of a setHeader per field; bench/README.md).
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { ClientRequest } from "node:http";
+import { SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { Logger } from "pino";
@@ -15,6 +16,8 @@ import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer 
 import { endToEndHeaders } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
+import { recordUpstream } from "../telemetry/gateway-metrics.js";
+import { injectContext } from "../telemetry/tracing.js";
 
 export interface UpstreamResponse {
   status: number;
@@ -46,6 +49,8 @@ export interface ForwardJob {
    * writing it (the cache's exchange); the caller then writes `res` itself.
    */
   takeOver?: TakeOver | null;
+  /** The request's trace, when sampled: each attempt gets a client span, and its traceparent upstream. */
+  trace?: { tracer: Tracer; context: Context } | null;
   log: Logger;
 }
 
@@ -87,6 +92,8 @@ interface Attempt {
   body: IncomingMessage | null;
   bytesSeen: number;
   lastProgressAt: number;
+  startedAt: number;
+  span: Span | null;
 }
 
 const proxy = httpProxy.createProxyServer({ ignorePath: true, xfwd: false });
@@ -130,7 +137,22 @@ class Forwarding {
     this.attempts++;
     this.tried.add(target);
     target.active++;
-    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0 };
+    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0, startedAt: performance.now(), span: null };
+    const trace = this.job.trace;
+    if (trace) {
+      const url = target.url;
+      attempt.span = trace.tracer.startSpan(this.job.method, {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": this.job.method,
+          "server.address": url.hostname,
+          "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+          "url.full": `${url.origin}${this.job.pathAndSearch}`,
+          "portcullis.upstream": pool.config.name,
+          ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
+        },
+      }, trace.context);
+    }
     this.attempt = attempt;
     this.outcome.target = target.origin;
     const { readMs } = pool.config.timeouts;
@@ -155,6 +177,12 @@ class Forwarding {
     const attempt = this.attempt;
     if (!attempt || attempt.done) return;
     attempt.proxyReq = proxyReq;
+    if (attempt.span) {
+      // This attempt's own traceparent: the upstream's spans become children of its client span.
+      const carrier: Record<string, string> = {};
+      injectContext(this.job.trace!.context, attempt.span, carrier);
+      for (const name in carrier) proxyReq.setHeader(name, carrier[name]);
+    }
     const socket = proxyReq.socket;
     if (socket?.connecting) {
       attempt.connectTimer = setTimeout(() => this.onTimeout(attempt, "connect"), this.job.pool.config.timeouts.connectMs);
@@ -169,9 +197,16 @@ class Forwarding {
     else this.onError(new UpstreamTimeout(kind));
   }
 
-  private endAttempt(attempt: Attempt): void {
+  private endAttempt(attempt: Attempt, error: string | null = null): void {
     if (attempt.done) return;
     attempt.done = true;
+    if (attempt.span) {
+      if (error) {
+        attempt.span.setAttribute("error.type", error);
+        attempt.span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+      }
+      attempt.span.end();
+    }
     clearTimer(attempt, "timer");
     clearTimer(attempt, "connectTimer");
     attempt.target.active--;
@@ -180,11 +215,12 @@ class Forwarding {
   onError(error: Error & { code?: string }): void {
     const attempt = this.attempt;
     if (!attempt || attempt.done || this.settled) return;
-    this.endAttempt(attempt);
     const { pool, method } = this.job;
     const timedOut = attempt.timedOut;
     const connectFailure = timedOut === "connect" || CONNECT_FAILURES.has(error.code ?? "");
     const reason = timedOut ? `${timedOut} timeout` : (error.code ?? error.message);
+    if (!attempt.body) recordUpstream(pool.config.name, attempt.target.origin, "error", (performance.now() - attempt.startedAt) / 1000);
+    this.endAttempt(attempt, reason);
     pool.reportFailure(attempt.target, reason);
     if (this.job.res.headersSent || this.job.res.destroyed) {
       this.settle(this.outcome.status || 502, reason);
@@ -216,6 +252,8 @@ class Forwarding {
     clearTimer(attempt, "connectTimer");
     const status = proxyRes.statusCode ?? 502;
     const { pool } = this.job;
+    recordUpstream(pool.config.name, attempt.target.origin, status, (performance.now() - attempt.startedAt) / 1000);
+    attempt.span?.setAttribute("http.response.status_code", status);
     if (pool.config.passiveHealth.statuses.includes(status)) pool.reportFailure(attempt.target, `status ${status}`);
     else pool.reportSuccess(attempt.target);
     if (pool.config.retries.onStatus.includes(status) && IDEMPOTENT.has(this.job.method) && this.job.replayable && this.canRetry()) {

@@ -17,6 +17,9 @@ export interface AccessRecord {
   bytes: number;
   clientIp: string;
   error?: string;
+  /** The request's trace and server span, when it was sampled. */
+  trace_id?: string;
+  span_id?: string;
 }
 
 const FLUSH_EVERY_MS = 50;

@@ -15,10 +15,24 @@ export interface Logging {
   base: Record<string, string>;
 }
 
-export function createLogging(level: string): Logging {
+/**
+ * pino redaction paths for field names, at the top of a line and up to three levels down (pino
+ * matches paths, not names at any depth; fields deeper than that are not redacted).
+ */
+export function redactPaths(names: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (const name of names) {
+    const plain = /^[A-Za-z_$][\w$]*$/.test(name);
+    const step = plain ? `.${name}` : `[${JSON.stringify(name)}]`;
+    paths.push(plain ? name : step, `*${step}`, `*.*${step}`, `*.*.*${step}`);
+  }
+  return paths;
+}
+
+export function createLogging(level: string, redact: readonly string[] = []): Logging {
   const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
   const base = { service: "portcullis" };
-  const log = pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const log = pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: redactPaths(redact), censor: "[redacted]" } }, destination);
   const timer = setInterval(() => destination.flush(), FLUSH_EVERY_MS);
   timer.unref();
   process.once("exit", () => {

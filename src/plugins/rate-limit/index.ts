@@ -55,10 +55,13 @@ export function limitKey(api: string, keyValues: string, name: string): string {
   return `rate-limit|${api}|${keyValues}|${name}`;
 }
 
+/** Requests admitted and refused (over a limit) since start, for GET /plugins and /metrics. */
+const decided = { allowed: 0, refused: 0 };
+
 export const rateLimitPlugin: PluginDefinition = {
   name: "rate-limit",
   optionsSchema: rateLimitOptionsSchema,
-  counters: () => ({ decidedWithoutStore: storeDownCounts("rate-limit") }),
+  counters: () => ({ ...decided, decidedWithoutStore: storeDownCounts("rate-limit") }),
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as RateLimitOptions;
@@ -77,7 +80,11 @@ export const rateLimitPlugin: PluginDefinition = {
       // The longest wait among the spent limits (no arrays on the admitted path).
       let retryAfterMs = -1;
       for (const decision of decisions) if (!decision.allowed) retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs);
-      if (retryAfterMs < 0) return;
+      if (retryAfterMs < 0) {
+        decided.allowed++;
+        return;
+      }
+      decided.refused++;
       const retryAfter = seconds(retryAfterMs);
       ctx.log.info({ plugin: "rate-limit", requestId: ctx.requestId, key, retryAfter }, "request over its rate limit");
       return overLimit(ctx, 429, "rate_limited", `retry in ${retryAfter} s`, retryAfter);

@@ -1,0 +1,151 @@
+// OpenTelemetry traces: the SDK (@opentelemetry/sdk-node) set up from the telemetry config, with
+// W3C trace context and baggage propagation, a parent-based ratio sampler, and a span processor of
+// our own: finished spans wait in a bounded queue and go to the exporter in batches, one export at
+// a time. When the collector is slow or down the queue fills and further spans are dropped and
+// counted (portcullis_telemetry_spans_dropped_total): the request path never waits for telemetry.
+import { context, propagation, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter as OtlpGrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
+import { OTLPTraceExporter as OtlpHttpExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import type { Logger } from "pino";
+import type { TelemetryConfig } from "../config/types.js";
+
+/** Counts the span processor keeps, for /metrics. */
+export interface SpanQueueCounts {
+  exported: number;
+  dropped: number;
+  exportFailures: number;
+  queued: () => number;
+}
+
+/** Finished spans in a bounded queue, exported in batches, one export in flight at most. */
+class BoundedBatchProcessor implements SpanProcessor {
+  private queue: ReadableSpan[] = [];
+  private exporting: Promise<void> | null = null;
+  private readonly timer: NodeJS.Timeout;
+  readonly counts: SpanQueueCounts;
+
+  constructor(
+    private readonly exporter: SpanExporter,
+    private readonly maxQueue: number,
+    private readonly batchSize: number,
+    intervalMs: number,
+    private readonly log: Logger,
+  ) {
+    this.counts = { exported: 0, dropped: 0, exportFailures: 0, queued: () => this.queue.length };
+    this.timer = setInterval(() => void this.exportBatch(), intervalMs);
+    this.timer.unref();
+  }
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.queue.length >= this.maxQueue) {
+      this.counts.dropped++;
+      return;
+    }
+    this.queue.push(span);
+    if (this.queue.length >= this.batchSize && !this.exporting) void this.exportBatch();
+  }
+
+  private exportBatch(): Promise<void> {
+    if (this.exporting || this.queue.length === 0) return this.exporting ?? Promise.resolve();
+    const batch = this.queue.splice(0, this.batchSize);
+    this.exporting = new Promise<void>((done) => {
+      this.exporter.export(batch, (result: ExportResult) => {
+        if (result.code === ExportResultCode.SUCCESS) this.counts.exported += batch.length;
+        else {
+          this.counts.exportFailures++;
+          this.counts.dropped += batch.length;
+          if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
+        }
+        done();
+      });
+    }).finally(() => (this.exporting = null));
+    return this.exporting;
+  }
+
+  async forceFlush(): Promise<void> {
+    while (this.queue.length > 0 || this.exporting) await this.exportBatch();
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((done) => (timer = setTimeout(done, SHUTDOWN_FLUSH_MS)));
+    await Promise.race([this.forceFlush().then(() => this.exporter.shutdown()), deadline]);
+    clearTimeout(timer);
+  }
+}
+
+/** How long one export may take, its retries included; a collector that is down must not hold the queue. */
+const EXPORT_TIMEOUT_MS = 3000;
+/** How long shutdown waits for the last spans to go. */
+const SHUTDOWN_FLUSH_MS = 2000;
+
+function exporterFor(config: TelemetryConfig): SpanExporter | null {
+  switch (config.exporter) {
+    case "none":
+      return null;
+    case "console":
+      return new ConsoleSpanExporter();
+    case "otlp-grpc":
+      return new OtlpGrpcExporter({ timeoutMillis: EXPORT_TIMEOUT_MS, ...(config.endpoint ? { url: config.endpoint } : {}) });
+    case "otlp-http": {
+      // A bare endpoint (http://collector:4318) gets the traces path, as OTEL_EXPORTER_OTLP_ENDPOINT does.
+      const endpoint = config.endpoint;
+      const url = endpoint && !/\/v1\/traces\/?$/.test(endpoint) ? `${endpoint.replace(/\/$/, "")}/v1/traces` : endpoint;
+      return new OtlpHttpExporter({ timeoutMillis: EXPORT_TIMEOUT_MS, ...(url ? { url } : {}) });
+    }
+  }
+}
+
+export interface Tracing {
+  /** null when traces are off (exporter none): the request path then makes no span at all. */
+  readonly tracer: Tracer | null;
+  readonly counts: SpanQueueCounts | null;
+  shutdown(): Promise<void>;
+}
+
+const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
+
+/** Starts the OpenTelemetry SDK with traces as configured. */
+export function startTelemetry(config: TelemetryConfig, version: string, log: Logger): Tracing {
+  const exporter = exporterFor(config);
+  // Traces off: no SDK at all. A client's traceparent still reaches the upstream, as any header does.
+  if (!exporter) return { tracer: null, counts: null, shutdown: async () => undefined };
+  const processor = new BoundedBatchProcessor(exporter, config.queueSize, config.batchSize, config.exportIntervalMs, log);
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: version, ...config.resourceAttributes }),
+    autoDetectResources: false,
+    spanProcessors: [processor],
+    // Metrics are served by the admin API, logs go to stdout: the SDK must not start its OTLP defaults for them.
+    metricReaders: [],
+    logRecordProcessors: [],
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling) }),
+    textMapPropagator: propagator,
+    instrumentations: [],
+  });
+  sdk.start();
+  log.info({ exporter: config.exporter, endpoint: config.endpoint, sampling: config.sampling }, "tracing on");
+  return {
+    tracer: trace.getTracer("portcullis", version),
+    counts: processor.counts,
+    shutdown: () => sdk.shutdown(),
+  };
+}
+
+/** Reads W3C traceparent/tracestate/baggage from a client's headers. */
+export function extractContext(headers: Record<string, string | string[] | undefined>): Context {
+  if (headers.traceparent === undefined && headers.baggage === undefined) return context.active();
+  return propagation.extract(context.active(), headers);
+}
+
+/** Writes traceparent/tracestate/baggage for `span` (under `parent`'s baggage) into outgoing headers. */
+export function injectContext(parent: Context, span: Span, carrier: Record<string, unknown>): void {
+  propagation.inject(trace.setSpan(parent, span), carrier);
+}

@@ -1,0 +1,297 @@
+// Traces, metrics and logs, through the real CLI: an OTLP/HTTP receiver on loopback (a small server
+// here that decodes the JSON payload the exporter sends) collects the spans; /metrics is parsed after
+// known traffic; and an exporter pointed at nothing must not cost a single request.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { send } from "./helpers/http.js";
+import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: OtlpValue }[];
+  events?: { name: string; attributes?: { key: string; value: OtlpValue }[] }[];
+  status?: { code?: number };
+}
+
+const SERVER = 2;
+const CLIENT = 3;
+
+/** An OTLP/HTTP (JSON) trace receiver. */
+class Receiver {
+  readonly spans: OtlpSpan[] = [];
+  resources: { key: string; value: OtlpValue }[][] = [];
+  private server!: Server;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        if (req.url === "/v1/traces" && String(req.headers["content-type"]).startsWith("application/json")) {
+          const payload = JSON.parse(Buffer.concat(chunks).toString()) as { resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+          for (const resourceSpans of payload.resourceSpans) {
+            this.resources.push(resourceSpans.resource.attributes);
+            for (const scope of resourceSpans.scopeSpans) this.spans.push(...scope.spans);
+          }
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((done) => this.server.listen(0, "127.0.0.1", () => done()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async trace(traceId: string, count: number, timeoutMs = 10_000): Promise<OtlpSpan[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const spans = this.spans.filter((span) => span.traceId === traceId);
+      if (spans.length >= count || Date.now() > deadline) return spans;
+      await new Promise((wait) => setTimeout(wait, 50));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((done) => this.server.close(() => done()));
+  }
+}
+
+function attribute(span: OtlpSpan | { attributes?: { key: string; value: OtlpValue }[] }, key: string): string | number | boolean | undefined {
+  const value = span.attributes?.find((entry) => entry.key === key)?.value;
+  if (!value) return undefined;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return value.doubleValue;
+  return value.boolValue;
+}
+
+const receiver = new Receiver();
+let upstream: TestUpstream;
+let gateway: GatewayProcess;
+let pluginDir: string;
+let attemptsSeen = 0;
+
+const config = (endpoint: string, upstreamUrl: string) => `
+telemetry:
+  exporter: otlp-http
+  endpoint: "${endpoint}"
+  exportInterval: 100ms
+  serviceName: gateway-under-test
+  resourceAttributes: { deployment.environment: test }
+  debugToken: let-me-see
+upstreams:
+  app:
+    targets: [{ url: "${upstreamUrl}" }]
+    retries: { attempts: 1, onStatus: [503] }
+    passiveHealth: { statuses: [] }
+apis:
+  - name: shop
+    basePath: /shop
+    upstream: app
+    operations:
+      - path: /items/:id
+        plugins:
+          - { name: headers, options: { request: { set: { x-from-gateway: "1" } } } }
+          - { name: traced-demo }
+`;
+
+before(async () => {
+  await receiver.start();
+  upstream = await startUpstream("app");
+  upstream.handle = (req, res) => {
+    // Every first attempt of a request fails, so that the gateway retries once.
+    if (req.headers["x-retry-me"] === "1" && attemptsSeen++ % 2 === 0) {
+      res.writeHead(503, { "content-length": 0 });
+      res.end();
+      return;
+    }
+    const body = JSON.stringify({ traceparent: req.headers.traceparent ?? null, baggage: req.headers.baggage ?? null });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+  pluginDir = await mkdtemp(join(tmpdir(), "portcullis-otel-plugins-"));
+  await writeFile(
+    join(pluginDir, "traced-demo.ts"),
+    `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request, ctx) {
+    ctx.span.setAttribute("demo.checked", true);
+    ctx.span.addEvent("demo.looked", { header: request.headers.get("x-retry-me") ?? "none" });
+    console.log("demo plugin saw the request");
+  },
+});
+`,
+  );
+  gateway = await startGatewayProcess(config(receiver.url, upstream.url), ["--plugins", pluginDir]);
+});
+
+after(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+  await receiver.close();
+  if (pluginDir) await rm(pluginDir, { recursive: true, force: true });
+});
+
+describe("traces", () => {
+  it("a request through two plugins and one retry: server span, a span per plugin and phase, a client span per attempt", async () => {
+    const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const clientSpan = "00f067aa0ba902b7";
+    const reply = await send(`${gateway.url}/shop/items/42?color=red`, { headers: { traceparent: `00-${clientTrace}-${clientSpan}-01`, baggage: "tenant=acme", "x-retry-me": "1", "user-agent": "otel-test" } });
+    assert.equal(reply.status, 200);
+    const spans = await receiver.trace(clientTrace, 5);
+    const server = spans.find((span) => span.kind === SERVER)!;
+    assert.ok(server, `spans: ${spans.map((span) => span.name).join(", ")}`);
+    assert.equal(server.parentSpanId, clientSpan, "the trace continues from the client's traceparent");
+    assert.equal(server.name, "GET /shop/items/:id");
+    assert.equal(attribute(server, "http.request.method"), "GET");
+    assert.equal(attribute(server, "http.route"), "/shop/items/:id");
+    assert.equal(attribute(server, "url.path"), "/shop/items/42");
+    assert.equal(attribute(server, "http.response.status_code"), 200);
+    assert.equal(attribute(server, "client.address"), "127.0.0.1");
+    assert.equal(attribute(server, "user_agent.original"), "otel-test");
+    assert.equal(attribute(server, "portcullis.request_id"), reply.headers["x-request-id"]);
+
+    const plugins = spans.filter((span) => span.name.startsWith("plugin "));
+    assert.deepEqual(plugins.map((span) => span.name).sort(), ["plugin headers request", "plugin traced-demo request"]);
+    for (const span of plugins) {
+      assert.equal(span.parentSpanId, server.spanId);
+      assert.equal(attribute(span, "portcullis.plugin.decision"), "continue");
+    }
+    const demo = plugins.find((span) => span.name === "plugin traced-demo request")!;
+    assert.match(String(attribute(demo, "portcullis.plugin.version")), /^[0-9a-f]{12}$/);
+    assert.equal(typeof attribute(demo, "portcullis.plugin.cpu_ms"), "number");
+    assert.equal(attribute(demo, "demo.checked"), true, "the sandboxed plugin's own attribute");
+    assert.equal(demo.events?.[0]?.name, "demo.looked");
+    assert.equal(attribute(demo.events![0], "header"), "1");
+    assert.equal(attribute(plugins.find((span) => span.name === "plugin headers request")!, "portcullis.plugin.version"), "built-in");
+
+    const attempts = spans.filter((span) => span.kind === CLIENT).sort((a, b) => Number(attribute(a, "http.request.resend_count") ?? 0) - Number(attribute(b, "http.request.resend_count") ?? 0));
+    assert.equal(attempts.length, 2);
+    assert.equal(attribute(attempts[0], "http.response.status_code"), 503);
+    assert.equal(attribute(attempts[0], "http.request.resend_count"), undefined);
+    assert.equal(attribute(attempts[1], "http.response.status_code"), 200);
+    assert.equal(attribute(attempts[1], "http.request.resend_count"), 1);
+    for (const attempt of attempts) {
+      assert.equal(attempt.parentSpanId, server.spanId);
+      assert.equal(attribute(attempt, "server.address"), "127.0.0.1");
+      assert.equal(attribute(attempt, "url.full"), `${upstream.url}/items/42?color=red`);
+    }
+    // The upstream saw the second attempt's own span as its parent, and the client's baggage.
+    const seen = reply.json<{ traceparent: string; baggage: string }>();
+    assert.equal(seen.traceparent, `00-${clientTrace}-${attempts[1].spanId}-01`);
+    assert.equal(seen.baggage, "tenant=acme");
+
+    const resource = receiver.resources.at(-1)!;
+    assert.equal(attribute({ attributes: resource }, "service.name"), "gateway-under-test");
+    assert.equal(attribute({ attributes: resource }, "deployment.environment"), "test");
+  });
+
+  it("a request without traceparent starts a trace; the access log and the plugin's console line carry it", async () => {
+    const since = gateway.logs.length;
+    const reply = await send(`${gateway.url}/shop/items/7`);
+    const traceparent = reply.json<{ traceparent: string }>().traceparent;
+    assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const traceId = traceparent.split("-")[1];
+    const spans = await receiver.trace(traceId, 4);
+    assert.ok(spans.some((span) => span.kind === SERVER && span.parentSpanId === undefined || span.parentSpanId === ""));
+    const access = await gateway.waitForLog((line) => line.msg === "request" && line.requestId === reply.headers["x-request-id"], 5000, since);
+    assert.equal(access.trace_id, traceId);
+    assert.equal(access.span_id, spans.find((span) => span.kind === SERVER)!.spanId);
+    const consoleLine = await gateway.waitForLog((line) => line.msg === "demo plugin saw the request" && line.requestId === reply.headers["x-request-id"], 5000, since);
+    assert.equal(consoleLine.plugin, "traced-demo");
+    assert.equal(consoleLine.trace_id, traceId);
+  });
+
+  it("a debug request gets x-portcullis-timing with each plugin's time; others do not", async () => {
+    const plain = await send(`${gateway.url}/shop/items/1`);
+    assert.equal(plain.headers["x-portcullis-timing"], undefined);
+    const wrong = await send(`${gateway.url}/shop/items/1`, { headers: { "x-portcullis-debug": "guess" } });
+    assert.equal(wrong.headers["x-portcullis-timing"], undefined);
+    const debug = await send(`${gateway.url}/shop/items/1`, { headers: { "x-portcullis-debug": "let-me-see" } });
+    const timing = String(debug.headers["x-portcullis-timing"]);
+    assert.match(timing, /^headers;phase=request;dur=\d+\.\d{3}, traced-demo;phase=request;dur=\d+\.\d{3};cpu=\d+\.\d{3}, gateway;dur=\d+\.\d{3}$/);
+  });
+});
+
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+describe("metrics", () => {
+  it("GET /metrics counts known traffic by route and status, and reports plugins, upstreams and the process", async () => {
+    const before = parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text);
+    const series = (name: string) => [...before.keys()].find((key) => key.startsWith(name));
+    void series;
+    for (let i = 0; i < 3; i++) await send(`${gateway.url}/shop/items/${i}`);
+    await send(`${gateway.url}/nowhere`);
+    const reply = await send(`${gateway.adminUrl}/metrics`);
+    assert.equal(reply.status, 200);
+    assert.match(String(reply.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+    const after = parseMetrics(reply.text);
+    const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+    assert.equal(delta('http_server_request_duration_seconds_count{api="shop",route="/shop/items/:id",method="GET",status="200"}'), 3);
+    assert.equal(delta('http_server_request_duration_seconds_count{api="(none)",route="(none)",method="GET",status="404"}'), 1);
+    assert.equal(delta('http_server_request_duration_seconds_bucket{api="shop",route="/shop/items/:id",method="GET",status="200",le="+Inf"}'), 3);
+    assert.equal(delta('portcullis_plugin_calls_total{plugin="headers"}'), 3);
+    assert.equal(delta('portcullis_plugin_calls_total{plugin="traced-demo"}'), 3);
+    assert.equal(delta(`portcullis_upstream_response_seconds_count{upstream="app",target="${upstream.url}",status="200"}`), 3);
+    assert.equal(after.get(`portcullis_upstream_target_healthy{upstream="app",target="${upstream.url}",health="healthy"}`), 1);
+    assert.ok((after.get('portcullis_plugin_cpu_seconds_total{plugin="traced-demo"}') ?? -1) >= 0);
+    assert.ok((after.get('portcullis_telemetry_spans_total{result="exported"}') ?? 0) > 0);
+    assert.ok((after.get("process_resident_memory_bytes") ?? 0) > 10_000_000);
+    assert.ok((after.get("process_cpu_seconds_total") ?? 0) > 0);
+    for (const family of ["portcullis_cache_requests_total", "portcullis_rate_limit_decisions_total", "portcullis_store_errors_total", "portcullis_config_reloads_total", "nodejs_eventloop_delay_seconds"]) {
+      assert.match(reply.text, new RegExp(`# TYPE ${family} `), family);
+    }
+  });
+});
+
+describe("exporter down", () => {
+  it("keeps serving every request, and counts the spans it could not export", async () => {
+    const nowhere = await deadPort();
+    const down = await startGatewayProcess(`
+log: { access: false }
+telemetry: { exporter: otlp-http, endpoint: "http://127.0.0.1:${nowhere}", exportInterval: 50ms, queueSize: 64, batchSize: 16 }
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis: [{ name: app, basePath: /, upstream: app, plugins: [{ name: headers, options: { request: { set: { x-a: "1" } } } }] }]
+`);
+    try {
+      const statuses = await Promise.all(Array.from({ length: 300 }, () => send(`${down.url}/items`).then((reply) => reply.status)));
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      // An export gives up within a few seconds; until then the queue fills and overflows.
+      let metrics = parseMetrics((await send(`${down.adminUrl}/metrics`)).text);
+      for (let i = 0; i < 100 && !((metrics.get("portcullis_telemetry_export_failures_total") ?? 0) > 0); i++) {
+        await new Promise((wait) => setTimeout(wait, 100));
+        metrics = parseMetrics((await send(`${down.adminUrl}/metrics`)).text);
+      }
+      assert.ok((metrics.get('portcullis_telemetry_spans_total{result="dropped"}') ?? 0) > 0, "dropped spans are counted");
+      assert.equal(metrics.get('portcullis_telemetry_spans_total{result="exported"}'), 0);
+      assert.ok((metrics.get("portcullis_telemetry_export_failures_total") ?? 0) > 0);
+    } finally {
+      await down.stop();
+    }
+  });
+});
