@@ -19,10 +19,9 @@ import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers
 import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
-import type { Context as TraceContext, Span, Tracer } from "@opentelemetry/api";
 import { recordRequest } from "./telemetry/gateway-metrics.js";
 import { endRequestTrace, startRequestTrace, timingHeader, type PluginTiming } from "./telemetry/request-trace.js";
-import { injectContext } from "./telemetry/tracing.js";
+import type { Tracing } from "./telemetry/tracing.js";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
@@ -80,7 +79,8 @@ function answerBody(answer: PluginAnswer): { body: Buffer; contentType: string |
 const DEBUG_HEADER = "x-portcullis-debug";
 const TIMING_HEADER = "x-portcullis-timing";
 
-export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog, tracer: Tracer | null = null): Gateway {
+export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog, tracing: Tracing | null = null): Gateway {
+  const tracer = tracing?.tracer ?? null;
   let runtime = initial;
   runtime.activate();
   let draining = false;
@@ -130,7 +130,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const clientIp = peerTrusted ? clientAddress(peer, req.headers, current.trusted) : peer;
     const method = req.method ?? "GET";
     const originalPath = ctx.path;
-    const traced = tracer
+    const traced = tracer && tracing!.sample(req.headers)
       ? startRequestTrace(tracer, req.headers, {
           "http.request.method": method,
           "url.path": originalPath,
@@ -165,7 +165,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
           traced.span.updateName(`${method} ${route.path}`);
           traced.span.setAttributes({ "http.route": route.path, "portcullis.api": route.info.api, "portcullis.operation": route.info.operation });
         }
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames, traceParent: traced ? { context: traced.parent, span: traced.span } : null });
+        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames });
       }
     }
 
@@ -213,8 +213,6 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     maxBodyBytes: number;
     consumerHeaders: GatewayConfig["consumerHeaders"];
     consumerHeaderNames: readonly string[];
-    /** The server span and its context, when tracing is on (sampled or not). */
-    traceParent: { context: TraceContext; span: Span } | null;
   }
 
   async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
@@ -280,9 +278,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const scope = facts.scope;
     const responsePhase = ran > 0 && route.hooks.response ? (response: { headers: OutgoingHttpHeaders } & PluginResponse) => runResponsePhase(route.chain, ran, response, scope).then(() => stampTimings(response.headers, scope)) : null;
     if (!responsePhase) stampTimings(facts.extra, scope);
+    // A sampled request gives each upstream attempt its own traceparent; an unsampled one passes the client's on.
     const traced = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;
-    // An unsampled request still passes its trace on (sampled flag off); a sampled one does per attempt.
-    if (!traced && facts.traceParent) injectContext(facts.traceParent.context, facts.traceParent.span, headers);
 
     const upstream = route.upstream;
     if (route.exchange) {

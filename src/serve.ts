@@ -90,7 +90,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
-  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog, tracing.tracer);
+  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog, tracing);
   attachMetricSources({
     runtime: () => gateway.current(),
     store: () => store,

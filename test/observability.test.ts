@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
+import { startRedis } from "./helpers/redis.js";
 import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 interface OtlpValue {
@@ -180,7 +181,7 @@ describe("traces", () => {
     assert.equal(attribute(demo, "demo.checked"), true, "the sandboxed plugin's own attribute");
     assert.equal(demo.events?.[0]?.name, "demo.looked");
     assert.equal(attribute(demo.events![0], "header"), "1");
-    assert.equal(attribute(plugins.find((span) => span.name === "plugin headers request")!, "portcullis.plugin.version"), "built-in");
+    assert.equal(attribute(plugins.find((span) => span.name === "plugin headers request")!, "portcullis.plugin.version"), undefined, "built-ins have the gateway's version");
 
     const attempts = spans.filter((span) => span.kind === CLIENT).sort((a, b) => Number(attribute(a, "http.request.resend_count") ?? 0) - Number(attribute(b, "http.request.resend_count") ?? 0));
     assert.equal(attempts.length, 2);
@@ -265,6 +266,52 @@ describe("metrics", () => {
     assert.ok((after.get("process_cpu_seconds_total") ?? 0) > 0);
     for (const family of ["portcullis_cache_requests_total", "portcullis_rate_limit_decisions_total", "portcullis_store_errors_total", "portcullis_config_reloads_total", "nodejs_eventloop_delay_seconds"]) {
       assert.match(reply.text, new RegExp(`# TYPE ${family} `), family);
+    }
+  });
+});
+
+describe("store spans", () => {
+  it("Redis commands a traced plugin issues are its child spans; the cache says hit or miss on its span", async () => {
+    const redis = await startRedis();
+    const withRedis = await startGatewayProcess(`
+log: { access: false }
+store: ${redis.url}
+telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 100ms }
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis:
+  - name: app
+    basePath: /
+    upstream: app
+    plugins:
+      - { name: rate-limit, options: { limits: [{ limit: 1000, windowMs: 60000 }], key: [ip] } }
+      - { name: cache, options: { defaultTtlSeconds: 60 } }
+`);
+    try {
+      const traceIds: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const traceId = (i + 1).toString(16).padStart(32, "a");
+        traceIds.push(traceId);
+        await send(`${withRedis.url}/cached`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+        await new Promise((wait) => setTimeout(wait, 100));
+      }
+      const [first, second] = await Promise.all(traceIds.map((id) => receiver.trace(id, 5)));
+      const limiter = first.find((span) => span.name === "plugin rate-limit request")!;
+      const evalsha = first.find((span) => span.name === "EVALSHA redis")!;
+      assert.ok(evalsha, first.map((span) => span.name).join(", "));
+      assert.equal(evalsha.parentSpanId, limiter.spanId);
+      assert.equal(evalsha.kind, CLIENT);
+      assert.equal(attribute(evalsha, "db.system.name"), "redis");
+      assert.equal(attribute(evalsha, "portcullis.rate_limit.allowed"), true);
+      const missSpan = first.find((span) => span.name === "plugin cache request")!;
+      assert.equal(attribute(missSpan, "portcullis.cache.result"), "miss");
+      const lookup = first.find((span) => span.name === "GET redis" && span.parentSpanId === missSpan.spanId)!;
+      assert.equal(attribute(lookup, "portcullis.store.hit"), false);
+      const hitSpan = second.find((span) => span.name === "plugin cache request")!;
+      assert.equal(attribute(hitSpan, "portcullis.cache.result"), "hit");
+      assert.equal(attribute(hitSpan, "portcullis.plugin.decision"), "answered");
+    } finally {
+      await withRedis.stop();
+      await redis.stop();
     }
   });
 });

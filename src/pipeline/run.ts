@@ -3,7 +3,7 @@
 // fail-closed answers 500 for it. No plugin fault ever escapes to the server.
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { withSpan, type PluginTiming, type RequestTrace } from "../telemetry/request-trace.js";
+import { enterPluginSpan, leavePluginSpan, type PluginTiming, type RequestTrace } from "../telemetry/request-trace.js";
 import { problemBody } from "../problem.js";
 import type { Consumer } from "../consumers/directory.js";
 import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, PluginSpan, RouteInfo } from "./plugin.js";
@@ -98,35 +98,22 @@ function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): Plugin
 type Phase = PluginTiming["phase"];
 
 /**
- * One hook call with a span (sampled requests) and a timing (debug requests): the plugin's name and
- * version, its decision (continue, answered, error, timeout) and, for sandboxed plugins, the CPU
- * its isolate spent. The call runs with its span active, so that store calls become its children.
+ * One hook call with a span (sampled requests) and a timing (debug requests): the plugin's name,
+ * version (sandboxed plugins) and phase, its decision (continue, answered, error, timeout) and, for
+ * sandboxed plugins, the CPU its isolate spent.
  */
-async function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (ctx: PluginContext) => T | Promise<T>, answered: (value: T) => boolean): Promise<T> {
+function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (ctx: PluginContext) => T | Promise<T>, answered: (value: T) => boolean): T | Promise<T> {
   const ctx = new HookContext(link.options, scope);
   const started = performance.now();
   const cpuBefore = link.definition.cpuMs ? link.definition.cpuMs() : null;
   const traced = scope.trace;
   let span: Span | null = null;
   if (traced) {
-    span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, {
-      attributes: { "portcullis.plugin.name": link.name, "portcullis.plugin.version": link.definition.version ?? "built-in", "portcullis.plugin.phase": phase, "portcullis.plugin.scope": link.scope },
-    }, traced.context);
+    const version = link.definition.version;
+    span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, { attributes: version ? { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase, "portcullis.plugin.version": version } : { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase } }, traced.context);
     ctx.span = span;
   }
-  let decision = "continue";
-  try {
-    const value = await (span ? withSpan(traced!.context, span, () => invoke(ctx)) : invoke(ctx));
-    if (answered(value)) decision = "answered";
-    return value;
-  } catch (error) {
-    decision = (error as { kind?: string }).kind === "timeout" ? "timeout" : "error";
-    if (span) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-    }
-    throw error;
-  } finally {
+  const finish = (decision: string) => {
     const cpuMs = cpuBefore === null ? null : link.definition.cpuMs!() - cpuBefore;
     if (span) {
       span.setAttribute("portcullis.plugin.decision", decision);
@@ -134,7 +121,33 @@ async function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, inv
       span.end();
     }
     scope.timings?.push({ plugin: link.name, phase, ms: performance.now() - started, cpuMs });
+  };
+  const failed = (error: unknown): never => {
+    if (span) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    }
+    finish((error as { kind?: string }).kind === "timeout" ? "timeout" : "error");
+    throw error;
+  };
+  let result: T | Promise<T>;
+  if (span) enterPluginSpan(traced!.tracer, traced!.context, span);
+  try {
+    result = invoke(ctx);
+  } catch (error) {
+    return failed(error);
+  } finally {
+    if (span) leavePluginSpan();
   }
+  // Most hooks finish synchronously: no promise is made for them.
+  if (!(result instanceof Promise)) {
+    finish(answered(result) ? "answered" : "continue");
+    return result;
+  }
+  return result.then((value) => {
+    finish(answered(value) ? "answered" : "continue");
+    return value;
+  }, failed);
 }
 
 const observing = (scope: PhaseScope) => scope.trace != null || scope.timings != null;

@@ -6,6 +6,7 @@
 // reconnecting in the background and shared counting resumes when Redis is back.
 import { randomUUID } from "node:crypto";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { storeCommand } from "../telemetry/request-trace.js";
 import type { Logger } from "pino";
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
@@ -65,16 +66,15 @@ export class RedisStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.client.get(key);
+    return storeCommand("redis", "GET", key, () => this.client.get(key), (value) => ({ "portcullis.store.hit": value !== null }));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    if (ttlMs && ttlMs > 0) await this.client.set(key, value, "PX", ttlMs);
-    else await this.client.set(key, value);
+    await storeCommand("redis", "SET", key, () => (ttlMs && ttlMs > 0 ? this.client.set(key, value, "PX", ttlMs) : this.client.set(key, value)));
   }
 
   async delete(key: string): Promise<boolean> {
-    return (await this.client.del(key)) > 0;
+    return (await storeCommand("redis", "DEL", key, () => this.client.del(key))) > 0;
   }
 
   async keys(prefix: string): Promise<string[]> {
@@ -105,7 +105,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   private async decide(key: string, policy: RateLimitPolicy, dryRun: boolean): Promise<RateLimitDecision> {
-    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0");
+    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await storeCommand("redis", "EVALSHA", key, () => this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0"), (reply) => ({ "portcullis.rate_limit.allowed": reply[0] === 1 }));
     return { allowed: allowed === 1, remaining, resetMs, retryAfterMs, limit, delayMs: delayMs ?? 0 };
   }
 
@@ -131,7 +131,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async acquire(key: string, member: string, limit: number, leaseMs: number): Promise<boolean> {
-    return (await this.client.acquireSlot(`slots:${key}`, member, limit, leaseMs)) === 1;
+    return (await storeCommand("redis", "EVALSHA", key, () => this.client.acquireSlot(`slots:${key}`, member, limit, leaseMs))) === 1;
   }
 
   async release(key: string, member: string): Promise<void> {

@@ -3,13 +3,13 @@
 // our own: finished spans wait in a bounded queue and go to the exporter in batches, one export at
 // a time. When the collector is slow or down the queue fills and further spans are dropped and
 // counted (portcullis_telemetry_spans_dropped_total): the request path never waits for telemetry.
-import { context, propagation, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from "@opentelemetry/api";
 import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter as OtlpGrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OTLPTraceExporter as OtlpHttpExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OtlpJsonTraceExporter } from "./otlp-json.js";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { ConsoleSpanExporter, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOnSampler, ConsoleSpanExporter, ParentBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "pino";
 import type { TelemetryConfig } from "../config/types.js";
@@ -22,11 +22,15 @@ export interface SpanQueueCounts {
   queued: () => number;
 }
 
-/** Finished spans in a bounded queue, exported in batches, one export in flight at most. */
+/**
+ * Finished spans in a bounded queue, exported in batches, one export in flight at most. With the
+ * OTLP/JSON exporter each span is encoded as it ends and the queue holds strings.
+ */
 class BoundedBatchProcessor implements SpanProcessor {
-  private queue: ReadableSpan[] = [];
+  private queue: (ReadableSpan | string)[] = [];
   private exporting: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
+  private readonly encoder: OtlpJsonTraceExporter | null;
   readonly counts: SpanQueueCounts;
 
   constructor(
@@ -36,6 +40,7 @@ class BoundedBatchProcessor implements SpanProcessor {
     intervalMs: number,
     private readonly log: Logger,
   ) {
+    this.encoder = exporter instanceof OtlpJsonTraceExporter ? exporter : null;
     this.counts = { exported: 0, dropped: 0, exportFailures: 0, queued: () => this.queue.length };
     this.timer = setInterval(() => void this.exportBatch(), intervalMs);
     this.timer.unref();
@@ -48,7 +53,7 @@ class BoundedBatchProcessor implements SpanProcessor {
       this.counts.dropped++;
       return;
     }
-    this.queue.push(span);
+    this.queue.push(this.encoder ? this.encoder.encode(span) : span);
     if (this.queue.length >= this.batchSize && !this.exporting) void this.exportBatch();
   }
 
@@ -56,7 +61,7 @@ class BoundedBatchProcessor implements SpanProcessor {
     if (this.exporting || this.queue.length === 0) return this.exporting ?? Promise.resolve();
     const batch = this.queue.splice(0, this.batchSize);
     this.exporting = new Promise<void>((done) => {
-      this.exporter.export(batch, (result: ExportResult) => {
+      const settle = (result: ExportResult) => {
         if (result.code === ExportResultCode.SUCCESS) this.counts.exported += batch.length;
         else {
           this.counts.exportFailures++;
@@ -64,7 +69,9 @@ class BoundedBatchProcessor implements SpanProcessor {
           if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
         }
         done();
-      });
+      };
+      if (this.encoder) this.encoder.exportEncoded(batch as string[], settle);
+      else this.exporter.export(batch as ReadableSpan[], settle);
     }).finally(() => (this.exporting = null));
     return this.exporting;
   }
@@ -97,9 +104,9 @@ function exporterFor(config: TelemetryConfig): SpanExporter | null {
       return new OtlpGrpcExporter({ timeoutMillis: EXPORT_TIMEOUT_MS, ...(config.endpoint ? { url: config.endpoint } : {}) });
     case "otlp-http": {
       // A bare endpoint (http://collector:4318) gets the traces path, as OTEL_EXPORTER_OTLP_ENDPOINT does.
-      const endpoint = config.endpoint;
-      const url = endpoint && !/\/v1\/traces\/?$/.test(endpoint) ? `${endpoint.replace(/\/$/, "")}/v1/traces` : endpoint;
-      return new OtlpHttpExporter({ timeoutMillis: EXPORT_TIMEOUT_MS, ...(url ? { url } : {}) });
+      const endpoint = config.endpoint ?? "http://localhost:4318";
+      const url = /\/v1\/traces\/?$/.test(endpoint) ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
+      return new OtlpJsonTraceExporter(url, EXPORT_TIMEOUT_MS);
     }
   }
 }
@@ -107,8 +114,37 @@ function exporterFor(config: TelemetryConfig): SpanExporter | null {
 export interface Tracing {
   /** null when traces are off (exporter none): the request path then makes no span at all. */
   readonly tracer: Tracer | null;
+  /**
+   * Whether to record this request: a client's traceparent decides by its sampled flag (parent
+   * based); otherwise the sampling ratio does. Decided before any span exists, so an unsampled
+   * request costs one random number and passes the client's trace headers on untouched.
+   */
+  sample(headers: Record<string, string | string[] | undefined>): boolean;
   readonly counts: SpanQueueCounts | null;
   shutdown(): Promise<void>;
+}
+
+/**
+ * Contexts are passed explicitly on the request path (the server span's context goes to each plugin
+ * and upstream attempt), so no async context tracking is needed: AsyncLocalStorage, the SDK's
+ * default, slows every promise in the process once it is in use (bench/README.md, tracing).
+ */
+class ExplicitContextManager implements ContextManager {
+  active(): Context {
+    return ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(_context: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return fn.call(thisArg, ...args);
+  }
+  bind<T>(_context: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    return this;
+  }
 }
 
 const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
@@ -117,7 +153,7 @@ const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPr
 export function startTelemetry(config: TelemetryConfig, version: string, log: Logger): Tracing {
   const exporter = exporterFor(config);
   // Traces off: no SDK at all. A client's traceparent still reaches the upstream, as any header does.
-  if (!exporter) return { tracer: null, counts: null, shutdown: async () => undefined };
+  if (!exporter) return { tracer: null, counts: null, sample: () => false, shutdown: async () => undefined };
   const processor = new BoundedBatchProcessor(exporter, config.queueSize, config.batchSize, config.exportIntervalMs, log);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: version, ...config.resourceAttributes }),
@@ -126,18 +162,28 @@ export function startTelemetry(config: TelemetryConfig, version: string, log: Lo
     // Metrics are served by the admin API, logs go to stdout: the SDK must not start its OTLP defaults for them.
     metricReaders: [],
     logRecordProcessors: [],
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling) }),
+    // The ratio is applied by sample() before a span is started; what reaches the SDK is recorded.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     textMapPropagator: propagator,
+    contextManager: new ExplicitContextManager(),
     instrumentations: [],
   });
   sdk.start();
   log.info({ exporter: config.exporter, endpoint: config.endpoint, sampling: config.sampling }, "tracing on");
+  const ratio = config.sampling;
   return {
     tracer: trace.getTracer("portcullis", version),
     counts: processor.counts,
+    sample(headers) {
+      const parent = headers.traceparent;
+      if (typeof parent === "string" && TRACEPARENT.test(parent)) return (parseInt(parent.slice(-2), 16) & 1) === 1;
+      return ratio >= 1 || Math.random() < ratio;
+    },
     shutdown: () => sdk.shutdown(),
   };
 }
+
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
 /** Reads W3C traceparent/tracestate/baggage from a client's headers. */
 export function extractContext(headers: Record<string, string | string[] | undefined>): Context {

@@ -109,11 +109,13 @@ export class ResponseCache {
       if (use.kind === "fresh" || (use.kind === "stale-allowed" && use.why === "max-stale")) {
         if (use.kind === "fresh") this.counters.hits++;
         else this.counters.stale++;
+        ctx.span?.setAttribute("portcullis.cache.result", use.kind === "fresh" ? "hit" : "stale");
         return this.answerFromStore(request, stored, use, use.kind === "fresh" ? "HIT" : "STALE", collapsed ? "; collapsed" : "");
       }
       if (requestCc.has("only-if-cached")) return this.gatewayTimeout();
       const mode = use.kind === "stale-allowed" ? "stale-while-revalidate" : method === "HEAD" ? "bypass" : "validate";
       const forward = use.kind === "validate" && use.why !== "stale" ? "request" : "stale";
+      ctx.span?.setAttribute("portcullis.cache.result", mode === "stale-while-revalidate" ? "stale" : "revalidate");
       this.pending.set(request, { ...base, mode, forward, stored, storedKey: found.key, leader, collapsed });
       return;
     }
@@ -121,6 +123,7 @@ export class ResponseCache {
       leader?.done();
       return this.gatewayTimeout();
     }
+    ctx.span?.setAttribute("portcullis.cache.result", "miss");
     this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader, collapsed });
   }
 
