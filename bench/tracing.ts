@@ -16,9 +16,9 @@ const sink = await forkPinned(LOAD_CORE, join(fileURLToPath(new URL(".", import.
 
 const plugin = '{ name: headers, options: { request: { set: { x-traced: "1" } }, response: { set: { x-served-by: portcullis } } } }';
 const route = (telemetry: string) => `log: { access: false }\ntelemetry: ${telemetry}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugin}] }\n`;
-const traced = (sampling: number) => (process.env.BENCH_AAA ? "{ exporter: none }" : `{ exporter: otlp-http, endpoint: "http://127.0.0.1:${sinkPort}", sampling: ${sampling} }`);
+const traced = (sampling: number) => `{ exporter: otlp-http, endpoint: "http://127.0.0.1:${sinkPort}", sampling: ${sampling} }`;
 const off = await startPortcullis("tracing-off", route("{ exporter: none }"));
-const tenth = await startPortcullis("tracing-0.1", route(traced(Number(process.env.BENCH_RATIO ?? 0.1))));
+const tenth = await startPortcullis("tracing-0.1", route(traced(0.1)));
 const all = await startPortcullis("tracing-1.0", route(traced(1)));
 
 runRounds(
