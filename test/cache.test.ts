@@ -646,6 +646,8 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
     await sleep(50);
     const second = await startGatewayProcess(configFor(redis.url, origin.server.url, fragile.url));
     try {
+      // Until its connection is up, a gateway's lookups fail fast and count as misses.
+      await second.waitForLog((line) => line.msg === "store connected");
       const reply = await send(second.url + path, { headers: host });
       assertHit(reply, "second gateway");
       assert.equal(origin.hits(path), 1);
