@@ -8,11 +8,10 @@
 // Usage: node dist/bench/cache-conformance.js [--verbose]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { freePort } from "./lib/measure.js";
+import { freePort, waitForPort } from "./lib/measure.js";
 
 const SUITE_VERSION = "0.4.5";
 const root = resolve(fileURLToPath(import.meta.url), "../../..");
@@ -23,18 +22,6 @@ const verbose = process.argv.includes("--verbose");
 if (!existsSync(join(suiteDir, "package.json")) || JSON.parse(readFileSync(join(suiteDir, "package.json"), "utf8")).version !== SUITE_VERSION) {
   console.error(`installing http-cache-tests@${SUITE_VERSION} into ${installDir}`);
   execFileSync("npm", ["install", "--no-save", "--no-package-lock", "--prefix", installDir, `http-cache-tests@${SUITE_VERSION}`], { stdio: "inherit" });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((done) => {
-      const socket = connect(port, "127.0.0.1", () => (socket.end(), done(true)));
-      socket.on("error", () => done(false));
-    });
-    if (up) return;
-    await new Promise((wait) => setTimeout(wait, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 const scratch = mkdtempSync(join(tmpdir(), "portcullis-conformance-"));

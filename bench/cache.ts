@@ -5,23 +5,11 @@
 // core, as in the rate-limit bench: beside wrk it would be starved.
 // Target (issue "Built-in response cache"): hits at least 2× the uncached requests/s.
 // Usage: node dist/bench/cache.js [--rounds 5] [--seconds 8] [--connections 32]
-import { spawn } from "node:child_process";
-import { connect } from "node:net";
-import { freePort } from "./lib/measure.js";
-import { PROXY_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { roundOptions, runRounds, startBenchRedis, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream("max-age=3600");
-const redisPort = await freePort();
-const redis = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-for (let i = 0; i < 100; i++) {
-  const up = await new Promise<boolean>((done) => {
-    const socket = connect(redisPort, "127.0.0.1", () => (socket.end(), done(true)));
-    socket.on("error", () => done(false));
-  });
-  if (up) break;
-  await new Promise((wait) => setTimeout(wait, 50));
-}
+const { child: redis, port: redisPort } = await startBenchRedis();
 
 const route = (store: string, plugins: string) =>
   `log: { access: false }\nstore: ${store}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;

@@ -6,23 +6,12 @@
 // Targets (issue "Built-in traffic plugins"): memory keeps ≥ 95%, Redis ≥ 75% of the no-plugin
 // requests/s; one Redis round trip per request.
 // Usage: node dist/bench/rate-limit.js [--rounds 5] [--seconds 8] [--connections 32]
-import { execFileSync, spawn } from "node:child_process";
-import { connect } from "node:net";
-import { freePort } from "./lib/measure.js";
-import { PROXY_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { execFileSync } from "node:child_process";
+import { roundOptions, runRounds, startBenchRedis, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
-const redisPort = await freePort();
-const redis = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-for (let i = 0; i < 100; i++) {
-  const up = await new Promise<boolean>((done) => {
-    const socket = connect(redisPort, "127.0.0.1", () => (socket.end(), done(true)));
-    socket.on("error", () => done(false));
-  });
-  if (up) break;
-  await new Promise((wait) => setTimeout(wait, 50));
-}
+const { child: redis, port: redisPort } = await startBenchRedis();
 
 /** Script calls so far: each is one round trip from a gateway (the commands inside do not count). */
 function redisRoundTrips(): number {

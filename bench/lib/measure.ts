@@ -3,7 +3,7 @@
 import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 
 export function requireTools(): void {
   for (const tool of ["wrk", "taskset"]) {
@@ -14,6 +14,19 @@ export function requireTools(): void {
       process.exit(1);
     }
   }
+}
+
+/** Resolves once something accepts connections on the loopback port (10 s at most). */
+export async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const up = await new Promise<boolean>((done) => {
+      const socket = connect(port, "127.0.0.1", () => (socket.end(), done(true)));
+      socket.on("error", () => done(false));
+    });
+    if (up) return;
+    await new Promise((wait) => setTimeout(wait, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
 }
 
 export async function freePort(): Promise<number> {

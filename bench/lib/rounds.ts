@@ -1,13 +1,13 @@
 // The shape every throughput benchmark here shares: servers under test on core 0, wrk on core 1,
 // variants measured interleaved round by round after a warm-up, medians printed side by side with
 // the proxy's CPU time per request.
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, wrk, type WrkResult } from "./measure.js";
+import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, waitForPort, wrk, type WrkResult } from "./measure.js";
 
 export const PROXY_CORE = 0;
 export const LOAD_CORE = 1;
@@ -94,4 +94,12 @@ export function runRounds(title: string, variants: Variant[], baseline: string, 
     const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
     console.log(`${row.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(1).padStart(10)}   ${String(row.errors).padStart(6)}`);
   }
+}
+
+/** A redis-server for a benchmark, on the proxy core: beside wrk its busy loop starved it. */
+export async function startBenchRedis(): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  await waitForPort(port);
+  return { child, port };
 }
