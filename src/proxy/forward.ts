@@ -17,7 +17,7 @@ import { endToEndHeaders } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
 import { recordUpstream } from "../telemetry/gateway-metrics.js";
-import { injectContext } from "../telemetry/tracing.js";
+import { traceHeaders } from "../telemetry/tracing.js";
 
 export interface UpstreamResponse {
   status: number;
@@ -179,9 +179,8 @@ class Forwarding {
     attempt.proxyReq = proxyReq;
     if (attempt.span) {
       // This attempt's own traceparent: the upstream's spans become children of its client span.
-      const carrier: Record<string, string> = {};
-      injectContext(this.job.trace!.context, attempt.span, carrier);
-      for (const name in carrier) proxyReq.setHeader(name, carrier[name]);
+      const headers = traceHeaders(attempt.span);
+      for (const name in headers) proxyReq.setHeader(name, headers[name]);
     }
     const socket = proxyReq.socket;
     if (socket?.connecting) {

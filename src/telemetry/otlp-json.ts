@@ -14,10 +14,29 @@ function nanos(time: HrTime): string {
   return seconds === 0 ? String(fraction) : `${seconds}${String(fraction).padStart(9, "0")}`;
 }
 
+/** Characters JSON must escape; most attribute values have none, and skip JSON.stringify. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+
+function quoted(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+const keyPrefixes = new Map<string, string>();
+
+/** `{"key":"<name>","value":` for an attribute name, made once per name. */
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `{"key":${JSON.stringify(key)},"value":`;
+    if (keyPrefixes.size < 10_000) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
 function value(item: AttributeValue): string {
   switch (typeof item) {
     case "string":
-      return `{"stringValue":${JSON.stringify(item)}}`;
+      return `{"stringValue":${quoted(item)}}`;
     case "boolean":
       return `{"boolValue":${item}}`;
     case "number":
@@ -34,7 +53,7 @@ function attributes(list: Attributes): string {
     const item = list[key];
     if (item === undefined) continue;
     if (out) out += ",";
-    out += `{"key":${JSON.stringify(key)},"value":${value(item)}}`;
+    out += `${keyPrefix(key)}${value(item)}}`;
   }
   return `[${out}]`;
 }
@@ -44,7 +63,7 @@ function span(item: ReadableSpan): string {
   const parent = item.parentSpanContext?.spanId;
   let out = `{"traceId":"${context.traceId}","spanId":"${context.spanId}"`;
   if (parent) out += `,"parentSpanId":"${parent}"`;
-  out += `,"name":${JSON.stringify(item.name)},"kind":${item.kind + 1},"startTimeUnixNano":"${nanos(item.startTime)}","endTimeUnixNano":"${nanos(item.endTime)}","attributes":${attributes(item.attributes)}`;
+  out += `,"name":${quoted(item.name)},"kind":${item.kind + 1},"startTimeUnixNano":"${nanos(item.startTime)}","endTimeUnixNano":"${nanos(item.endTime)}","attributes":${attributes(item.attributes)}`;
   if (item.events.length > 0) out += `,"events":[${item.events.map((event) => `{"timeUnixNano":"${nanos(event.time)}","name":${JSON.stringify(event.name)},"attributes":${attributes(event.attributes ?? {})}}`).join(",")}]`;
   if (item.status.code !== 0) out += `,"status":{"code":${item.status.code}${item.status.message ? `,"message":${JSON.stringify(item.status.message)}` : ""}}`;
   return `${out}}`;

@@ -191,7 +191,14 @@ export function extractContext(headers: Record<string, string | string[] | undef
   return propagation.extract(context.active(), headers);
 }
 
-/** Writes traceparent/tracestate/baggage for `span` (under `parent`'s baggage) into outgoing headers. */
-export function injectContext(parent: Context, span: Span, carrier: Record<string, unknown>): void {
-  propagation.inject(trace.setSpan(parent, span), carrier);
+/**
+ * The traceparent (and tracestate) that makes `span` the parent of what the upstream does. Baggage
+ * is not rewritten: the client's header is forwarded with the others.
+ */
+export function traceHeaders(span: Span): Record<string, string> {
+  const context = span.spanContext();
+  const headers: Record<string, string> = { traceparent: `00-${context.traceId}-${context.spanId}-0${context.traceFlags & 1}` };
+  const state = context.traceState?.serialize();
+  if (state) headers.tracestate = state;
+  return headers;
 }
