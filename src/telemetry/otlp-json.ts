@@ -14,11 +14,17 @@ function nanos(time: HrTime): string {
   return seconds === 0 ? String(fraction) : `${seconds}${String(fraction).padStart(9, "0")}`;
 }
 
-/** Characters JSON must escape; most attribute values have none, and skip JSON.stringify. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+/** Whether JSON must escape something in the text; most attribute values have nothing to escape. */
+function needsEscape(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 32 || code === 34 || code === 92 || code === 0x2028 || code === 0x2029) return true;
+  }
+  return false;
+}
 
 function quoted(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  return needsEscape(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 const keyPrefixes = new Map<string, string>();
