@@ -154,7 +154,7 @@ describe("traces", () => {
   it("a request through two plugins and one retry: server span, a span per plugin and phase, a client span per attempt", async () => {
     const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
     const clientSpan = "00f067aa0ba902b7";
-    const reply = await send(`${gateway.url}/shop/items/42?color=red`, { headers: { traceparent: `00-${clientTrace}-${clientSpan}-01`, baggage: "tenant=acme", "x-retry-me": "1", "user-agent": "otel-test" } });
+    const reply = await send(`${gateway.url}/shop/items/42?color=red`, { headers: { traceparent: `00-${clientTrace}-${clientSpan}-01`, baggage: "tenant=acme", "x-retry-me": "1", "user-agent": "otel \"test\" \\ agent" } });
     assert.equal(reply.status, 200);
     const spans = await receiver.trace(clientTrace, 5);
     const server = spans.find((span) => span.kind === SERVER)!;
@@ -166,7 +166,7 @@ describe("traces", () => {
     assert.equal(attribute(server, "url.path"), "/shop/items/42");
     assert.equal(attribute(server, "http.response.status_code"), 200);
     assert.equal(attribute(server, "client.address"), "127.0.0.1");
-    assert.equal(attribute(server, "user_agent.original"), "otel-test");
+    assert.equal(attribute(server, "user_agent.original"), "otel \"test\" \\ agent", "values with quotes and backslashes survive the encoding");
     assert.equal(attribute(server, "portcullis.request_id"), reply.headers["x-request-id"]);
 
     const plugins = spans.filter((span) => span.name.startsWith("plugin "));
