@@ -360,15 +360,15 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
 /**
  * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) for a route that does
- * not take OPTIONS goes to the route of the method it asks about, when that route has the cors
- * plugin to answer it; otherwise it stays unmatched (405).
+ * not take OPTIONS goes to the route of the method it asks about, when a plugin of that route
+ * answers preflights; otherwise it stays unmatched (405).
  */
 function preflightMatch(ctx: Context, current: Runtime) {
   const headers = ctx.req.headers;
   const requested = headers["access-control-request-method"];
   if (ctx.method !== "OPTIONS" || headers.origin === undefined || typeof requested !== "string") return null;
   const matched = current.matcher.match(ctx, requested.trim().toUpperCase());
-  return matched && matched.route.chain.some((link) => link.name === "cors") ? matched : null;
+  return matched && matched.route.answersPreflight ? matched : null;
 }
 
 /** Adds x-portcullis-timing for a debug request: each plugin's time so far, and the gateway's. */

@@ -11,7 +11,8 @@ export interface Problem {
   requestId?: string;
 }
 
-export function problemBody(problem: Problem): string {
+/** The problem as JSON; `extensions` adds members of the problem's type (RFC 9457 §3.2), such as a list of errors. */
+export function problemBody(problem: Problem, extensions: Record<string, unknown> = {}): string {
   return JSON.stringify({
     type: "about:blank",
     title: STATUS_CODES[problem.status] ?? "Error",
@@ -19,6 +20,7 @@ export function problemBody(problem: Problem): string {
     code: problem.code,
     ...(problem.detail ? { detail: problem.detail } : {}),
     ...(problem.requestId ? { requestId: problem.requestId } : {}),
+    ...extensions,
   });
 }
 

@@ -32,6 +32,8 @@ export interface Route extends MatchableRoute {
   hooks: { response: boolean; log: boolean };
   /** The link that takes over the upstream exchange (the cache), if any: the innermost one. */
   exchange: ChainLink | null;
+  /** Whether a plugin of the chain answers CORS preflights (PluginDefinition.answersPreflight). */
+  answersPreflight: boolean;
   upstream: Upstream;
 }
 
@@ -142,6 +144,7 @@ export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log:
         bodies: bodyNeeds(chain),
         hooks: { response: chain.some((link) => link.hooks.onResponse), log: chain.some((link) => link.hooks.onLog) },
         exchange: chain.findLast((link) => link.hooks.exchange !== undefined) ?? null,
+        answersPreflight: chain.some((link) => link.definition.answersPreflight === true),
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,
         path: routePath(api, operation),

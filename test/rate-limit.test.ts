@@ -199,10 +199,11 @@ apis:
   before(async () => {
     slow = await startUpstream("slow");
     const answer = defaultAnswer("slow");
-    // Long enough that all five requests are in flight together even on a loaded machine.
-    slow.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 1000);
+    slow.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 300);
     first = await startGatewayProcess(config());
     second = await startGatewayProcess(config());
+    // Until its Redis connection is up a gateway decides without the store (fail-open: on its own).
+    await Promise.all([first, second].map((gateway) => gateway.waitForLog((line) => line.msg === "store connected")));
   });
   after(async () => {
     await first?.stop();

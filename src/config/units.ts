@@ -2,10 +2,11 @@
 // (milliseconds, bytes). The schema checks the form; these turn a checked value into a number.
 
 export const DURATION_PATTERN = "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$";
-export const SIZE_PATTERN = "^[0-9]+(\\.[0-9]+)?(b|kb|mb|gb)$";
+export const SIZE_PATTERN = "^[0-9]+(\\.[0-9]+)?(b|kb|kib|mb|mib|gb|gib)$";
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+// Sizes are binary whichever spelling is used: "kb" and "kib" are both 1024 bytes.
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, kib: 1024, mb: 1024 ** 2, mib: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3 };
 
 function scaled(value: string | number, units: Record<string, number>): number {
   if (typeof value === "number") return value;
@@ -19,7 +20,7 @@ export function durationMs(value: string | number): number {
   return scaled(value, DURATION_UNITS);
 }
 
-/** Bytes from "512kb", "10mb" or a number of bytes. */
+/** Bytes from "512kb", "10mb", "1mib" or a number of bytes. */
 export function sizeBytes(value: string | number): number {
   return scaled(value, SIZE_UNITS);
 }

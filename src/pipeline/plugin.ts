@@ -155,6 +155,11 @@ export interface PluginDefinition {
   optionsSchema: Record<string, unknown>;
   /** Failure policy when the attachment does not say. */
   defaultOnError?: FailurePolicy;
+  /**
+   * The plugin answers CORS preflights (cors): a preflight for a route that does not take OPTIONS
+   * is then routed by the method it asks about, for the plugin to answer.
+   */
+  answersPreflight?: boolean;
   /** Bodies the plugin needs to see; the gateway buffers them only for routes with such a plugin. */
   wantsBody?: { request: boolean; response: boolean };
   create(options: Record<string, unknown>, setup: PluginSetup): PluginHooks;

@@ -1,4 +1,4 @@
-// How plugins refuse. Auth plugins: 401 (with WWW-Authenticate) or 403 as problem+json, with a
+// How plugins refuse, and answer with a problem. Auth plugins: 401 (with WWW-Authenticate) or 403 as problem+json, with a
 // short code and no detail that could help a caller probe; the reason goes to the log, never a
 // credential. Traffic plugins: 429 (or 503) with Retry-After, saying when to come back.
 import type { PluginAnswer, PluginContext } from "../pipeline/plugin.js";
@@ -13,11 +13,16 @@ export function refuse(ctx: PluginContext, plugin: string, status: 401 | 403 | 5
   };
 }
 
-/** A request over a limit: problem+json with the code, a detail, and Retry-After in seconds. */
-export function overLimit(ctx: PluginContext, status: 429 | 503, code: string, detail: string, retryAfterSeconds: number): PluginAnswer {
+/** A plugin's answer as problem+json: status, code and detail, with more headers or members when given. */
+export function problemAnswer(ctx: PluginContext, status: number, code: string, detail: string, more: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {}): PluginAnswer {
   return {
     status,
-    headers: { "content-type": "application/problem+json", "retry-after": String(retryAfterSeconds) },
-    body: problemBody({ status, code, detail, requestId: ctx.requestId }),
+    headers: { ...more.headers, "content-type": "application/problem+json" },
+    body: problemBody({ status, code, detail, requestId: ctx.requestId }, more.extensions),
   };
+}
+
+/** A request over a limit: problem+json with the code, a detail, and Retry-After in seconds. */
+export function overLimit(ctx: PluginContext, status: 429 | 503, code: string, detail: string, retryAfterSeconds: number): PluginAnswer {
+  return problemAnswer(ctx, status, code, detail, { headers: { "retry-after": String(retryAfterSeconds) } });
 }

@@ -87,3 +87,27 @@ export function fitHeadersToNewBody(headers: OutgoingHttpHeaders, body: Buffer, 
   if (headers.etag !== undefined && headers.etag === upstream.etag) delete headers.etag;
   if (headers["content-md5"] !== undefined) delete headers["content-md5"];
 }
+
+/** A response body as read for the response phase: the chunks read, the whole raw body if it fit, and that decoded. */
+export interface BodyForPlugins {
+  chunks: Buffer[];
+  raw: Buffer | null;
+  decoded: Buffer | null;
+}
+
+export async function readBodyForPlugins(stream: IncomingMessage, limit: number, contentEncoding: string | undefined): Promise<BodyForPlugins> {
+  const read = await collectResponseBody(stream, limit);
+  const raw = read.complete ? Buffer.concat(read.chunks, read.size) : null;
+  return { chunks: read.chunks, raw, decoded: raw ? decodeResponseBody(raw, contentEncoding, limit) : null };
+}
+
+/**
+ * The body to send after the response phase when a plugin replaced the one it was offered (with
+ * the headers fitted to it), or null when the plugins left it alone.
+ */
+export function replacedBody(response: { headers: OutgoingHttpHeaders; body: Buffer | string | null }, offered: Buffer | string | null, upstream: { etag?: unknown; "content-encoding"?: unknown }): Buffer | null {
+  if (response.body === offered || response.body === null) return null;
+  const body = toBuffer(response.body);
+  fitHeadersToNewBody(response.headers, body, upstream);
+  return body;
+}

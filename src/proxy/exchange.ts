@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { ExchangeResponse, FetchedResponse, FetchFailure, PluginRequest, PluginResponse, UpstreamExchange } from "../pipeline/plugin.js";
 import { sendProblem } from "../problem.js";
 import type { Upstream } from "../runtime.js";
-import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer } from "./body.js";
+import { decodeResponseBody, readBodyForPlugins, replacedBody, toBuffer } from "./body.js";
 import { echoRequest } from "./echo.js";
 import { forward, type ForwardJob, type ForwardOutcome } from "./forward.js";
 import { endToEndHeaders } from "./headers.js";
@@ -95,12 +95,12 @@ export class GatewayExchange implements UpstreamExchange {
     if (responsePhase) {
       const seen: PluginResponse = { status: response.status, headers, body: null };
       const limit = this.setup.responseBodyLimit;
+      const encoding = headers["content-encoding"] as string | undefined;
       if (body instanceof Readable && limit !== null) {
-        const read = await collectResponseBody(body as IncomingMessage, limit);
-        if (read.complete) body = Buffer.concat(read.chunks, read.size);
-        else body = Readable.from(resumeAfter(read.chunks, body as IncomingMessage));
-      }
-      if (Buffer.isBuffer(body) && limit !== null) seen.body = decodeResponseBody(body, headers["content-encoding"] as string | undefined, limit);
+        const read = await readBodyForPlugins(body as IncomingMessage, limit, encoding);
+        body = read.raw ?? Readable.from(resumeAfter(read.chunks, body as IncomingMessage));
+        seen.body = read.decoded;
+      } else if (Buffer.isBuffer(body) && limit !== null) seen.body = decodeResponseBody(body, encoding, limit);
       const offered = seen.body;
       const upstream = { etag: headers.etag, "content-encoding": headers["content-encoding"] };
       try {
@@ -110,10 +110,10 @@ export class GatewayExchange implements UpstreamExchange {
         sendProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: this.setup.requestId }, extra);
         return;
       }
-      if (seen.body !== offered && seen.body !== null) {
+      const replaced = replacedBody(seen, offered, upstream);
+      if (replaced) {
         if (body instanceof Readable) body.destroy();
-        body = toBuffer(seen.body);
-        fitHeadersToNewBody(seen.headers, body, upstream);
+        body = replaced;
       }
       response = { status: seen.status, headers: seen.headers, body };
     } else {

@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import httpProxy from "http-proxy";
 import type { Logger } from "pino";
 import { sendProblem } from "../problem.js";
-import { collectResponseBody, decodeResponseBody, fitHeadersToNewBody, toBuffer } from "./body.js";
+import { readBodyForPlugins, replacedBody } from "./body.js";
 import { endToEndHeaders } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
@@ -288,10 +288,9 @@ class Forwarding {
 
   private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
     const limit = this.job.responseBodyLimit;
-    const read = limit === null ? null : await collectResponseBody(proxyRes, limit);
+    const read = limit === null ? null : await readBodyForPlugins(proxyRes, limit, proxyRes.headers["content-encoding"]);
     if (attempt.done || this.settled) return;
-    const raw = read?.complete ? Buffer.concat(read.chunks, read.size) : null;
-    const decoded = raw && limit !== null ? decodeResponseBody(raw, proxyRes.headers["content-encoding"], limit) : null;
+    const decoded = read?.decoded ?? null;
     response.body = decoded;
     try {
       await this.job.beforeResponse!(response);
@@ -305,14 +304,11 @@ class Forwarding {
       this.stream(proxyRes, response);
       return;
     }
-    if (response.body !== decoded && response.body !== null) {
-      // A plugin gave a new body: it goes out as is, uncompressed, with its own length.
-      const body = toBuffer(response.body);
-      fitHeadersToNewBody(response.headers, body, proxyRes.headers);
-      this.sendWhole(proxyRes, response, body);
-    } else if (raw) {
-      this.sendWhole(proxyRes, response, raw);
-    } else {
+    // A plugin's new body goes out as is, uncompressed, with its own length.
+    const replaced = replacedBody(response, decoded, proxyRes.headers);
+    if (replaced) this.sendWhole(proxyRes, response, replaced);
+    else if (read.raw) this.sendWhole(proxyRes, response, read.raw);
+    else {
       // Too large (or cut off) to hand to plugins: what was read goes first, then the rest streams.
       this.stream(proxyRes, response, read.chunks);
     }

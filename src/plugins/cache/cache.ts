@@ -7,6 +7,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { FetchedResponse, FetchFailure, PluginAnswer, PluginContext, PluginRequest, UpstreamExchange } from "../../pipeline/plugin.js";
 import type { CachedResponse, CacheStorage } from "../../stores/cache-storage.js";
+import { problemAnswer } from "../refusal.js";
 import { Leader } from "./collapse.js";
 import type { Directives } from "./directives.js";
 import type { FreshnessPolicy } from "./freshness.js";
@@ -33,7 +34,6 @@ interface Pending {
   leader: Leader | null;
   /** Set when the leader stays in place until the response body has been stored. */
   leaderKept?: boolean;
-  collapsed: boolean;
 }
 
 export interface CacheCounters {
@@ -77,7 +77,7 @@ export class ResponseCache {
     const method = request.method;
     const host = request.headers.host ?? "";
     const primary = primaryKey(request, this.options);
-    const base = { primary, host, requestCc: requestDirectives(request.headers), stored: null, storedKey: null, leader: null, collapsed: false };
+    const base = { primary, host, requestCc: requestDirectives(request.headers), stored: null, storedKey: null, leader: null };
     if (method !== "GET" && method !== "HEAD") {
       this.pending.set(request, { ...base, mode: SAFE.has(method) ? "bypass" : "unsafe", forward: "method" });
       return;
@@ -112,19 +112,19 @@ export class ResponseCache {
         ctx.span?.setAttribute("portcullis.cache.result", use.kind === "fresh" ? "hit" : "stale");
         return this.answerFromStore(request, stored, use, use.kind === "fresh" ? "HIT" : "STALE", collapsed ? "; collapsed" : "");
       }
-      if (requestCc.has("only-if-cached")) return this.gatewayTimeout();
+      if (requestCc.has("only-if-cached")) return this.gatewayTimeout(ctx);
       const mode = use.kind === "stale-allowed" ? "stale-while-revalidate" : method === "HEAD" ? "bypass" : "validate";
       const forward = use.kind === "validate" && use.why !== "stale" ? "request" : "stale";
       ctx.span?.setAttribute("portcullis.cache.result", mode === "stale-while-revalidate" ? "stale" : "revalidate");
-      this.pending.set(request, { ...base, mode, forward, stored, storedKey: found.key, leader, collapsed });
+      this.pending.set(request, { ...base, mode, forward, stored, storedKey: found.key, leader });
       return;
     }
     if (requestCc.has("only-if-cached")) {
       leader?.done();
-      return this.gatewayTimeout();
+      return this.gatewayTimeout(ctx);
     }
     ctx.span?.setAttribute("portcullis.cache.result", "miss");
-    this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader, collapsed });
+    this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader });
   }
 
   /**
@@ -196,9 +196,9 @@ export class ResponseCache {
     return { stored: null, key: null, varyMiss: false };
   }
 
-  private gatewayTimeout(): PluginAnswer {
+  private gatewayTimeout(ctx: PluginContext): PluginAnswer {
     // only-if-cached with nothing usable stored (RFC 9111 §5.2.1.7).
-    return { status: 504, headers: { "content-type": "application/problem+json", ...this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached") }, body: { type: "about:blank", title: "Gateway Timeout", status: 504, code: "not_cached", detail: "only-if-cached, and no usable stored response" } };
+    return problemAnswer(ctx, 504, "not_cached", "only-if-cached, and no usable stored response", { headers: this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached") });
   }
 
   private answerFromStore(request: PluginRequest, stored: CachedResponse, use: Use, xCache: XCache, extra: string): PluginAnswer {

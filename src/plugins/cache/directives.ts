@@ -94,10 +94,6 @@ export function deltaSeconds(directives: Directives, name: string): number | nul
   return parsed > MAX_DELTA ? MAX_DELTA : parsed;
 }
 
-export function has(directives: Directives, name: string): boolean {
-  return directives.has(name);
-}
-
 /**
  * Surrogate-Control (W3C Edge Architecture 1.0): directives may carry a ";device" target. Those
  * aimed at another device are ignored; those aimed at this one win over untargeted ones.

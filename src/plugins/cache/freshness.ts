@@ -109,14 +109,17 @@ export interface Timed {
   responseTime: number;
 }
 
-/** current_age (RFC 9111 §4.2.3), in seconds with fractions. */
-export function currentAge(entry: Timed, now: number): number {
+/** corrected_initial_age (RFC 9111 §4.2.3): the age the response had when it arrived, in seconds. */
+export function initialAge(entry: Timed): number {
   const date = httpDate(entry.headers.date);
   const dateValue = Number.isNaN(date) ? entry.responseTime : date;
   const apparentAge = Math.max(0, entry.responseTime - dateValue) / 1000;
   const responseDelay = (entry.responseTime - entry.requestTime) / 1000;
   const correctedAgeValue = ageValue(entry.headers) + responseDelay;
-  const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
-  const residentTime = (now - entry.responseTime) / 1000;
-  return correctedInitialAge + residentTime;
+  return Math.max(apparentAge, correctedAgeValue);
+}
+
+/** current_age (RFC 9111 §4.2.3), in seconds with fractions: the initial age plus the time stored. */
+export function currentAge(entry: Timed, now: number): number {
+  return initialAge(entry) + (now - entry.responseTime) / 1000;
 }

@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { CachedResponse } from "../../stores/cache-storage.js";
 import { deltaSeconds, parseDirectives, type Directives } from "./directives.js";
-import { currentAge, freshnessLifetime, httpDate, responseRules, text, UNDERSTOOD, type FreshnessPolicy, type Lifetime, type ResponseRules } from "./freshness.js";
+import { freshnessLifetime, httpDate, initialAge, responseRules, text, UNDERSTOOD, type FreshnessPolicy, type Lifetime, type ResponseRules } from "./freshness.js";
 import { varyNames } from "./key.js";
 
 /** Request directives; Pragma: no-cache counts as no-cache when there is no Cache-Control (RFC 9111 §5.4). */
@@ -80,6 +80,32 @@ export function freshened(stored: CachedResponse, notModified: OutgoingHttpHeade
   return { ...stored, headers, requestTime, responseTime };
 }
 
+/** What a stored response says about itself, read once per response (a hit in memory reads none of it again). */
+interface StoredFacts {
+  directives: Directives;
+  /** Freshness lifetime in seconds; a stored response always has a Date, so it does not change. */
+  lifetime: number;
+  initialAge: number;
+}
+
+const factsByPolicy = new WeakMap<FreshnessPolicy, WeakMap<CachedResponse, StoredFacts>>();
+
+function factsOf(stored: CachedResponse, policy: FreshnessPolicy): StoredFacts {
+  let known = factsByPolicy.get(policy);
+  if (!known) factsByPolicy.set(policy, (known = new WeakMap()));
+  let facts = known.get(stored);
+  if (!facts) {
+    const rules = responseRules(stored.headers, policy);
+    facts = { directives: rules.directives, lifetime: freshnessLifetime(stored.status, stored.headers, rules, policy).seconds, initialAge: initialAge(stored) };
+    known.set(stored, facts);
+  }
+  return facts;
+}
+
+function ageNow(stored: CachedResponse, facts: StoredFacts, now: number): number {
+  return facts.initialAge + (now - stored.responseTime) / 1000;
+}
+
 export type Use =
   | { kind: "fresh"; age: number; ttl: number }
   | { kind: "stale-allowed"; age: number; ttl: number; why: "max-stale" | "stale-while-revalidate" }
@@ -87,11 +113,10 @@ export type Use =
 
 /** How a stored response may answer this request (§4, §4.2.4, RFC 5861 §3). */
 export function usage(stored: CachedResponse, requestCc: Directives, policy: FreshnessPolicy, now: number): Use {
-  const rules = responseRules(stored.headers, policy);
-  const d = rules.directives;
-  const lifetime = freshnessLifetime(stored.status, stored.headers, rules, policy).seconds;
-  const age = currentAge(stored, now);
-  const ttl = lifetime - age;
+  const facts = factsOf(stored, policy);
+  const d = facts.directives;
+  const age = ageNow(stored, facts, now);
+  const ttl = facts.lifetime - age;
   if (d.has("no-cache")) return { kind: "validate", age, ttl, why: "no-cache" };
   if (requestCc.has("no-cache")) return { kind: "validate", age, ttl, why: "request" };
   const maxAge = deltaSeconds(requestCc, "max-age");
@@ -119,11 +144,10 @@ function forbidsStale(d: Directives): boolean {
 
 /** Whether a stale copy may stand in for an error (RFC 5861 §4: the response's or request's stale-if-error, or the operator's default). */
 export function mayServeOnError(stored: CachedResponse, requestCc: Directives, policy: FreshnessPolicy, operatorSeconds: number, now: number): boolean {
-  const rules = responseRules(stored.headers, policy);
-  const d = rules.directives;
+  const facts = factsOf(stored, policy);
+  const d = facts.directives;
   if (forbidsStale(d) || d.has("no-cache")) return false;
-  const lifetime = freshnessLifetime(stored.status, stored.headers, rules, policy).seconds;
-  const staleness = currentAge(stored, now) - lifetime;
+  const staleness = ageNow(stored, facts, now) - facts.lifetime;
   if (staleness <= 0) return true;
   const allowed = Math.max(operatorSeconds, validDelta(d, "stale-if-error"), validDelta(requestCc, "stale-if-error"));
   return staleness <= allowed;

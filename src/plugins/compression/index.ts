@@ -4,17 +4,17 @@
 // whole to compress it); never a response that is already encoded, marked no-transform, or a
 // 204/304/HEAD answer. Compressible responses say Vary: Accept-Encoding either way, and an ETag
 // becomes weak on a compressed copy. Attach it first (globally) so that it runs last on the way out.
-import type { OutgoingHttpHeaders } from "node:http";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import type { PluginDefinition } from "../../pipeline/plugin.js";
-import { sizeInBytes } from "../request-size-limit/index.js";
+import { addVary } from "../vary.js";
+import { SIZE_PATTERN, sizeBytes } from "../../config/units.js";
 
 export const compressionOptionsSchema = {
   type: "object",
   additionalProperties: false,
   properties: {
     encodings: { type: "array", minItems: 1, uniqueItems: true, items: { enum: ["br", "gzip"] }, default: ["br", "gzip"], description: "Preferred first." },
-    minSize: { oneOf: [{ type: "integer", minimum: 0 }, { type: "string" }], default: 1024, description: "Smaller bodies go as they are." },
+    minSize: { anyOf: [{ type: "integer", minimum: 0 }, { type: "string", pattern: SIZE_PATTERN }], default: 1024, description: 'Smaller bodies go as they are: bytes, or "1kb"…' },
     types: {
       type: "array",
       items: { type: "string" },
@@ -74,29 +74,19 @@ function typeMatcher(patterns: string[]): (contentType: string) => boolean {
   };
 }
 
-function addVary(headers: OutgoingHttpHeaders, name: string): void {
-  const present = headers.vary;
-  if (present === undefined) headers.vary = name;
-  else {
-    const text = Array.isArray(present) ? present.join(", ") : String(present);
-    if (!text.toLowerCase().split(",").some((part) => part.trim() === name.toLowerCase() || part.trim() === "*")) headers.vary = `${text}, ${name}`;
-  }
-}
-
 export const compressionPlugin: PluginDefinition = {
   name: "compression",
   optionsSchema: compressionOptionsSchema,
   wantsBody: { request: false, response: true },
   create(rawOptions) {
     const options = rawOptions as unknown as CompressionOptions;
-    const minSize = sizeInBytes(options.minSize);
+    const minSize = sizeBytes(options.minSize);
     const compressible = typeMatcher(options.types);
+    // The encoding chosen for each request (none for HEAD: its response has no body to compress).
     const chosen = new WeakMap<object, string | null>();
-    const skip = new WeakSet<object>();
     return {
       onRequest(request, ctx) {
-        if (request.method === "HEAD") skip.add(ctx.vars);
-        else chosen.set(ctx.vars, negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings));
+        chosen.set(ctx.vars, request.method === "HEAD" ? null : negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings));
       },
       onResponse(response, ctx) {
         const headers = response.headers;
@@ -104,7 +94,7 @@ export const compressionPlugin: PluginDefinition = {
         if (typeof type !== "string" || !compressible(type)) return;
         addVary(headers, "Accept-Encoding");
         const encoding = chosen.get(ctx.vars);
-        if (!encoding || skip.has(ctx.vars) || response.body === null) return;
+        if (!encoding || response.body === null) return;
         if (response.status < 200 || response.status === 204 || response.status === 304) return;
         if (headers["content-encoding"] !== undefined) return;
         if (/(^|,)\s*no-transform\s*(,|$)/i.test(String(headers["cache-control"] ?? ""))) return;

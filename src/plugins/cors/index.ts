@@ -6,6 +6,8 @@
 // not hand one origin's answer to another).
 import type { OutgoingHttpHeaders } from "node:http";
 import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { addVary } from "../vary.js";
+import { problemAnswer } from "../refusal.js";
 
 export const corsOptionsSchema = {
   type: "object",
@@ -52,20 +54,10 @@ function originTest(pattern: string): OriginTest {
   return (origin) => origin.toLowerCase() === exact;
 }
 
-function addVary(headers: OutgoingHttpHeaders, name: string): void {
-  const present = headers.vary;
-  if (present === undefined) {
-    headers.vary = name;
-    return;
-  }
-  const text = Array.isArray(present) ? present.join(", ") : String(present);
-  const names = text.split(",").map((part) => part.trim().toLowerCase());
-  if (!names.includes(name.toLowerCase()) && !names.includes("*")) headers.vary = `${text}, ${name}`;
-}
-
 export const corsPlugin: PluginDefinition = {
   name: "cors",
   optionsSchema: corsOptionsSchema,
+  answersPreflight: true,
   create(rawOptions) {
     const options = rawOptions as unknown as CorsOptions;
     const any = options.origins.includes("*");
@@ -103,9 +95,11 @@ export const corsPlugin: PluginDefinition = {
           .map((name) => name.trim().toLowerCase())
           .filter((name) => name.length > 0);
         const headersOk = allowHeaders === undefined || asked.every((name) => allowHeaders.includes(name));
-        if (!allowed(origin) || !methods.includes(method) || !headersOk) {
+        const originOk = allowed(origin);
+        if (!originOk || !methods.includes(method) || !headersOk) {
           // No Access-Control-Allow-* fields: the browser refuses the actual request.
-          return { status: 403, headers: { ...headers, "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Forbidden", status: 403, code: "cors_rejected", detail: !allowed(origin) ? `origin ${origin} is not allowed` : !methods.includes(method) ? `method ${method} is not allowed` : "a requested header is not allowed" } };
+          const refused = !originOk ? `origin ${origin} is not allowed` : !methods.includes(method) ? `method ${method} is not allowed` : "a requested header is not allowed";
+          return problemAnswer(ctx, 403, "cors_rejected", refused, { headers });
         }
         grant(headers, origin);
         headers["access-control-allow-methods"] = methodList;

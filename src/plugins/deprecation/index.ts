@@ -3,6 +3,7 @@
 // it stops working), and `Link` to the successor version, the deprecation notice and the sunset
 // policy. After the sunset the route can answer 410 Gone instead of calling the upstream.
 import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { problemAnswer } from "../refusal.js";
 
 const DATE = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2})?(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))?$";
 
@@ -52,11 +53,8 @@ export const deprecationPlugin: PluginDefinition = {
     return {
       onRequest(_request, ctx) {
         if (!options.goneAfterSunset || sunset === null || Date.now() < sunset) return;
-        return {
-          status: 410,
-          headers: { "content-type": "application/problem+json" }, // the response hook adds the deprecation fields
-          body: { type: "about:blank", title: "Gone", status: 410, code: "sunset", detail: `this API was retired on ${fields.sunset}`, requestId: ctx.requestId },
-        };
+        // The response hook adds the deprecation fields to this answer too.
+        return problemAnswer(ctx, 410, "sunset", `this API was retired on ${fields.sunset}`);
       },
       onResponse(response) {
         Object.assign(response.headers, fields);

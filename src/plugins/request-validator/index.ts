@@ -6,6 +6,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { isJsonType } from "../edits.js";
+import { problemAnswer } from "../refusal.js";
 
 export const requestValidatorOptionsSchema = {
   type: "object",
@@ -86,7 +87,7 @@ export const requestValidatorPlugin: PluginDefinition = {
           } else {
             const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
             if (!types.includes(type) || !isJsonType(type)) {
-              return { status: 415, headers: { "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Unsupported Media Type", status: 415, code: "unsupported_media_type", detail: `expected ${types.join(" or ")}`, requestId: ctx.requestId } };
+              return problemAnswer(ctx, 415, "unsupported_media_type", `expected ${types.join(" or ")}`);
             }
             let parsed: unknown;
             try {
@@ -98,7 +99,7 @@ export const requestValidatorPlugin: PluginDefinition = {
           }
         }
         if (found.length === 0) return;
-        return { status: 400, headers: { "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Bad Request", status: 400, code: "request_invalid", detail: `${found.length} violation${found.length === 1 ? "" : "s"} of the request schema`, errors: found, requestId: ctx.requestId } };
+        return problemAnswer(ctx, 400, "request_invalid", `${found.length} violation${found.length === 1 ? "" : "s"} of the request schema`, { extensions: { errors: found } });
       },
     };
   },
