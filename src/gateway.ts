@@ -16,6 +16,7 @@ import { GatewayExchange } from "./proxy/exchange.js";
 import { forward, type ForwardOutcome } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
 import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers.js";
+import { upgradeOf, WebSocketConnections } from "./proxy/websocket.js";
 import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
@@ -27,6 +28,8 @@ const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 export interface Gateway {
   readonly app: Koa;
+  /** Open WebSocket connections (closed with 1001 on shutdown). */
+  readonly websockets: WebSocketConnections;
   /** The runtime new requests are served on. */
   current(): Runtime;
   swap(next: Runtime): void;
@@ -85,6 +88,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   runtime.activate();
   let draining = false;
   let inFlight = 0;
+  const websockets = new WebSocketConnections();
   const app = new Koa();
   app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
 
@@ -282,6 +286,24 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const traced = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;
 
     const upstream = route.upstream;
+    const upgrade = upgradeOf(req);
+    if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
+      applyHostPolicy(headers, upstream.pool.config.host);
+      const opened = await websockets.proxy({
+        req,
+        upgrade,
+        pool: upstream.pool,
+        headers,
+        pathAndSearch: request.path + request.search,
+        hashKey: hashKeyFor(upstream.pool.config.hashOn, headers, facts.clientIp),
+        route: route.label,
+        settings: route.operation.websocket,
+        requestId: facts.requestId,
+        responseHeaders: facts.extra,
+        log,
+      });
+      return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
+    }
     if (route.exchange) {
       if (upstream.kind === "pool") applyHostPolicy(headers, upstream.pool.config.host);
       const exchange = new GatewayExchange({
@@ -295,6 +317,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         responsePhase,
         responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
         trace: traced,
+        readTimeoutMs: route.operation.readTimeoutMs,
         log,
       });
       try {
@@ -325,6 +348,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       beforeResponse: responsePhase,
       responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
       trace: traced,
+      readTimeoutMs: route.operation.readTimeoutMs,
       log,
     });
     return outcome;
@@ -344,6 +368,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
   return {
     app,
+    websockets,
     current: () => runtime,
     swap(next) {
       const previous = runtime;

@@ -1,14 +1,17 @@
 // A running gateway process: the proxy listener, the admin listener, config hot reload, and
 // graceful shutdown. Reloads are all-or-nothing: the new file is read, validated and built into a
 // runtime before anything changes; a bad file is logged and the running config keeps serving.
-import { createServer, type Server } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer, ServerResponse, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { resolve } from "node:path";
 import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
 import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
+import { openListener } from "./listen/listener.js";
+import { hasRequestBody } from "./proxy/headers.js";
+import { asksForWebSocket, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { openStore } from "./stores/index.js";
@@ -21,6 +24,7 @@ import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.j
 import { createLogging, type Logger } from "./telemetry/logger.js";
 import { startTelemetry } from "./telemetry/tracing.js";
 import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
 const version = (JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string }).version;
@@ -55,7 +59,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 /** A request Node's parser refused (e.g. Content-Length with Transfer-Encoding): 400 as problem+json. */
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -108,9 +112,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       const previous = gateway.current();
       gateway.swap(buildRuntime(config, catalog, log, previous, store));
       userPlugins.configure(config.sandbox);
-      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) {
-        log.warn("listen and admin addresses, and the listener's TLS settings, change only on restart");
+      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || config.listen.http2 !== previous.config.listen.http2 || config.listen.h2c !== previous.config.listen.h2c) {
+        log.warn("listen and admin addresses and the listener's protocols change only on restart");
       }
+      if (JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) listener?.applyTls(config.listen.tls);
       if (JSON.stringify({ ...config.telemetry, debugToken: "" }) !== JSON.stringify({ ...previous.config.telemetry, debugToken: "" })) log.warn("telemetry settings other than debugToken change only on restart");
       log.info({ trigger, file: configPath }, "config reloaded");
     } catch (error) {
@@ -133,15 +138,33 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return run;
   }
 
-  const serverOptions = { headersTimeout: firstConfig.limits.headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5000 };
-  const tls = firstConfig.listen.tls;
-  // With TLS, client certificates are asked for but not enforced at the handshake: mtls-auth decides
-  // per route, so that a route without it still serves clients that have none.
-  const server: Server = tls
-    ? createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa } : {}), requestCert: tls.requestClientCert, rejectUnauthorized: false }, gateway.app.callback())
-    : createServer(serverOptions, gateway.app.callback());
-  server.on("clientError", answerClientError);
-  const port = await listen(server, options.port ?? firstConfig.listen.port, firstConfig.listen.host);
+  const handleRequest = gateway.app.callback();
+  /**
+   * An HTTP/1.1 request with Upgrade: it goes through the gateway like any request, with a response
+   * of its own on the socket for an HTTP answer (a plugin's refusal, or the whole exchange when the
+   * upgrade is not a WebSocket one, which is served as a plain request). A WebSocket upgrade that
+   * passes the request phase is handed to the upstream from there.
+   */
+  function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const requestId = randomUUID();
+    if (!accepting) return refuseUpgrade(socket, 503, "shutting_down", "the gateway is shutting down", requestId);
+    // The parser stops at an upgrade request's head: a body after it cannot be told from the new protocol's bytes.
+    if (hasRequestBody(req.headers)) return refuseUpgrade(socket, 400, "upgrade_with_body", "an upgrade request may not carry a body", requestId);
+    markUpgrade(req, { socket, head, websocket: asksForWebSocket(req) });
+    if (!req.readableEnded) req.push(null);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once("finish", () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    void handleRequest(req, res);
+  }
+
+  const listener = await openListener(firstConfig, options.port ?? firstConfig.listen.port, { request: handleRequest, upgrade: serveUpgrade, clientError: answerClientError }, log);
+  const port = listener.port;
 
   let adminServer: Server | null = null;
   let adminPort: number | null = null;
@@ -190,7 +213,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const pluginQueue = serialQueue(log);
   const stopWatching = options.watch === false ? null : watchConfigFile(configPath, () => void reload("file"));
   const stopWatchingPlugins = options.watch === false ? null : userPlugins.watch((change) => pluginQueue(() => pluginChanged(change)));
-  log.info({ port, adminPort, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
+  log.info({ port, adminPort, protocols: listener.protocols, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
 
   let shuttingDown: Promise<void> | null = null;
   async function shutdownOnce(): Promise<void> {
@@ -199,16 +222,18 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
     await stopWatching?.();
     await stopWatchingPlugins?.();
-    const closed = new Promise<void>((done) => server.close(() => done()));
-    server.closeIdleConnections();
+    listener.stopAccepting();
+    const websocketsClosed = gateway.websockets.closeAll(1001, "gateway shutting down");
+    listener.closeIdle();
     const deadline = Date.now() + gateway.current().config.limits.shutdownTimeoutMs;
     while (gateway.inFlight() > 0 && Date.now() < deadline) {
       await new Promise((wait) => setTimeout(wait, 20));
-      server.closeIdleConnections();
+      listener.closeIdle();
     }
     if (gateway.inFlight() > 0) log.warn({ inFlight: gateway.inFlight() }, "shutdown timeout: closing remaining connections");
-    server.closeAllConnections();
-    await closed;
+    await websocketsClosed;
+    listener.closeAll();
+    await listener.closed();
     gateway.current().retire(null);
     if (adminServer) {
       adminServer.closeAllConnections();

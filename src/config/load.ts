@@ -1,10 +1,10 @@
 // Reads portcullis.yaml into a GatewayConfig: parse (keeping positions), interpolate ${ENV},
 // validate against the schema, check references between sections, fill defaults. Any problem is
 // thrown as one ConfigError listing every issue with its file:line:column; nothing is half-read.
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
 import { Ajv, type ErrorObject } from "ajv";
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { issueAt, parseSource, positionOf, type FieldPath, type SourceDocument } from "./document.js";
@@ -12,9 +12,13 @@ import { interpolateEnv } from "./interpolate.js";
 import { joinPaths, routePathParams, routePathSyntax } from "../router/paths.js";
 import { configSchema } from "./schema.js";
 import { durationMs, sizeBytes } from "./units.js";
+import { readPem, type PemKind } from "./pem.js";
 import type { TelemetryConfig } from "./types.js";
 import type {
+  CertificateFiles,
   TlsListenConfig,
+  UpstreamTlsConfig,
+  WebSocketConfig,
   ApiConfig,
   GatewayConfig,
   OperationConfig,
@@ -51,33 +55,63 @@ export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv =
   const tls = readTlsFiles(source, data);
   if (tls.issues.length > 0) throw new ConfigError(file, tls.issues);
   const config = normalize(source, data);
-  config.listen.tls = tls.config;
+  config.listen.tls = tls.listen;
+  for (const [name, upstreamTls] of tls.upstreams) config.upstreams[name].tls = upstreamTls;
   return config;
 }
 
-/** Reads the listener's PEM files (relative to the config file), or says which one it could not. */
-function readTlsFiles(source: SourceDocument, raw: RawConfig): { config: TlsListenConfig | null; issues: ConfigIssue[] } {
-  const tls = raw.listen.tls;
-  if (!tls) return { config: null, issues: [] };
+/** Reads the PEM files the config names (relative to the config file), or says which one it could not. */
+function readTlsFiles(source: SourceDocument, raw: RawConfig): { listen: TlsListenConfig | null; upstreams: Map<string, UpstreamTlsConfig>; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const read = (field: "cert" | "key" | "clientCa", marker: RegExp): string => {
-    const path = resolve(dirname(source.file), tls[field]!);
+  const read = (file: string, kind: PemKind, at: FieldPath): { text: string; path: string } => {
+    const path = resolve(dirname(source.file), file);
     try {
-      const text = readFileSync(path, "utf8");
-      if (!marker.test(text)) issues.push(issueAt(source, ["listen", "tls", field], `${path} is not PEM of the expected kind`));
-      return text;
+      return { text: readPem(path, kind), path };
     } catch (error) {
-      issues.push(issueAt(source, ["listen", "tls", field], `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`));
-      return "";
+      issues.push(issueAt(source, at, (error as Error).message));
+      return { text: "", path };
     }
   };
-  const config: TlsListenConfig = {
-    cert: read("cert", /-----BEGIN CERTIFICATE-----/),
-    key: read("key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
-    clientCa: tls.clientCa ? read("clientCa", /-----BEGIN CERTIFICATE-----/) : null,
-    requestClientCert: tls.requestClientCert,
+  const pair = (cert: string, key: string, at: FieldPath): CertificateFiles => {
+    const certFile = read(cert, "certificate", [...at, "cert"]);
+    const keyFile = read(key, "key", [...at, "key"]);
+    if (certFile.text && keyFile.text) {
+      try {
+        createSecureContext({ cert: certFile.text, key: keyFile.text });
+      } catch (error) {
+        issues.push(issueAt(source, [...at, "key"], `${keyFile.path} does not go with ${certFile.path}: ${(error as Error).message}`));
+      }
+    }
+    return { cert: certFile.text, key: keyFile.text, certPath: certFile.path, keyPath: keyFile.path };
   };
-  return { config, issues };
+  const tls = raw.listen.tls;
+  let listen: TlsListenConfig | null = null;
+  if (tls) {
+    const at: FieldPath = ["listen", "tls"];
+    const clientCa = tls.clientCa ? read(tls.clientCa, "certificate", [...at, "clientCa"]) : null;
+    listen = {
+      ...pair(tls.cert, tls.key, at),
+      certificates: (tls.certificates ?? []).map((entry, i) => ({ ...pair(entry.cert, entry.key, [...at, "certificates", i]), serverNames: (entry.serverNames ?? []).map((name) => name.toLowerCase()) })),
+      clientCa: clientCa?.text ?? null,
+      clientCaPath: clientCa?.path ?? null,
+      requestClientCert: tls.requestClientCert,
+    };
+  }
+  const upstreams = new Map<string, UpstreamTlsConfig>();
+  for (const [name, upstream] of Object.entries(raw.upstreams)) {
+    const options = upstream.tls;
+    if (!options) continue;
+    const at: FieldPath = ["upstreams", name, "tls"];
+    if ((options.cert === undefined) !== (options.key === undefined)) issues.push(issueAt(source, at, "cert and key go together: give both or neither"));
+    upstreams.set(name, {
+      ca: options.ca ? read(options.ca, "certificate", [...at, "ca"]).text : null,
+      cert: options.cert ? read(options.cert, "certificate", [...at, "cert"]).text : null,
+      key: options.key ? read(options.key, "key", [...at, "key"]).text : null,
+      serverName: options.serverName ?? null,
+      verify: options.verify,
+    });
+  }
+  return { listen, upstreams, issues };
 }
 
 // ---- schema errors, one readable message per place ----
@@ -151,6 +185,16 @@ interface RawOperation {
   rewrite?: string;
   upstream?: string;
   plugins?: RawAttachment[];
+  timeouts?: RawRouteTimeouts;
+  websocket?: RawWebSocket;
+}
+interface RawRouteTimeouts {
+  read?: string | number;
+}
+interface RawWebSocket {
+  enabled?: boolean;
+  idleTimeout?: string | number;
+  maxConnections?: number;
 }
 interface RawApi {
   name: string;
@@ -163,9 +207,12 @@ interface RawApi {
   rewrite?: string;
   plugins?: RawAttachment[];
   operations?: RawOperation[];
+  timeouts?: RawRouteTimeouts;
+  websocket?: RawWebSocket;
 }
 interface RawUpstream {
   type: "http" | "echo";
+  tls?: { ca?: string; cert?: string; key?: string; serverName?: string; verify: boolean };
   targets?: { url: string; weight: number }[];
   balance: UpstreamConfig["balance"];
   hashOn?: UpstreamConfig["hashOn"];
@@ -183,7 +230,7 @@ interface RawUpstream {
   };
 }
 interface RawConfig {
-  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string; tls?: { cert: string; key: string; clientCa?: string; requestClientCert: boolean } };
+  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string; http2: boolean; h2c: boolean; tls?: { cert: string; key: string; certificates?: { cert: string; key: string; serverNames?: string[] }[]; clientCa?: string; requestClientCert: boolean } };
   admin: { enabled: boolean; port: number; host: string; token?: string };
   store: string;
   plugins?: RawAttachment[];
@@ -354,6 +401,7 @@ function normalizeUpstream(name: string, raw: RawUpstream): UpstreamConfig {
           expectStatus: raw.healthCheck.expectStatus ?? null,
         }
       : null,
+    tls: null,
   };
 }
 
@@ -368,6 +416,8 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
     upstream: op.upstream ?? raw.upstream,
     plugins: attachments(source, op.plugins, [...at, "operations", o, "plugins"]),
     implicit: false,
+    readTimeoutMs: routeReadTimeout(op.timeouts ?? raw.timeouts),
+    websocket: websocketSettings(raw.websocket, op.websocket),
   }));
   if (operations.length === 0) {
     // An API without operations forwards everything below its basePath.
@@ -380,6 +430,8 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
       upstream: raw.upstream,
       plugins: [],
       implicit: true,
+      readTimeoutMs: routeReadTimeout(raw.timeouts),
+      websocket: websocketSettings(raw.websocket, undefined),
     });
   }
   return {
@@ -393,6 +445,20 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
     rewrite: raw.rewrite ?? null,
     plugins: attachments(source, raw.plugins, [...at, "plugins"]),
     operations,
+  };
+}
+
+function routeReadTimeout(timeouts: RawRouteTimeouts | undefined): number | null {
+  return timeouts?.read === undefined ? null : durationMs(timeouts.read);
+}
+
+/** An operation's WebSocket settings over its API's, over the defaults. */
+function websocketSettings(api: RawWebSocket | undefined, operation: RawWebSocket | undefined): WebSocketConfig {
+  const merged = { ...api, ...operation };
+  return {
+    enabled: merged.enabled ?? true,
+    idleTimeoutMs: durationMs(merged.idleTimeout ?? "5m"),
+    maxConnections: merged.maxConnections ?? 10_000,
   };
 }
 
@@ -411,6 +477,8 @@ function normalize(source: SourceDocument, raw: RawConfig): GatewayConfig {
       host: raw.listen.host,
       trustedProxies: raw.listen.trustedProxies ?? [],
       requestIdHeader: raw.listen.requestIdHeader.toLowerCase(),
+      http2: raw.listen.http2,
+      h2c: raw.listen.h2c,
       tls: null,
     },
     admin: { enabled: raw.admin.enabled, port: raw.admin.port, host: raw.admin.host, token: raw.admin.token ?? "" },

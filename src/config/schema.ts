@@ -70,11 +70,25 @@ const target = {
   },
 };
 
+const upstreamTls = {
+  type: "object",
+  additionalProperties: false,
+  description: "TLS to https:// targets. Paths are relative to the config file; verification is on unless turned off.",
+  properties: {
+    ca: { type: "string", minLength: 1, description: "PEM CA bundle the targets' certificates are verified against (default: Node's bundled roots)." },
+    cert: { type: "string", minLength: 1, description: "PEM client certificate the gateway presents to the targets." },
+    key: { type: "string", minLength: 1, description: "PEM private key of the client certificate." },
+    serverName: { type: "string", minLength: 1, description: "SNI name sent and verified (default: each target's host name)." },
+    verify: { type: "boolean", default: true, description: "false accepts any certificate (for testing only)." },
+  },
+};
+
 const upstream = {
   type: "object",
   additionalProperties: false,
   properties: {
     type: { enum: ["http", "echo"], default: "http", description: "echo: a built-in server that answers with the request it got." },
+    tls: upstreamTls,
     targets: { type: "array", items: target },
     balance: {
       enum: ["round-robin", "least-connections", "random-two", "consistent-hash"],
@@ -146,11 +160,33 @@ const upstream = {
   },
 };
 
+const routeTimeouts = {
+  type: "object",
+  additionalProperties: false,
+  description: "Per-route timeouts; an operation's override its API's, and both override the upstream's.",
+  properties: {
+    read: { ...duration, description: "Longest silence from the upstream, before the headers and between body chunks: the idle timeout of event streams and long polls." },
+  },
+};
+
+const websocket = {
+  type: "object",
+  additionalProperties: false,
+  description: "WebSocket upgrades on this route; an operation's settings override its API's.",
+  properties: {
+    enabled: { type: "boolean", description: "false answers upgrade requests as plain HTTP requests (default: true)." },
+    idleTimeout: { ...duration, description: 'A connection with no frame either way for this long is closed with 1001 (default "5m").' },
+    maxConnections: { type: "integer", minimum: 1, description: "Open connections the route allows; more upgrades are refused with 503 (default 10000)." },
+  },
+};
+
 const operation = {
   type: "object",
   additionalProperties: false,
   required: ["path"],
   properties: {
+    timeouts: routeTimeouts,
+    websocket,
     name: { type: "string" },
     methods,
     path: { type: "string", pattern: "^/", description: 'Below the API\'s basePath: "/", "/:id", "/files/*".' },
@@ -178,6 +214,8 @@ const api = {
     upstream: { type: "string" },
     stripBasePath: { type: "boolean", default: true },
     rewrite: { type: "string", pattern: "^/" },
+    timeouts: routeTimeouts,
+    websocket,
     plugins,
     operations: { type: "array", items: operation },
   },
@@ -202,14 +240,30 @@ export const configSchema = {
           description: "Addresses or CIDR ranges whose X-Forwarded-For is believed.",
         },
         requestIdHeader: { type: "string", default: "x-request-id" },
+        http2: { type: "boolean", default: true, description: "With tls: offer HTTP/2 through ALPN; clients that do not ask for h2 get HTTP/1.1." },
+        h2c: { type: "boolean", default: false, description: "Without tls: also accept cleartext HTTP/2 with prior knowledge on the same port." },
         tls: {
           type: "object",
           additionalProperties: false,
           required: ["cert", "key"],
-          description: "Serve HTTPS. Paths are relative to the config file. Changes take effect on restart.",
+          description: "Serve HTTPS. Paths are relative to the config file. The files are watched: a renewed certificate is served from the next handshake on.",
           properties: {
-            cert: { type: "string", minLength: 1, description: "PEM certificate chain file." },
+            cert: { type: "string", minLength: 1, description: "PEM certificate chain file: the default certificate." },
             key: { type: "string", minLength: 1, description: "PEM private key file." },
+            certificates: {
+              type: "array",
+              description: "More certificates, chosen by the name the client asks for (SNI); the default one serves every other name.",
+              items: {
+                type: "object",
+                additionalProperties: false,
+                required: ["cert", "key"],
+                properties: {
+                  cert: { type: "string", minLength: 1 },
+                  key: { type: "string", minLength: 1 },
+                  serverNames: { type: "array", items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9.-]+$" }, description: "Names this certificate serves (default: the DNS names in the certificate)." },
+                },
+              },
+            },
             clientCa: { type: "string", minLength: 1, description: "PEM CA bundle that client certificates are verified against (for mtls-auth)." },
             requestClientCert: { type: "boolean", default: false, description: "Ask clients for a certificate; mtls-auth decides per route what a missing or bad one means." },
           },

@@ -51,6 +51,7 @@ export interface UpstreamConfig {
   retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
   passiveHealth: { failures: number; statuses: number[]; ejectForMs: number; maxEjectForMs: number };
   healthCheck: HealthCheckConfig | null;
+  tls: UpstreamTlsConfig | null;
 }
 
 export interface OperationConfig {
@@ -65,6 +66,9 @@ export interface OperationConfig {
   plugins: PluginAttachment[];
   /** Written in the file, or made up for an API that lists no operations. */
   implicit: boolean;
+  /** The route's read (idle) timeout over the upstream's; null: the upstream's. */
+  readTimeoutMs: number | null;
+  websocket: WebSocketConfig;
 }
 
 export interface ApiConfig {
@@ -83,7 +87,7 @@ export interface ApiConfig {
 export interface GatewayConfig {
   /** The file this snapshot was read from. */
   file: string;
-  listen: { port: number; host: string; trustedProxies: string[]; requestIdHeader: string; tls: TlsListenConfig | null };
+  listen: { port: number; host: string; trustedProxies: string[]; requestIdHeader: string; http2: boolean; h2c: boolean; tls: TlsListenConfig | null };
   admin: { enabled: boolean; port: number; host: string; token: string };
   store: string;
   plugins: PluginAttachment[];
@@ -108,12 +112,37 @@ export interface ConsumerConfig {
   passwordHash: string | null;
 }
 
-/** HTTPS for the listener; the PEM contents, read when the config is loaded. */
-export interface TlsListenConfig {
+/** A certificate and its key: the PEM contents read when the config was loaded, and where they came from. */
+export interface CertificateFiles {
   cert: string;
   key: string;
+  certPath: string;
+  keyPath: string;
+}
+
+/** HTTPS for the listener. The files are watched; a change is served from the next handshake on. */
+export interface TlsListenConfig extends CertificateFiles {
+  /** Certificates chosen by SNI; serverNames empty: the DNS names in the certificate. */
+  certificates: (CertificateFiles & { serverNames: string[] })[];
   clientCa: string | null;
+  clientCaPath: string | null;
   requestClientCert: boolean;
+}
+
+/** TLS to https:// targets: PEM contents, read when the config is loaded. */
+export interface UpstreamTlsConfig {
+  ca: string | null;
+  cert: string | null;
+  key: string | null;
+  serverName: string | null;
+  verify: boolean;
+}
+
+/** WebSocket upgrades on a route. */
+export interface WebSocketConfig {
+  enabled: boolean;
+  idleTimeoutMs: number;
+  maxConnections: number;
 }
 
 export interface SandboxBudget {

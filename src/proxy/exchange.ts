@@ -30,6 +30,7 @@ export interface ExchangeSetup {
   /** Buffer bodies up to this size for response plugins that read them; null when none does. */
   responseBodyLimit: number | null;
   trace: ForwardJob["trace"];
+  readTimeoutMs: number | null;
   log: Logger;
 }
 
@@ -72,6 +73,7 @@ export class GatewayExchange implements UpstreamExchange {
         beforeResponse: null,
         responseBodyLimit: null,
         trace: this.setup.trace,
+        readTimeoutMs: this.setup.readTimeoutMs,
         takeOver: {
           response: (body, status, responseHeaders, requestTime) => {
             restore();
@@ -174,7 +176,7 @@ function detachedFetch(upstream: Upstream, method: string, pathAndSearch: string
   delete forwarded["content-length"];
   delete forwarded["transfer-encoding"];
   return new Promise((resolve) => {
-    const outgoing = send({ protocol: target.url.protocol, hostname: target.url.hostname, port: target.url.port, path: pathAndSearch, method, headers: forwarded, agent: target.url.protocol === "https:" ? undefined : pool.agent, timeout: pool.config.timeouts.totalMs });
+    const outgoing = send({ protocol: target.url.protocol, hostname: target.url.hostname, port: target.url.port, path: pathAndSearch, method, headers: forwarded, agent: pool.agentFor(target), timeout: pool.config.timeouts.totalMs });
     outgoing.once("response", (incoming) => {
       pool.reportSuccess(target);
       resolve({ ok: true, status: incoming.statusCode ?? 502, headers: endToEndHeaders(incoming.headers), body: incoming, requestTime, responseTime: Date.now() });

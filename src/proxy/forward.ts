@@ -49,6 +49,8 @@ export interface ForwardJob {
    * writing it (the cache's exchange); the caller then writes `res` itself.
    */
   takeOver?: TakeOver | null;
+  /** The route's read (idle) timeout over the pool's; null: the pool's. */
+  readTimeoutMs?: number | null;
   /** The request's trace, when sampled: each attempt gets a client span, and its traceparent upstream. */
   trace?: { tracer: Tracer; context: Context } | null;
   log: Logger;
@@ -107,6 +109,7 @@ type Tagged = IncomingMessage & { [kForwarding]?: Forwarding };
 class Forwarding {
   private readonly tried = new Set<Target>();
   private readonly deadline: number;
+  private readonly readMs: number;
   private attempt: Attempt | null = null;
   private attempts = 0;
   private readonly startedAt = Date.now();
@@ -117,7 +120,10 @@ class Forwarding {
     private readonly job: ForwardJob,
     private readonly resolve: (outcome: ForwardOutcome) => void,
   ) {
-    this.deadline = Date.now() + job.pool.config.timeouts.totalMs;
+    const timeouts = job.pool.config.timeouts;
+    this.readMs = job.readTimeoutMs ?? timeouts.readMs;
+    // A route that waits longer than the pool's total (a long poll) has its read timeout as the deadline, too.
+    this.deadline = Date.now() + Math.max(timeouts.totalMs, this.readMs);
     (job.req as Tagged)[kForwarding] = this;
     job.res.once("close", () => this.onResponseClose());
   }
@@ -155,7 +161,7 @@ class Forwarding {
     }
     this.attempt = attempt;
     this.outcome.target = target.origin;
-    const { readMs } = pool.config.timeouts;
+    const readMs = this.readMs;
     const remaining = this.deadline - Date.now();
     const kind: TimeoutKind = remaining < readMs ? "total" : "read";
     attempt.timer = setTimeout(() => this.onTimer(attempt, kind), Math.max(1, Math.min(readMs, remaining)));
@@ -164,7 +170,9 @@ class Forwarding {
       res,
       {
         target: { protocol: target.url.protocol, hostname: target.url.hostname, host: target.url.hostname, port: target.url.port, path: this.job.pathAndSearch } as unknown as string,
-        agent: pool.agent,
+        agent: pool.agentFor(target),
+        // http-proxy sets rejectUnauthorized on each request, over the agent's: it must agree with the upstream's tls.verify.
+        secure: pool.config.tls?.verify ?? true,
         method: this.job.method,
         selfHandleResponse: true,
         ...(this.job.body ? { buffer: bufferStream(this.job.body) } : {}),
@@ -287,7 +295,8 @@ class Forwarding {
   }
 
   private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
-    const limit = this.job.responseBodyLimit;
+    // An event stream never ends by design: plugins see its head only, and it streams as it comes.
+    const limit = isEventStream(proxyRes.headers["content-type"]) ? null : this.job.responseBodyLimit;
     const read = limit === null ? null : await readBodyForPlugins(proxyRes, limit, proxyRes.headers["content-encoding"]);
     if (attempt.done || this.settled) return;
     const decoded = read?.decoded ?? null;
@@ -337,6 +346,8 @@ class Forwarding {
     this.countBytes(proxyRes, response.headers["content-length"]);
     if (response.headers["content-length"] === undefined) for (const chunk of before) this.outcome.bytes += chunk.length;
     res.writeHead(response.status, response.headers);
+    // Node sends a head with the first body bytes; an event stream's client must see it at once, events may be far off.
+    if (before.length === 0 && isEventStream(response.headers["content-type"])) res.flushHeaders();
     for (const chunk of before) res.write(chunk);
     proxyRes.pipe(res);
     proxyRes.resume();
@@ -358,7 +369,7 @@ class Forwarding {
     if (bytesRead !== attempt.bytesSeen) {
       attempt.bytesSeen = bytesRead;
       attempt.lastProgressAt = now;
-    } else if (now - attempt.lastProgressAt >= this.job.pool.config.timeouts.readMs) {
+    } else if (now - attempt.lastProgressAt >= this.readMs) {
       body.destroy();
       this.bodyBroken(attempt, "upstream went silent mid-body");
       return;
@@ -418,6 +429,10 @@ class Forwarding {
     this.outcome.attempts = this.attempts;
     this.resolve(this.outcome);
   }
+}
+
+function isEventStream(contentType: string | string[] | number | undefined): boolean {
+  return typeof contentType === "string" && contentType.length >= 17 && contentType.slice(0, 17).toLowerCase() === "text/event-stream";
 }
 
 function clearTimer(attempt: Attempt, field: "timer" | "connectTimer"): void {

@@ -2,14 +2,17 @@
 // unhealthyThreshold failures takes it out of rotation; a run of healthyThreshold successes puts
 // it back. Probes use fresh connections, so they test what a new request would meet.
 import { request } from "node:http";
+import { request as httpsRequest, type AgentOptions as HttpsAgentOptions } from "node:https";
 import type { Logger } from "pino";
 import type { HealthCheckConfig } from "../config/types.js";
 import type { Target } from "./target.js";
 
-function probe(target: Target, check: HealthCheckConfig): Promise<string | null> {
+function probe(target: Target, check: HealthCheckConfig, tls: HttpsAgentOptions): Promise<string | null> {
+  const secure = target.url.protocol === "https:";
+  const send = secure ? httpsRequest : request;
   return new Promise((resolve) => {
-    const req = request(
-      { hostname: target.url.hostname, port: target.url.port || 80, path: check.path, method: "GET", agent: false, timeout: check.timeoutMs, headers: { "user-agent": "portcullis-health-check" } },
+    const req = send(
+      { ...(secure ? tls : {}), hostname: target.url.hostname, port: target.url.port || (secure ? 443 : 80), path: check.path, method: "GET", agent: false, timeout: check.timeoutMs, headers: { "user-agent": "portcullis-health-check" } },
       (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
@@ -42,13 +45,13 @@ function record(target: Target, check: HealthCheckConfig, failure: string | null
 }
 
 /** Starts probing; the returned function stops it. */
-export function startHealthChecks(upstream: string, targets: Target[], check: HealthCheckConfig, log: Logger): () => void {
+export function startHealthChecks(upstream: string, targets: Target[], check: HealthCheckConfig, tls: HttpsAgentOptions, log: Logger): () => void {
   let stopped = false;
   let running = false;
   const round = async () => {
     if (running || stopped) return;
     running = true;
-    const results = await Promise.all(targets.map((target) => probe(target, check)));
+    const results = await Promise.all(targets.map((target) => probe(target, check, tls)));
     if (!stopped) results.forEach((failure, i) => record(targets[i], check, failure, log, upstream));
     running = false;
   };

@@ -1,7 +1,8 @@
 // An upstream pool: its targets, the balancer that picks among them, passive health (ejection
 // after consecutive failures, with doubling back-off), active health checks, the retry budget,
-// and the keep-alive agent its connections share.
+// and the keep-alive agents its connections share (one for http:// targets, one for https://).
 import { Agent } from "node:http";
+import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from "node:https";
 import type { Logger } from "pino";
 import type { UpstreamConfig } from "../config/types.js";
 import { createBalancer, type Balancer } from "./balancers.js";
@@ -23,6 +24,10 @@ export interface TargetView {
 export class UpstreamPool {
   readonly targets: Target[];
   readonly agent: Agent;
+  /** For https:// targets: verification, CA bundle, client certificate and SNI from the upstream's tls section. */
+  readonly tlsAgent: HttpsAgent | null;
+  /** WebSocket connections are never pooled; over TLS they still need the upstream's TLS settings. */
+  readonly upgradeAgent: HttpsAgent | null;
   readonly retryBudget: RetryBudget;
   private readonly balancer: Balancer;
   private stopHealthChecks: (() => void) | null = null;
@@ -35,11 +40,19 @@ export class UpstreamPool {
     this.balancer = createBalancer(config.balance, this.targets);
     this.retryBudget = new RetryBudget(config.retries.budget.ratio, config.retries.budget.minPerSecond);
     this.agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
+    const secure = this.targets.some((target) => target.url.protocol === "https:");
+    this.tlsAgent = secure ? new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000, ...upstreamTlsOptions(config) }) : null;
+    this.upgradeAgent = secure ? new HttpsAgent({ keepAlive: false, ...upstreamTlsOptions(config) }) : null;
+  }
+
+  /** The agent requests to this target go through. */
+  agentFor(target: Target): Agent {
+    return target.url.protocol === "https:" ? this.tlsAgent! : this.agent;
   }
 
   start(): void {
     if (this.config.healthCheck && !this.stopHealthChecks) {
-      this.stopHealthChecks = startHealthChecks(this.config.name, this.targets, this.config.healthCheck, this.log);
+      this.stopHealthChecks = startHealthChecks(this.config.name, this.targets, this.config.healthCheck, upstreamTlsOptions(this.config), this.log);
     }
   }
 
@@ -48,6 +61,8 @@ export class UpstreamPool {
     this.stopHealthChecks?.();
     this.stopHealthChecks = null;
     this.agent.destroy();
+    this.tlsAgent?.destroy();
+    this.upgradeAgent?.destroy();
   }
 
   /**
@@ -96,4 +111,16 @@ export class UpstreamPool {
       lastError: target.lastError,
     }));
   }
+}
+
+/** TLS options for connections to https:// targets. Verification is on unless the config turns it off. */
+export function upstreamTlsOptions(config: UpstreamConfig): HttpsAgentOptions {
+  const tls = config.tls;
+  if (!tls) return { rejectUnauthorized: true };
+  return {
+    rejectUnauthorized: tls.verify,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    ...(tls.serverName ? { servername: tls.serverName } : {}),
+  };
 }

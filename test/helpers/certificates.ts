@@ -41,7 +41,7 @@ export function makeAuthority(commonName: string): Authority {
   return { cert, key, keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
-export function issue(authority: Authority, options: { commonName: string; use: "server" | "client"; ip?: string; email?: string; notBefore?: Date; notAfter?: Date }): Issued {
+export function issue(authority: Authority, options: { commonName: string; use: "server" | "client"; ip?: string; dns?: string[]; email?: string; notBefore?: Date; notAfter?: Date }): Issued {
   const { keyPem, publicKey } = keyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
@@ -52,6 +52,7 @@ export function issue(authority: Authority, options: { commonName: string; use: 
   cert.setIssuer(authority.cert.subject.attributes);
   const altNames: { type: number; ip?: string; value?: string }[] = [];
   if (options.ip) altNames.push({ type: 7, ip: options.ip });
+  for (const name of options.dns ?? []) altNames.push({ type: 2, value: name });
   if (options.email) altNames.push({ type: 1, value: options.email });
   cert.setExtensions([
     { name: "basicConstraints", cA: false },
