@@ -11,7 +11,7 @@ import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { openListener } from "./listen/listener.js";
 import { hasRequestBody } from "./proxy/headers.js";
-import { asksForWebSocket, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
+import { asksForWebSocket, endSoon, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { openStore } from "./stores/index.js";
@@ -145,8 +145,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
    * upgrade is not a WebSocket one, which is served as a plain request). A WebSocket upgrade that
    * passes the request phase is handed to the upstream from there.
    */
+  // Upgrade sockets leave the HTTP server's connection tracking: they are tracked here to be closed on shutdown.
+  const upgradeSockets = new Set<Duplex>();
   function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
+    upgradeSockets.add(socket);
+    socket.once("close", () => upgradeSockets.delete(socket));
     const requestId = randomUUID();
     if (!accepting) return refuseUpgrade(socket, 503, "shutting_down", "the gateway is shutting down", requestId);
     // The parser stops at an upgrade request's head: a body after it cannot be told from the new protocol's bytes.
@@ -158,7 +162,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     res.shouldKeepAlive = false;
     res.once("finish", () => {
       res.detachSocket(socket as Socket);
-      socket.end();
+      endSoon(socket);
     });
     void handleRequest(req, res);
   }
@@ -232,6 +236,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     }
     if (gateway.inFlight() > 0) log.warn({ inFlight: gateway.inFlight() }, "shutdown timeout: closing remaining connections");
     await websocketsClosed;
+    for (const socket of upgradeSockets) socket.destroy();
     listener.closeAll();
     await listener.closed();
     gateway.current().retire(null);

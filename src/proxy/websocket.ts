@@ -128,7 +128,10 @@ class OpenConnection {
         this.sendClose();
       }
     };
-    upstream.on("data", onData);
+    // Listening from the next tick: http-proxy puts bytes that came with the 101 back into the
+    // socket and pipes it right after this constructor runs; a listener now would take those bytes
+    // before the pipe exists, and the client would never see them.
+    process.nextTick(() => upstream.on("data", onData));
     client.once("close", () => {
       upstream.destroy();
       this.ended();
@@ -151,11 +154,16 @@ class OpenConnection {
     this.pendingClose = closeFrame(code, reason);
     if (this.fromUpstream.atBoundary()) this.sendClose();
     else this.finishFrame = true;
-    // Whatever the client answers goes on to the upstream (it learns the code from the client's close); the gateway cuts both after a grace period.
-    setTimeout(() => {
+    // The client's answering close frame goes on to the upstream, which so learns the code too. The
+    // client then ends its side (the listener's sockets are half-open capable, so that is not a
+    // close yet): both connections end there, or after a grace period at the latest.
+    const finish = () => {
+      clearTimeout(grace);
       this.client.destroy();
-      this.upstream.destroy();
-    }, CLOSE_GRACE_MS).unref();
+      this.upstream.end();
+    };
+    const grace = setTimeout(finish, CLOSE_GRACE_MS);
+    this.client.once("end", finish);
   }
 
   private sendClose(): void {
@@ -193,6 +201,17 @@ proxy.on("proxyReqWs", (proxyReq, req) => (req as WithJob)[kJob]?.(proxyReq));
 // Errors are handled per connection (the callback of proxy.ws); this keeps stray ones from throwing.
 proxy.on("error", () => undefined);
 
+/**
+ * Ends an upgrade socket after its last bytes. The listener's sockets stay half-open when the client
+ * ends its side, so the gateway closes them itself once the client has read the answer, or soon.
+ */
+export function endSoon(socket: Duplex, last?: string): void {
+  socket.end(last);
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  socket.once("end", () => socket.destroy());
+  socket.once("close", () => clearTimeout(timer));
+}
+
 /** Writes an HTTP answer on an upgrade socket that will not be upgraded, then closes it. */
 export function refuseUpgrade(socket: Duplex, status: number, code: string, detail: string, requestId: string, headers: Record<string, string> = {}): void {
   if (!socket.writable) {
@@ -203,7 +222,7 @@ export function refuseUpgrade(socket: Duplex, status: number, code: string, deta
   const fields = Object.entries({ ...headers, "content-type": "application/problem+json", "content-length": String(Buffer.byteLength(body)), connection: "close" })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
-  socket.end(`HTTP/1.1 ${status} ${status === 503 ? "Service Unavailable" : status === 502 ? "Bad Gateway" : "Error"}\r\n${fields}\r\n${body}`);
+  endSoon(socket, `HTTP/1.1 ${status} ${status === 503 ? "Service Unavailable" : status === 502 ? "Bad Gateway" : "Error"}\r\n${fields}\r\n${body}`);
 }
 
 /** Open WebSocket connections, counted per route, closed together on shutdown. */
