@@ -50,13 +50,20 @@ export async function startBenchUpstream(cacheControl = "", bodyBytes = 0): Prom
 const configDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
 
 /** Starts the real CLI on the proxy core with the given config (admin off, no file watching). */
-export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins")): Promise<{ child: ChildProcess; url: string }> {
+export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
   const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch"];
+  const scheme = secure ? "https" : "http";
+  if (secure) {
+    // A TLS listener does not answer the plain HTTP readiness probe: an open port is ready enough.
+    const child = spawn("taskset", ["-c", String(PROXY_CORE), process.execPath, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    await waitForPort(port);
+    return { child, url: `${scheme}://127.0.0.1:${port}/` };
+  }
   const child = await spawnPinned(PROXY_CORE, process.execPath, args, `http://127.0.0.1:${port}/`);
-  return { child, url: `http://127.0.0.1:${port}/` };
+  return { child, url: `${scheme}://127.0.0.1:${port}/` };
 }
 
 /** Measures the variants interleaved and prints the table; ratios are against `baseline`. */

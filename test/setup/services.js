@@ -1,5 +1,6 @@
-// The programs the tests start as real services: redis-server (also as Sentinel and Cluster
-// nodes), and redis-cli to form a cluster. Taken from PATH; when missing and
+// The programs the tests start as real services or use as real clients: redis-server (also as
+// Sentinel and Cluster nodes), redis-cli to form a cluster, and curl (with HTTP/2) for the
+// protocol tests. Taken from PATH; when missing and
 // running as root, installed with apt-get (what a fresh Debian/Ubuntu machine has); otherwise the
 // run stops with a message saying how to install it.
 import { spawnSync } from "node:child_process";
@@ -17,6 +18,7 @@ export function ensureServices() {
   const needed = [
     { command: "redis-server", apt: "redis-server" },
     { command: "redis-cli", apt: "redis-tools" },
+    { command: "curl", apt: "curl" },
   ].filter(({ command }) => !onPath(command));
   if (needed.length === 0) return;
   const names = needed.map(({ command }) => command).join(", ");
