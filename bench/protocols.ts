@@ -49,9 +49,10 @@ interface H2loadResult {
   failed: number;
 }
 
-function h2load(url: string, http1: boolean): H2loadResult {
-  // -m 1 for both: one request at a time per connection, the same concurrency HTTP/1.1 keep-alive gets.
-  const args = ["-c", String(options.connections), "-m", "1", "-D", String(options.seconds), ...(http1 ? ["--h1"] : []), url];
+function h2load(url: string, http1: boolean, streams = 1): H2loadResult {
+  // -m 1: one request at a time per connection, the same concurrency HTTP/1.1 keep-alive gets;
+  // the multiplexed variant keeps `streams` requests open on each connection, as browsers do.
+  const args = ["-c", String(options.connections), "-m", String(streams), "-D", String(options.seconds), ...(http1 ? ["--h1"] : []), url];
   const out = execFileSync("taskset", ["-c", String(LOAD_CORE), "h2load", ...args], { encoding: "utf8" });
   const rps = Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
   const counts = /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed/.exec(out);
@@ -102,6 +103,7 @@ function record(name: string, rate: number, cpuUs: number, failed = 0): void {
 
 const h2Variants = [
   { name: "h2c (prior knowledge)", url: cleartext.url, pid: cleartext.child.pid!, http1: false },
+  { name: "h2c, 8 streams/conn.", url: cleartext.url, pid: cleartext.child.pid!, http1: false, streams: 8 },
   { name: "HTTP/1.1 cleartext", url: cleartext.url, pid: cleartext.child.pid!, http1: true },
   { name: "h2 over TLS (ALPN)", url: secure.url, pid: secure.child.pid!, http1: false },
   { name: "HTTP/1.1 over TLS", url: secure.url, pid: secure.child.pid!, http1: true },
@@ -109,12 +111,12 @@ const h2Variants = [
 const wsDirect = `ws://127.0.0.1:${echoPort}/`;
 const wsGateway = `${cleartext.url.replace("http:", "ws:")}ws/echo`;
 
-for (const variant of h2Variants) h2load(variant.url, variant.http1); // warm-up
+for (const variant of h2Variants) h2load(variant.url, variant.http1, variant.streams); // warm-up
 await websocketEcho(wsGateway, 2, options.connections);
 for (let round = 1; round <= options.rounds; round++) {
   for (const variant of h2Variants) {
     const before = cpuSeconds(variant.pid);
-    const result = h2load(variant.url, variant.http1);
+    const result = h2load(variant.url, variant.http1, variant.streams);
     record(variant.name, result.rps, ((cpuSeconds(variant.pid) - before) * 1e6) / Math.max(1, result.requests), result.failed);
   }
   const direct = await websocketEcho(wsDirect, options.seconds, options.connections);
@@ -129,6 +131,7 @@ console.log(`\nprotocols: ${options.rounds} interleaved rounds of ${options.seco
 console.log("variant                        per second   vs baseline   gateway CPU µs   failed");
 const pairs: [string, string][] = [
   ["h2c (prior knowledge)", "HTTP/1.1 cleartext"],
+  ["h2c, 8 streams/conn.", "HTTP/1.1 cleartext"],
   ["HTTP/1.1 cleartext", "HTTP/1.1 cleartext"],
   ["h2 over TLS (ALPN)", "HTTP/1.1 over TLS"],
   ["HTTP/1.1 over TLS", "HTTP/1.1 over TLS"],

@@ -18,6 +18,8 @@ import { SignJWT } from "jose";
 import WebSocket, { WebSocketServer } from "ws";
 import { issue, makeAuthority, type Authority, type Issued } from "./helpers/certificates.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { closeFrame, FrameBoundaries } from "../src/proxy/websocket.js";
+import { PROTOCOL_ERROR, sendRawRequest } from "./helpers/h2-frames.js";
 import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-characters!";
@@ -148,8 +150,10 @@ apis:
     plugins: [{ name: compression }]
     operations:
       - { path: /events, timeouts: { read: 30s } }
+      - { path: /events-idle, rewrite: /events, timeouts: { read: 300ms } }
       - { path: /download/:size }
       - { path: /upload, methods: [POST] }
+      - { path: /upload-limited, methods: [POST], rewrite: /upload, plugins: [{ name: request-size-limit, options: { maxSize: 1kb } }] }
   - { name: secure, basePath: /secure, upstream: secure }
   - { name: unverified, basePath: /unverified, upstream: unverified }
 `;
@@ -267,6 +271,19 @@ describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
     }
   });
 
+  it("an h2 body without content-length is a body of unknown length to plugins too: request-size-limit refuses one too large", async () => {
+    const session = http2Connect(plainGateway.url);
+    try {
+      const small = await h2Request(session, { ":method": "POST", ":path": "/streams/upload-limited" }, Buffer.alloc(512, 97));
+      assert.equal(small.headers[":status"], 200);
+      assert.deepEqual(JSON.parse(small.body.toString()), { received: 512 });
+      const large = await h2Request(session, { ":method": "POST", ":path": "/streams/upload-limited" }, Buffer.alloc(4096, 97));
+      assert.equal(large.headers[":status"], 413);
+    } finally {
+      session.close();
+    }
+  });
+
   it("an HTTP/1.1 Upgrade other than websocket (h2c) is not forwarded: the request is served as plain HTTP/1.1", async () => {
     const before = app.received.length;
     // curl --http2 on an http:// URL asks for h2c with Upgrade over HTTP/1.1.
@@ -286,6 +303,33 @@ interface Message {
 
 /** Messages a socket received that no test has taken yet: the upstream's greeting may come in the same read as the 101. */
 const inbox = new WeakMap<WebSocket, { queued: Message[]; waiting: ((message: Message) => void)[] }>();
+
+describe("HTTP/2 request rules (RFC 9113 §8) hold in front of the gateway", () => {
+  const valid: [string, string][] = [[":method", "GET"], [":scheme", "http"], [":path", "/app/raw"], [":authority", "127.0.0.1"]];
+  const malformed: Record<string, [string, string][]> = {
+    "an uppercase field name": [...valid, ["X-Upper", "1"]],
+    "a connection-specific field": [...valid, ["connection", "keep-alive"]],
+    "te other than trailers": [...valid, ["te", "gzip"]],
+    "a pseudo-header after a regular field": [[":method", "GET"], [":scheme", "http"], ["x-a", "1"], [":path", "/app/raw"], [":authority", "127.0.0.1"]],
+    "no :path": [[":method", "GET"], [":scheme", "http"], [":authority", "127.0.0.1"]],
+    "an unknown pseudo-header": [...valid, [":protocol-x", "1"]],
+    "a repeated :path": [...valid, [":path", "/app/other"]],
+  };
+
+  it("a well-formed request written frame by frame gets its answer", async () => {
+    assert.deepEqual(await sendRawRequest(plainGateway.port, valid), { kind: "response", status: 200 });
+  });
+
+  for (const [name, fields] of Object.entries(malformed)) {
+    it(`${name} is a stream error (PROTOCOL_ERROR) and never reaches the upstream`, async () => {
+      const before = app.received.length;
+      const fate = await sendRawRequest(plainGateway.port, fields);
+      assert.notEqual(fate.kind, "response", `answered ${JSON.stringify(fate)}`);
+      assert.equal((fate as { code: number }).code, PROTOCOL_ERROR);
+      assert.equal(app.received.length, before);
+    });
+  }
+});
 
 /** Opens a WebSocket and resolves once it is open, or rejects with the HTTP status that refused it. */
 function openSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
@@ -442,6 +486,16 @@ describe("Server-sent events and large bodies", () => {
     assert.equal(rest, "data: second\n\n");
   });
 
+  it("a stream silent for longer than the route's read timeout is cut, after the events that came", async () => {
+    const response = await fetch(`${plainGateway.url}/streams/events-idle`);
+    const reader = response.body!.getReader();
+    assert.equal(Buffer.from((await reader.read()).value!).toString(), "data: first\n\n");
+    const started = Date.now();
+    await assert.rejects(reader.read(), "the connection is cut, not ended as if complete");
+    assert.ok(Date.now() - started >= 150, "not before the timeout");
+    streams.release();
+  });
+
   it("events arrive as sent over HTTP/2", async () => {
     const session = tlsSession();
     try {
@@ -588,5 +642,45 @@ describe("listener certificates", () => {
     } finally {
       await gateway.stop();
     }
+  });
+});
+
+describe("WebSocket frame boundaries (the gateway's clean close)", () => {
+  /** A frame as a server sends it (unmasked) or a client does (masked), with 7-, 16- or 64-bit lengths. */
+  function wsFrame(payloadLength: number, masked: boolean): Buffer {
+    const lengthBytes = payloadLength < 126 ? [payloadLength] : payloadLength < 65536 ? [126, payloadLength >> 8, payloadLength & 255] : [127, 0, 0, 0, 0, (payloadLength >>> 24) & 255, (payloadLength >> 16) & 255, (payloadLength >> 8) & 255, payloadLength & 255];
+    const head = Buffer.from([0x82, (masked ? 0x80 : 0) | lengthBytes[0], ...lengthBytes.slice(1), ...(masked ? [1, 2, 3, 4] : [])]);
+    return Buffer.concat([head, Buffer.alloc(payloadLength, 5)]);
+  }
+
+  it("knows where each frame ends, whatever the chunking, for every length form", () => {
+    const stream = Buffer.concat([wsFrame(0, false), wsFrame(125, false), wsFrame(300, true), wsFrame(70_000, false), wsFrame(3, true)]);
+    for (const chunkSize of [1, 2, 7, 100, 4096, stream.length]) {
+      const boundaries = new FrameBoundaries();
+      for (let offset = 0; offset < stream.length; offset += chunkSize) boundaries.feed(stream.subarray(offset, offset + chunkSize));
+      assert.ok(boundaries.atBoundary(), `chunks of ${chunkSize}`);
+    }
+    const partial = new FrameBoundaries();
+    partial.feed(wsFrame(300, false).subarray(0, 10));
+    assert.equal(partial.atBoundary(), false);
+  });
+
+  it("when asked to stop at the next boundary, takes exactly the rest of the frame in progress", () => {
+    const first = wsFrame(1000, false);
+    const second = wsFrame(10, false);
+    const boundaries = new FrameBoundaries();
+    boundaries.feed(first.subarray(0, 400));
+    const rest = Buffer.concat([first.subarray(400), second]);
+    assert.equal(boundaries.feed(rest, true), first.length - 400);
+    assert.ok(boundaries.atBoundary());
+    assert.equal(new FrameBoundaries().feed(second, true), 0, "already at a boundary: nothing to take");
+  });
+
+  it("a close frame carries the code and the reason", () => {
+    const frame = closeFrame(1001, "gateway shutting down");
+    assert.equal(frame[0], 0x88);
+    assert.equal(frame[1], 2 + "gateway shutting down".length);
+    assert.equal(frame.readUInt16BE(2), 1001);
+    assert.equal(frame.subarray(4).toString(), "gateway shutting down");
   });
 });

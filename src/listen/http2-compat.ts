@@ -3,7 +3,7 @@
 // - the request's headers carry the pseudo-headers (:method, :path, :authority, :scheme), which
 //   must never reach an HTTP/1.1 upstream, and no Host: the gateway sees `headers` without the
 //   pseudo-headers and with Host taken from :authority (RFC 9113 §8.3.1), while req.method and
-//   req.url still read the originals;
+//   req.url still read the originals; a body without Content-Length is marked chunked;
 // - connection-specific response headers (RFC 9113 §8.2.2) make Node throw: a plugin's, an
 //   upstream's or the gateway's own `connection: close` while draining is dropped instead.
 import { Http2ServerRequest, Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
@@ -29,6 +29,10 @@ Object.defineProperty(GatewayHttp2Request.prototype, "headers", {
     for (const name in all) if (name.charCodeAt(0) !== 58 /* ":" */) plain[name] = all[name];
     const authority = all[":authority"];
     if (typeof authority === "string" && authority !== "") plain.host = authority;
+    // A body of unknown length is what HTTP/1.1 calls chunked: said so, the gateway treats it as
+    // one (body-reading plugins, size limits) and the upstream gets it chunked. HTTP/2 forbids
+    // the field itself (Node refuses such a request), so this one is always the gateway's.
+    if (plain["content-length"] === undefined && !this.stream.endAfterHeaders) plain["transfer-encoding"] = "chunked";
     this[kPlainHeaders] = plain;
     return plain;
   },
