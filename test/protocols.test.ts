@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { connect as http2Connect, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
+import { connect as http2Connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,6 +32,7 @@ let app: TestUpstream;
 let wsUpstream: { url: string; server: Server; closes: { code: number; reason: string }[]; close(): Promise<void> };
 let streams: { url: string; server: Server; release: () => void; uploaded: number[]; close(): Promise<void> };
 let secureUpstream: { url: string; server: Server; close(): Promise<void> };
+let mutualUpstream: { url: string; close(): Promise<void> };
 let tlsGateway: GatewayProcess;
 let plainGateway: GatewayProcess;
 
@@ -131,6 +132,12 @@ upstreams:
     tls: { ca: "${join(dir, "ca.pem")}" }
   unverified:
     targets: [{ url: "${secureUpstream.url}" }]
+  mutual:
+    targets: [{ url: "${mutualUpstream.url}" }]
+    tls: { ca: "${join(dir, "ca.pem")}", cert: "${join(dir, "gateway-client.pem")}", key: "${join(dir, "gateway-client.key")}", serverName: upstream.internal }
+  mutualNoCertificate:
+    targets: [{ url: "${mutualUpstream.url}" }]
+    tls: { ca: "${join(dir, "ca.pem")}", serverName: upstream.internal }
 apis:
   - { name: app, basePath: /app, upstream: app }
   - name: sockets
@@ -156,6 +163,8 @@ apis:
       - { path: /upload-limited, methods: [POST], rewrite: /upload, plugins: [{ name: request-size-limit, options: { maxSize: 1kb } }] }
   - { name: secure, basePath: /secure, upstream: secure }
   - { name: unverified, basePath: /unverified, upstream: unverified }
+  - { name: mutual, basePath: /mutual, upstream: mutual }
+  - { name: mutual-no-certificate, basePath: /mutual-no-certificate, upstream: mutualNoCertificate }
 `;
 }
 
@@ -172,6 +181,17 @@ before(async () => {
   const secureServer = createHttpsServer({ cert: serverCert.certPem, key: serverCert.keyPem }, (req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ secure: true, url: req.url })));
   const secureClose = closer(secureServer as unknown as Server);
   secureUpstream = { url: `https://${await listenOn(secureServer as unknown as Server)}`, server: secureServer as unknown as Server, close: secureClose };
+  // An upstream that wants a client certificate and has a certificate for a DNS name only: the gateway must send SNI and its own certificate.
+  const gatewayClient = issue(ca, { commonName: "portcullis-gateway", use: "client" });
+  await writeFile(join(dir, "gateway-client.pem"), gatewayClient.certPem);
+  await writeFile(join(dir, "gateway-client.key"), gatewayClient.keyPem);
+  const internal = issue(ca, { commonName: "upstream.internal", use: "server", dns: ["upstream.internal"] });
+  const mutualServer = createHttpsServer({ cert: internal.certPem, key: internal.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const socket = req.socket as import("node:tls").TLSSocket;
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ client: socket.getPeerCertificate().subject?.CN, servername: (socket as unknown as { servername: string }).servername }));
+  });
+  const mutualClose = closer(mutualServer as unknown as Server);
+  mutualUpstream = { url: `https://${await listenOn(mutualServer as unknown as Server)}`, close: mutualClose };
   [tlsGateway, plainGateway] = await Promise.all([
     startGatewayProcess(gatewayConfig(`  tls: { cert: "${join(dir, "server.pem")}", key: "${join(dir, "server.key")}" }`)),
     startGatewayProcess(gatewayConfig("  h2c: true")),
@@ -180,7 +200,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([tlsGateway?.stop(), plainGateway?.stop()]);
-  await Promise.all([app?.close(), wsUpstream?.close(), streams?.close(), secureUpstream?.close()]);
+  await Promise.all([app?.close(), wsUpstream?.close(), streams?.close(), secureUpstream?.close(), mutualUpstream?.close()]);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -256,6 +276,22 @@ describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
     } finally {
       session.close();
       app.handle = previous;
+    }
+  });
+
+  it("a client that resets its stream mid-download costs that request only (logged as 499), also where a plugin buffered the start of the body", async () => {
+    const session = tlsSession();
+    try {
+      const mark = tlsGateway.logs.length;
+      const stream = session.request({ ":method": "GET", ":path": "/streams/download/20" });
+      await once(stream, "data");
+      stream.close(constants.NGHTTP2_CANCEL);
+      const line = await tlsGateway.waitForLog((entry) => entry.msg === "request" && entry.path === "/streams/download/20", 10_000, mark);
+      assert.equal(line.status, 499);
+      const after = await h2Request(session, { ":method": "GET", ":path": "/app/still-serving" });
+      assert.equal(after.headers[":status"], 200);
+    } finally {
+      session.close();
     }
   });
 
@@ -576,6 +612,16 @@ describe("TLS to upstreams", () => {
     const unverified = await fetch(`${plainGateway.url}/unverified/x`);
     assert.equal(unverified.status, 502);
     assert.match(((await unverified.json()) as { detail: string }).detail, /certificate|self.signed|issuer|verify/i);
+  });
+});
+
+describe("TLS to upstreams: client certificate and SNI", () => {
+  it("presents the gateway's client certificate and sends the configured server name, which is also the name verified", async () => {
+    const answer = await fetch(`${plainGateway.url}/mutual/x`);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(await answer.json(), { client: "portcullis-gateway", servername: "upstream.internal" });
+    const refused = await fetch(`${plainGateway.url}/mutual-no-certificate/x`);
+    assert.equal(refused.status, 502, "an upstream that requires a client certificate refuses a gateway without one");
   });
 });
 

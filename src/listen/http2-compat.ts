@@ -5,7 +5,8 @@
 //   pseudo-headers and with Host taken from :authority (RFC 9113 §8.3.1), while req.method and
 //   req.url still read the originals; a body without Content-Length is marked chunked;
 // - connection-specific response headers (RFC 9113 §8.2.2) make Node throw: a plugin's, an
-//   upstream's or the gateway's own `connection: close` while draining is dropped instead.
+//   upstream's or the gateway's own `connection: close` while draining is dropped instead;
+// - the response lacks `destroyed`, which the gateway asks to learn that a client went away.
 import { Http2ServerRequest, Http2ServerResponse, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 
 const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
@@ -58,3 +59,13 @@ export class GatewayHttp2Response extends Http2ServerResponse {
     return super.writeHead(statusCode, statusMessageOrHeaders as string);
   }
 }
+
+// Node's HTTP/1 response has `destroyed`, and the gateway asks it to learn that a client went away
+// mid-response; the compatibility layer lacks it (TypeScript's types say otherwise, so it is
+// defined on the prototype, not in the class).
+Object.defineProperty(GatewayHttp2Response.prototype, "destroyed", {
+  configurable: true,
+  get(this: GatewayHttp2Response): boolean {
+    return this.stream.destroyed;
+  },
+});

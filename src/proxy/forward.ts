@@ -348,9 +348,20 @@ class Forwarding {
     res.writeHead(response.status, response.headers);
     // Node sends a head with the first body bytes; an event stream's client must see it at once, events may be far off.
     if (before.length === 0 && isEventStream(response.headers["content-type"])) res.flushHeaders();
-    for (const chunk of before) res.write(chunk);
-    proxyRes.pipe(res);
-    proxyRes.resume();
+    // What was read goes out at the pace the client takes it (an HTTP/2 connection refuses new
+    // streams while a response's unsent bytes exceed its memory budget), then the rest is piped.
+    let next = 0;
+    const writeRead = () => {
+      while (next < before.length) {
+        if (!res.write(before[next++])) {
+          res.once("drain", writeRead);
+          return;
+        }
+      }
+      proxyRes.pipe(res);
+      proxyRes.resume();
+    };
+    writeRead();
   }
 
   /**
