@@ -110,12 +110,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     try {
       const config = await loadConfigFile(configPath);
       const previous = gateway.current();
-      gateway.swap(buildRuntime(config, catalog, log, previous, store));
+      const next = buildRuntime(config, catalog, log, previous, store);
+      // New listener certificates go in before the new runtime: a file that fails now rejects the whole reload.
+      if (JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) listener?.applyTls(config.listen.tls);
+      gateway.swap(next);
       userPlugins.configure(config.sandbox);
       if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || config.listen.http2 !== previous.config.listen.http2 || config.listen.h2c !== previous.config.listen.h2c) {
         log.warn("listen and admin addresses and the listener's protocols change only on restart");
       }
-      if (JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) listener?.applyTls(config.listen.tls);
       if (JSON.stringify({ ...config.telemetry, debugToken: "" }) !== JSON.stringify({ ...previous.config.telemetry, debugToken: "" })) log.warn("telemetry settings other than debugToken change only on restart");
       log.info({ trigger, file: configPath }, "config reloaded");
     } catch (error) {

@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConfigError } from "../src/config/errors.js";
 import { parseConfig } from "../src/config/load.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { issue as issueCertificate, makeAuthority } from "./helpers/certificates.js";
 
 const FILE = "gw.yaml";
 
@@ -131,5 +135,38 @@ describe("config schema for editors", () => {
     const { readFile } = await import("node:fs/promises");
     const { schemaFile, schemaText } = await import("../src/config/export-schema.js");
     assert.equal(await readFile(schemaFile, "utf8"), schemaText());
+  });
+
+  it("names the field of a listener key that does not go with its certificate, and of a missing SNI certificate file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "portcullis-config-tls-"));
+    const authority = makeAuthority("Config CA");
+    const one = issueCertificate(authority, { commonName: "one", use: "server" });
+    const two = issueCertificate(authority, { commonName: "two", use: "server" });
+    writeFileSync(join(dir, "one.pem"), one.certPem);
+    writeFileSync(join(dir, "two.key"), two.keyPem);
+    const issues = issuesOf(`listen:\n  tls:\n    cert: ${join(dir, "one.pem")}\n    key: ${join(dir, "two.key")}\n    certificates:\n      - { cert: ${join(dir, "absent.pem")}, key: ${join(dir, "two.key")} }\n${minimal}`);
+    const mismatch = issues.find((entry) => entry.path === "listen.tls.key")!;
+    assert.equal(mismatch.line, 4);
+    assert.match(mismatch.message, /does not go with/);
+    const absent = issues.find((entry) => entry.path === "listen.tls.certificates[0].cert")!;
+    assert.equal(absent.line, 6);
+    assert.match(absent.message, /cannot read .*absent\.pem: ENOENT/);
+  });
+
+  it("wants an upstream client certificate and its key together", () => {
+    const [issue] = issuesOf(`upstreams:\n  secure:\n    targets: [{ url: "https://127.0.0.1:9443" }]\n    tls: { serverName: api.internal, verify: true, cert: /nonexistent.pem }\napis:\n  - { name: a, upstream: secure }\n`);
+    assert.equal(issue.path, "upstreams.secure.tls");
+    assert.match(issue.message, /cert and key go together/);
+  });
+
+  it("gives operations their API's WebSocket settings and read timeout unless they set their own", () => {
+    const config = parseConfig(FILE, `upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    timeouts: { read: 90s }\n    websocket: { idleTimeout: 30s }\n    operations:\n      - { path: /inherits }\n      - { path: /own, timeouts: { read: 5m }, websocket: { maxConnections: 3, enabled: false } }\n`, {});
+    const [inherits, own] = config.apis[0].operations;
+    assert.equal(inherits.readTimeoutMs, 90_000);
+    assert.deepEqual(inherits.websocket, { enabled: true, idleTimeoutMs: 30_000, maxConnections: 10_000 });
+    assert.equal(own.readTimeoutMs, 300_000);
+    assert.deepEqual(own.websocket, { enabled: false, idleTimeoutMs: 30_000, maxConnections: 3 });
+    assert.equal(config.listen.http2, true);
+    assert.equal(config.listen.h2c, false);
   });
 });

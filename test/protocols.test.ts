@@ -663,6 +663,23 @@ describe("listener certificates", () => {
     }
   });
 
+  it("a config reload that adds an SNI certificate serves it without a restart", async () => {
+    const extra = issue(ca, { commonName: "added.example.test", use: "server", dns: ["added.example.test"] });
+    await writeFile(join(dir, "added.pem"), extra.certPem);
+    await writeFile(join(dir, "added.key"), extra.keyPem);
+    const listen = `  tls:\n    cert: "${join(dir, "server.pem")}"\n    key: "${join(dir, "server.key")}"`;
+    const gateway = await startGatewayProcess(gatewayConfig(listen));
+    try {
+      assert.equal((await servedCertificate(gateway.port, "added.example.test")).subject, "127.0.0.1");
+      const mark = gateway.logs.length;
+      await gateway.writeConfig(gatewayConfig(`${listen}\n    certificates: [{ cert: "${join(dir, "added.pem")}", key: "${join(dir, "added.key")}" }]`));
+      await gateway.waitForLog((line) => line.msg === "config reloaded", 10_000, mark);
+      assert.equal((await servedCertificate(gateway.port, "added.example.test")).subject, "added.example.test");
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it("a renewed certificate file is served from the next handshake on, without a restart; a bad one changes nothing", async () => {
     const certPath = join(dir, "reload.pem");
     const keyPath = join(dir, "reload.key");
