@@ -13,6 +13,9 @@ import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
 import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
 import { hashPassword } from "./plugins/basic-auth/password.js";
 import { startGateway } from "./serve.js";
+import cluster from "node:cluster";
+import { isPrimaryMessage } from "./cluster/messages.js";
+import { superviseWorkers } from "./cluster/supervisor.js";
 import { createLogging } from "./telemetry/logger.js";
 
 const DEFAULT_CONFIG = "config/portcullis.yaml";
@@ -23,6 +26,13 @@ function portNumber(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError("a port is a whole number from 0 to 65535");
   return port;
+}
+
+function workersOption(value: string): number | "auto" {
+  if (value === "auto") return "auto";
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 256) throw new InvalidArgumentError('workers is a whole number from 1 to 256, or "auto"');
+  return count;
 }
 
 function reportConfigError(error: unknown): never {
@@ -44,10 +54,19 @@ program
   .option("-p, --port <port>", "override listen.port", portNumber)
   .option("--admin-port <port>", "override admin.port", portNumber)
   .option("--no-watch", "do not reload when the config file changes")
-  .action(async (options: { config: string; plugins: string; port?: number; adminPort?: number; watch: boolean }) => {
+  .option("--workers <n>", "worker processes sharing the port: a number, or auto (one per core)", workersOption)
+  .action(async (options: { config: string; plugins: string; port?: number; adminPort?: number; watch: boolean; workers?: number | "auto" }) => {
+    if (options.workers !== undefined && cluster.isPrimary) {
+      try {
+        await superviseWorkers({ workers: options.workers, configPath: options.config, adminPort: options.adminPort });
+      } catch (error) {
+        reportConfigError(error);
+      }
+      return;
+    }
     let gateway;
     try {
-      gateway = await startGateway({ configPath: options.config, pluginsDir: options.plugins, port: options.port, adminPort: options.adminPort, watch: options.watch });
+      gateway = await startGateway({ configPath: options.config, pluginsDir: options.plugins, port: options.port, adminPort: options.adminPort, watch: options.watch, clusterWorker: cluster.isWorker });
     } catch (error) {
       await closeIsolateWatchdog();
       reportConfigError(error);
@@ -58,7 +77,17 @@ program
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
+    if (cluster.isWorker) {
+      // The primary passes SIGHUP on as a message (a SIGHUP to the whole process group would otherwise reload each worker twice).
+      process.on("SIGHUP", () => undefined);
+      process.on("message", (message: unknown) => {
+        if (!isPrimaryMessage(message)) return;
+        if (message.type === "portcullis:reload") void gateway.reload(message.trigger);
+        else if (message.type === "portcullis:shutdown") stop("primary");
+      });
+    } else {
+      process.on("SIGHUP", () => void gateway.reload("SIGHUP"));
+    }
   });
 
 program

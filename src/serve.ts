@@ -10,6 +10,7 @@ import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { openListener } from "./listen/listener.js";
+import type { WorkerMessage } from "./cluster/messages.js";
 import { hasRequestBody } from "./proxy/headers.js";
 import { asksForWebSocket, endSoon, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
@@ -37,6 +38,12 @@ export interface StartOptions {
   port?: number;
   adminPort?: number;
   watch?: boolean;
+  /**
+   * Run as a worker of `start --workers`: the admin API listens on a private loopback port of its
+   * own (the primary serves the configured one and asks the workers), and the primary is told
+   * when the worker serves.
+   */
+  clusterWorker?: boolean;
 }
 
 export interface RunningGateway {
@@ -48,10 +55,11 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server, port: number, host: string, exclusive = false): Promise<number> {
   return new Promise((resolveListen, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    // exclusive: a cluster worker's own port, not one shared through the primary.
+    server.listen({ port, host, exclusive }, () => {
       server.off("error", reject);
       resolveListen((server.address() as AddressInfo).port);
     });
@@ -70,6 +78,9 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   const reason = timeout ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request";
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
+
+/** How long no request must be in progress before a draining gateway closes its idle connections. */
+const DRAIN_QUIET_MS = 300;
 
 type PluginChange = Parameters<Parameters<UserPluginFolder["watch"]>[0]>[0];
 
@@ -187,7 +198,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       () => gateway.current().config.admin.token,
     );
     adminServer = createServer(adminApp.callback());
-    adminPort = await listen(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
+    adminPort = options.clusterWorker ? await listen(adminServer, 0, "127.0.0.1", true) : await listen(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
   }
 
   /**
@@ -219,7 +230,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const pluginQueue = serialQueue(log);
   const stopWatching = options.watch === false ? null : watchConfigFile(configPath, () => void reload("file"));
   const stopWatchingPlugins = options.watch === false ? null : userPlugins.watch((change) => pluginQueue(() => pluginChanged(change)));
-  log.info({ port, adminPort, protocols: listener.protocols, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
+  if (options.clusterWorker) {
+    log.info({ port, adminPort, protocols: listener.protocols, routes: gateway.current().routes.length }, "worker listening");
+    const ready: WorkerMessage = { type: "portcullis:ready", port, adminPort };
+    process.send?.(ready);
+  } else {
+    log.info({ port, adminPort, protocols: listener.protocols, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");
+  }
 
   let shuttingDown: Promise<void> | null = null;
   async function shutdownOnce(): Promise<void> {
@@ -230,12 +247,19 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     await stopWatchingPlugins?.();
     listener.stopAccepting();
     const websocketsClosed = gateway.websockets.closeAll(1001, "gateway shutting down");
-    listener.closeIdle();
+    // Keep-alive connections are not closed while requests still come: each answer now says
+    // Connection: close, so its client opens a new connection elsewhere. Closing an idle
+    // connection races with a request the client may be sending on it, so that waits until no
+    // request has been in progress for a moment (or the shutdown timeout).
     const deadline = Date.now() + gateway.current().config.limits.shutdownTimeoutMs;
-    while (gateway.inFlight() > 0 && Date.now() < deadline) {
+    let quietSince: number | null = null;
+    while (Date.now() < deadline) {
+      if (gateway.inFlight() > 0) quietSince = null;
+      else quietSince ??= Date.now();
+      if (quietSince !== null && Date.now() - quietSince >= DRAIN_QUIET_MS) break;
       await new Promise((wait) => setTimeout(wait, 20));
-      listener.closeIdle();
     }
+    listener.closeIdle();
     if (gateway.inFlight() > 0) log.warn({ inFlight: gateway.inFlight() }, "shutdown timeout: closing remaining connections");
     await websocketsClosed;
     for (const socket of upgradeSockets) socket.destroy();

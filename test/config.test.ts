@@ -169,4 +169,13 @@ describe("config schema for editors", () => {
     assert.equal(config.listen.http2, true);
     assert.equal(config.listen.h2c, false);
   });
+
+  it("refuses an admin API bound beyond loopback without a token, at the host's line", () => {
+    const [issue] = issuesOf(`admin:\n  host: 0.0.0.0\n${minimal}`);
+    assert.equal(issue.path, "admin.host");
+    assert.equal(issue.line, 2);
+    assert.match(issue.message, /set admin.token/);
+    assert.doesNotThrow(() => parseConfig(FILE, `admin:\n  host: 0.0.0.0\n  token: a-long-admin-token\n${minimal}`, {}));
+    assert.doesNotThrow(() => parseConfig(FILE, `admin:\n  host: 127.0.0.2\n${minimal}`, {}));
+  });
 });

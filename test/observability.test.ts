@@ -287,6 +287,8 @@ apis:
       - { name: cache, options: { defaultTtlSeconds: 60 } }
 `);
     try {
+      // Until its Redis connection is up the store fails fast, and the rate limit would record no decision.
+      await withRedis.waitForLog((line) => line.msg === "store connected");
       const traceIds: string[] = [];
       for (let i = 0; i < 2; i++) {
         const traceId = (i + 1).toString(16).padStart(32, "a");

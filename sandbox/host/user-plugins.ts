@@ -18,6 +18,8 @@ export interface UserPluginProblem {
 
 const PLUGIN_FILE = /^[a-z0-9][a-z0-9-]*\.(ts|js)$/;
 const SETTLE_MS = 20;
+/** Files a plugin may import (shared modules, data): a change to one reloads every plugin. */
+const SOURCE_FILE = /\.(m?[jt]sx?|c[jt]s|json)$/;
 
 function isPluginFile(file: string): boolean {
   return PLUGIN_FILE.test(file) && !file.endsWith(".test.ts") && !file.endsWith(".d.ts");
@@ -163,6 +165,8 @@ export class UserPluginFolder {
         setTimeout(() => {
           pending.delete(file);
           const name = isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
+          // Another file matters only as a module plugins may import; anything else (a log, a certificate) is not the sandbox's.
+          if (name === null && !SOURCE_FILE.test(file)) return;
           onChange({ name, file, removed });
         }, SETTLE_MS),
       );

@@ -276,6 +276,11 @@ function checkRewrite(source: SourceDocument, path: FieldPath, template: string 
   }
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const upstreamNames = Object.keys(config.upstreams);
@@ -284,6 +289,11 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
       issues.push(issueAt(source, path, `no upstream named '${name}' (defined: ${upstreamNames.join(", ") || "none"})`));
     }
   };
+
+  const admin = config.admin;
+  if (admin.enabled && !isLoopback(admin.host) && !admin.token) {
+    issues.push(issueAt(source, ["admin", "host"], `the admin API on ${admin.host} would be open to the network: set admin.token, or bind it to loopback (127.0.0.1)`));
+  }
 
   for (const [name, upstream] of Object.entries(config.upstreams)) {
     const at: FieldPath = ["upstreams", name];

@@ -10,7 +10,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { Http2ServerRequest as Http2ServerRequestClass, Http2ServerResponse as Http2ServerResponseClass, createSecureServer, createServer as createHttp2Server, type Http2SecureServer, type Http2Server, type Http2Session, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { createServer as createNetServer, Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -147,6 +147,7 @@ function tlsControl(certificates: ListenerCertificates | null, server: { setSecu
       certificates.reload(next);
       refresh();
       watcher.rewatch();
+      log.info({ files: certificates.files(), trigger: "config" }, "listener certificates reloaded");
     },
     stop: watcher.stop,
   };
@@ -162,7 +163,9 @@ async function openHttp1(server: HttpServer, config: GatewayConfig, port: number
     port: bound,
     protocols: certificates ? protocols.map((name) => `${name}+tls`) : protocols,
     stopAccepting() {
-      closed ??= new Promise((done) => server.close(() => done()));
+      // net's close, not http's: since Node 19 http's also closes idle keep-alive connections at
+      // once, racing with requests their clients may be sending; the gateway closes those later.
+      closed ??= new Promise((done) => NetServer.prototype.close.call(server, () => done()));
       void tls.stop();
     },
     closeIdle: () => server.closeIdleConnections(),

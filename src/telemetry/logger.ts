@@ -31,7 +31,9 @@ export function redactPaths(names: readonly string[]): string[] {
 
 export function createLogging(level: string, redact: readonly string[] = []): Logging {
   const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-  const base = { service: "portcullis" };
+  // A cluster worker says which one it is on every line (PORTCULLIS_WORKER, set by the primary).
+  const worker = process.env.PORTCULLIS_WORKER;
+  const base: Record<string, string> = worker ? { service: "portcullis", worker } : { service: "portcullis" };
   const log = pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: redactPaths(redact), censor: "[redacted]" } }, destination);
   const timer = setInterval(() => destination.flush(), FLUSH_EVERY_MS);
   timer.unref();

@@ -1,6 +1,7 @@
 // Steady traffic for tests that change the gateway under load: a few clients sending requests
-// back to back over keep-alive connections until stopped, recording every status.
-import { Agent, request } from "node:http";
+// back to back over keep-alive connections (HTTP or HTTPS) until stopped, recording every status.
+import { Agent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 export interface LoadResult {
   sent: number;
@@ -8,8 +9,10 @@ export interface LoadResult {
   bodies: Set<string>;
 }
 
-export function steadyLoad(url: string, clients = 4): { stop(): Promise<LoadResult> } {
-  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+export function steadyLoad(url: string, clients = 4, ca?: string): { stop(): Promise<LoadResult> } {
+  const secure = url.startsWith("https:");
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: clients, ca }) : new Agent({ keepAlive: true, maxSockets: clients });
+  const request = secure ? httpsRequest : httpRequest;
   const result: LoadResult = { sent: 0, failures: [], bodies: new Set() };
   let running = true;
   const one = () =>

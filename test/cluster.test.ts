@@ -1,0 +1,211 @@
+// `portcullis start --workers N`: the real CLI as a primary with its workers, under steady load.
+// Requests spread over the workers; a killed worker is replaced; config, plugin and certificate
+// changes and a rolling restart reach every worker without losing a request; the admin API of
+// the cluster answers for all of them.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
+import { issue, makeAuthority, type Authority } from "./helpers/certificates.js";
+import { startGatewayProcess, type GatewayProcess, type LogLine } from "./helpers/gateway.js";
+import { steadyLoad } from "./helpers/load.js";
+
+let dir: string;
+let certificates: string;
+let authority: Authority;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "portcullis-cluster-"));
+  certificates = await mkdtemp(join(tmpdir(), "portcullis-cluster-certificates-"));
+  authority = makeAuthority("Portcullis Cluster CA");
+  await writeFile(join(dir, "ca.pem"), authority.certPem);
+  await writeFile(join(dir, "stamp.ts"), stampPlugin("v1"));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await rm(certificates, { recursive: true, force: true });
+});
+
+/** A sandboxed plugin that stamps the request it passes upstream (the echo upstream shows it). */
+function stampPlugin(version: string): string {
+  return `import { definePlugin } from "portcullis";\nexport default definePlugin({\n  onRequest(request) {\n    request.headers.set("x-stamp", "${version}");\n  },\n});\n`;
+}
+
+function config(extra = ""): string {
+  return `upstreams:\n  echo: { type: echo }\napis:\n  - { name: stamped, basePath: /, upstream: echo, plugins: [{ name: stamp }] }\n${extra}`;
+}
+
+/** One request on a fresh connection (so that the primary hands it to the next worker). */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((done, fail) => {
+    const req = request(url, { agent: false, headers }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => done({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+async function workers(gateway: GatewayProcess): Promise<{ worker: number; pid: number; serving: boolean }[]> {
+  return JSON.parse((await get(`${gateway.adminUrl}/workers`)).text) as { worker: number; pid: number; serving: boolean }[];
+}
+
+function workerLines(gateway: GatewayProcess, since: number, test: (line: LogLine) => boolean): Set<string> {
+  return new Set(gateway.logs.slice(since).filter(test).map((line) => String(line.worker)));
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((wait) => setTimeout(wait, 50));
+  }
+}
+
+describe("cluster mode", () => {
+  let gateway: GatewayProcess;
+
+  before(async () => {
+    gateway = await startGatewayProcess(config(), ["--plugins", dir, "--workers", "2"]);
+  });
+
+  after(async () => {
+    assert.equal(await gateway?.stop(), 0, "the primary drains its workers and exits 0");
+  });
+
+  it("spreads requests over the workers; the admin API's metrics add up every worker's", async () => {
+    const mark = gateway.logs.length;
+    for (let i = 0; i < 20; i++) assert.equal((await get(`${gateway.url}/spread`)).status, 200);
+    await waitFor(() => gateway.logs.slice(mark).filter((line) => line.msg === "request").length >= 20, "20 access log lines");
+    assert.deepEqual([...workerLines(gateway, mark, (line) => line.msg === "request")].sort(), ["1", "2"]);
+    const metrics = (await get(`${gateway.adminUrl}/metrics`)).text;
+    const total = metrics
+      .split("\n")
+      .filter((line) => line.startsWith("http_server_request_duration_seconds_count{") && line.includes('status="200"'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
+    assert.ok(total >= 20, `the merged metrics count ${total} requests`);
+  });
+
+  it("a config change and a plugin change reach every worker", async () => {
+    let mark = gateway.logs.length;
+    await gateway.writeConfig(config(`  - { name: added, basePath: /added, upstream: echo }\n`));
+    await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "config reloaded").size === 2, "both workers to reload the config");
+    for (let i = 0; i < 6; i++) assert.equal((await get(`${gateway.url}/added/x`)).status, 200);
+
+    mark = gateway.logs.length;
+    await writeFile(join(dir, "stamp.ts"), stampPlugin("v2"));
+    await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "plugin reloaded").size === 2, "both workers to reload the plugin");
+    for (let i = 0; i < 6; i++) {
+      const echoed = JSON.parse((await get(`${gateway.url}/stamped`)).text) as { headers: Record<string, string> };
+      assert.equal(echoed.headers["x-stamp"], "v2");
+    }
+  });
+
+  it("SIGHUP to the primary reloads every worker", async () => {
+    const mark = gateway.logs.length;
+    gateway.child.kill("SIGHUP");
+    await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "config reloaded" && line.trigger === "SIGHUP").size === 2, "both workers to reload on SIGHUP");
+  });
+
+  it("a killed worker is replaced; only requests on that worker at that moment can fail", async () => {
+    const before = await workers(gateway);
+    assert.equal(before.length, 2);
+    const load = steadyLoad(`${gateway.url}/during-crash`, 4);
+    await new Promise((wait) => setTimeout(wait, 300));
+    process.kill(before[0].pid, "SIGKILL");
+    await waitFor(async () => {
+      const now = await workers(gateway);
+      return now.length === 2 && now.every((worker) => worker.serving) && !now.some((worker) => worker.pid === before[0].pid);
+    }, "a replacement worker");
+    await new Promise((wait) => setTimeout(wait, 300));
+    const result = await load.stop();
+    assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
+    // Four clients keep at most four requests in flight, over at most four connections to the killed worker.
+    assert.ok(result.failures.length <= 4, `failures: ${result.failures.join(", ")}`);
+    assert.ok(gateway.logs.some((line) => line.msg === "worker died; starting a replacement"));
+  });
+
+  it("a rolling restart under steady load replaces every worker and loses no request", async () => {
+    const before = await workers(gateway);
+    const load = steadyLoad(`${gateway.url}/during-restart`, 4);
+    await new Promise((wait) => setTimeout(wait, 300));
+    const restart = await new Promise<{ status: number; text: string }>((done, fail) => {
+      const req = request(`${gateway.adminUrl}/workers/restart`, { method: "POST" }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => done({ status: res.statusCode ?? 0, text }));
+      });
+      req.on("error", fail);
+      req.end();
+    });
+    await new Promise((wait) => setTimeout(wait, 300));
+    const result = await load.stop();
+    assert.equal(restart.status, 200);
+    assert.deepEqual(JSON.parse(restart.text), { restarted: 2 });
+    const after = await workers(gateway);
+    assert.equal(after.length, 2);
+    assert.ok(after.every((worker) => !before.some((old) => old.pid === worker.pid)), "every worker is new");
+    assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
+    assert.deepEqual(result.failures, []);
+  });
+});
+
+/** The common name of the certificate the listener presents. */
+function servedName(port: number): Promise<string> {
+  return new Promise((done, fail) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const name = String(socket.getPeerCertificate().subject.CN);
+      socket.end();
+      done(name);
+    });
+    socket.on("error", fail);
+  });
+}
+
+describe("zero-downtime changes over HTTPS with two workers", () => {
+  it("a config reload, a plugin reload and a certificate change under steady load lose no request", async () => {
+    const certPath = join(certificates, "live.pem");
+    const keyPath = join(certificates, "live.key");
+    const first = issue(authority, { commonName: "first", use: "server", ip: "127.0.0.1" });
+    await writeFile(certPath, first.certPem);
+    await writeFile(keyPath, first.keyPem);
+    await writeFile(join(dir, "stamp.ts"), stampPlugin("v1"));
+    const listen = `listen:\n  tls: { cert: "${certPath}", key: "${keyPath}" }\n`;
+    const gateway = await startGatewayProcess(listen + config(), ["--plugins", dir, "--workers", "2"]);
+    try {
+      const url = `https://127.0.0.1:${gateway.port}/steady`;
+      const load = steadyLoad(url, 4, authority.certPem);
+      await new Promise((wait) => setTimeout(wait, 300));
+
+      let mark = gateway.logs.length;
+      await gateway.writeConfig(listen + config(`  - { name: added, basePath: /added, upstream: echo }\n`));
+      await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "config reloaded").size === 2, "both workers to reload the config");
+
+      mark = gateway.logs.length;
+      await writeFile(join(dir, "stamp.ts"), stampPlugin("v3"));
+      await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "plugin reloaded").size === 2, "both workers to reload the plugin");
+
+      mark = gateway.logs.length;
+      const second = issue(authority, { commonName: "second", use: "server", ip: "127.0.0.1" });
+      await writeFile(keyPath, second.keyPem);
+      await writeFile(certPath, second.certPem);
+      await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2, "both workers to load the new certificate");
+      for (let i = 0; i < 4; i++) assert.equal(await servedName(gateway.port), "second");
+
+      await new Promise((wait) => setTimeout(wait, 300));
+      const result = await load.stop();
+      assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
+      assert.deepEqual(result.failures, []);
+      const stamps = new Set([...result.bodies].map((body) => (JSON.parse(body) as { headers: Record<string, string> }).headers["x-stamp"]));
+      assert.deepEqual([...stamps].sort(), ["v1", "v3"], "requests ran on the old plugin, then on the new one");
+    } finally {
+      assert.equal(await gateway.stop(), 0);
+    }
+  });
+});
