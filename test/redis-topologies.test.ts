@@ -9,6 +9,9 @@ import pino from "pino";
 import type { RateLimitPolicy } from "../src/stores/rate-limit.js";
 import { RedisStore } from "../src/stores/redis.js";
 import { startRedisCluster, startRedisSentinel, type TestTopology } from "./helpers/redis.js";
+import { request } from "node:http";
+import { startGatewayProcess } from "./helpers/gateway.js";
+import { startUpstream } from "./helpers/upstream.js";
 
 const policy: RateLimitPolicy = { algorithm: "sliding-log", limit: 2, windowMs: 60_000 };
 
@@ -67,6 +70,62 @@ describe("Redis store topologies", () => {
       await exercise(store, "cluster");
     } finally {
       await store.close();
+      await topology.stop();
+    }
+  });
+
+  it("two gateways on one Cluster share rate-limit counts and the response cache, purges included", async () => {
+    const topology: TestTopology = await startRedisCluster(dir);
+    const origin = await startUpstream("origin");
+    origin.handle = (req, res) => {
+      const body = JSON.stringify({ url: req.url, n: origin.received.length });
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300", "surrogate-key": "catalog", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const config = `log: { access: false }
+store: ${topology.url}
+upstreams: { origin: { targets: [{ url: "${origin.url}" }] } }
+apis:
+  - name: limited
+    basePath: /limited
+    upstream: origin
+    plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000 }], key: [ip] } }]
+  - name: cached
+    basePath: /cached
+    upstream: origin
+    plugins: [{ name: cache, options: { tagHeader: surrogate-key } }]
+`;
+    const gateways = await Promise.all([startGatewayProcess(config), startGatewayProcess(config)]);
+    try {
+      await Promise.all(gateways.map((gateway) => gateway.waitForLog((line) => line.msg === "store connected", 20_000)));
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${gateways[i % 2].url}/limited/x`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429], "three requests in all, whichever gateway they reach");
+
+      // Cache keys include the host: both gateways are asked for the same one, as behind one load balancer.
+      const cached = (gateway: (typeof gateways)[number]) =>
+        new Promise<{ cache: string; body: string }>((done, fail) => {
+          const req = request(`${gateway.url}/cached/item`, { headers: { host: "shop.example" }, agent: false }, (res) => {
+            let body = "";
+            res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+            res.on("end", () => done({ cache: String(res.headers["x-cache"]), body }));
+          });
+          req.on("error", fail);
+          req.end();
+        });
+      const first = await cached(gateways[0]);
+      assert.equal(first.cache, "MISS");
+      // The entry is written once its body has gone to the client: wait until the first gateway hits it in Redis.
+      for (let tries = 0; tries < 40 && (await cached(gateways[0])).cache !== "HIT"; tries++) await new Promise((wait) => setTimeout(wait, 50));
+      const second = await cached(gateways[1]);
+      assert.equal(second.cache, "HIT", "the other gateway answers from the shared cache");
+      assert.equal(second.body, first.body);
+      const purge = await fetch(`${gateways[1].adminUrl}/cache?tag=catalog`, { method: "DELETE" });
+      assert.equal(purge.status, 200);
+      assert.equal((await cached(gateways[0])).cache, "MISS", "a purge through one gateway empties the cache for both");
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      await origin.close();
       await topology.stop();
     }
   });
