@@ -1,13 +1,13 @@
 // The deployment files: the Kubernetes manifests parse, probe the admin API where it answers, run
 // as non-root, and the config and plugins they ship pass `portcullis validate`.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rename, rm, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { spawn } from "node:child_process";
 import { parseAllDocuments } from "yaml";
-import { cliPath, projectRoot } from "./helpers/gateway.js";
+import { cliPath, projectRoot, startGatewayProcess } from "./helpers/gateway.js";
 
 interface Manifest {
   kind: string;
@@ -69,6 +69,52 @@ describe("Kubernetes manifests", () => {
       assert.match(withoutToken.output, /portcullis\.yaml:\d+:\d+ environment variable ADMIN_TOKEN is not set/);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A folder laid out as the kubelet mounts a ConfigMap: the files are symlinks into `..data`, itself
+ * a symlink to a timestamped folder; an update writes a new folder and swaps `..data` atomically.
+ */
+class MountedConfigMap {
+  private generation = 0;
+  constructor(readonly dir: string) {}
+
+  async write(files: Record<string, string>, first = false): Promise<void> {
+    const version = `..2026_11_26_${++this.generation}`;
+    await mkdir(join(this.dir, version), { recursive: true });
+    for (const [name, text] of Object.entries(files)) await writeFile(join(this.dir, version, name), text);
+    await symlink(version, join(this.dir, "..data_tmp"));
+    await rename(join(this.dir, "..data_tmp"), join(this.dir, "..data"));
+    if (first) for (const name of Object.keys(files)) await symlink(join("..data", name), join(this.dir, name));
+    else await rm(join(this.dir, `..2026_11_26_${this.generation - 1}`), { recursive: true, force: true });
+  }
+}
+
+describe("ConfigMaps updated in place", () => {
+  it("a kubelet-style swap of the config and the plugin folder reloads both", async () => {
+    const root = await mkdtemp(join(tmpdir(), "portcullis-configmap-"));
+    const config = new MountedConfigMap(join(root, "config"));
+    const plugins = new MountedConfigMap(join(root, "plugins"));
+    const routes = (basePath: string) => `log: { access: false }\nupstreams:\n  echo: { type: echo }\napis:\n  - { name: e, basePath: ${basePath}, upstream: echo, plugins: [{ name: stamp }] }\n`;
+    const stamp = (value: string) => `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest(request) { request.headers.set("x-stamp", "${value}"); } });\n`;
+    await config.write({ "portcullis.yaml": routes("/one") }, true);
+    await plugins.write({ "stamp.ts": stamp("first") }, true);
+    const gateway = await startGatewayProcess("unused: true\n", ["--config", join(root, "config/portcullis.yaml"), "--plugins", join(root, "plugins")]);
+    try {
+      const echoed = async (path: string) => ((await (await fetch(`${gateway.url}${path}`)).json()) as { headers: Record<string, string> }).headers["x-stamp"];
+      assert.equal(await echoed("/one/x"), "first");
+      const mark = gateway.logs.length;
+      await config.write({ "portcullis.yaml": routes("/two") });
+      await plugins.write({ "stamp.ts": stamp("second") });
+      await gateway.waitForLog((line) => line.msg === "plugin reloaded", 10_000, mark);
+      await gateway.waitForLog((line) => line.msg === "config reloaded" && !String(line.trigger).startsWith("plugin"), 10_000, mark);
+      assert.equal((await fetch(`${gateway.url}/one/x`)).status, 404);
+      assert.equal(await echoed("/two/x"), "second");
+    } finally {
+      await gateway.stop();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });

@@ -49,7 +49,7 @@ export async function forkPinned(core: number, script: string, args: string[], e
 }
 
 /** Spawns a command on the given core and waits until an HTTP GET to readyUrl answers. */
-export async function spawnPinned(core: number, command: string, args: string[], readyUrl: string): Promise<ChildProcess> {
+export async function spawnPinned(core: number | string, command: string, args: string[], readyUrl: string): Promise<ChildProcess> {
   const child = spawn("taskset", ["-c", String(core), command, ...args], { stdio: ["ignore", "ignore", "inherit"] });
   for (let i = 0; i < 200; i++) {
     const up = await new Promise<boolean>((done) => {
@@ -65,6 +65,17 @@ export async function spawnPinned(core: number, command: string, args: string[],
   }
   child.kill();
   throw new Error(`${command} did not become ready at ${readyUrl}`);
+}
+
+/** CPU seconds of a process and its children (a cluster's primary and its workers), from /proc. */
+export function treeCpuSeconds(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // The process is gone: its CPU time is no longer readable either.
+  }
+  return cpuSeconds(pid) + children.reduce((sum, child) => sum + cpuSeconds(child), 0);
 }
 
 /** User + system CPU seconds a process has used so far (Linux /proc). */

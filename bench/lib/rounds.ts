@@ -20,6 +20,8 @@ export interface Variant {
   pid: number;
   /** Request headers wrk sends (credentials, for instance). */
   headers?: Record<string, string>;
+  /** CPU seconds of everything serving this variant (a cluster's primary and workers); default: the pid's. */
+  cpu?: () => number;
 }
 
 export interface RoundOptions {
@@ -50,19 +52,19 @@ export async function startBenchUpstream(cacheControl = "", bodyBytes = 0): Prom
 const configDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
 
 /** Starts the real CLI on the proxy core with the given config (admin off, no file watching). */
-export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false): Promise<{ child: ChildProcess; url: string }> {
+export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false, extraArgs: string[] = [], cores = String(PROXY_CORE)): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
-  const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch"];
+  const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
   const scheme = secure ? "https" : "http";
   if (secure) {
     // A TLS listener does not answer the plain HTTP readiness probe: an open port is ready enough.
-    const child = spawn("taskset", ["-c", String(PROXY_CORE), process.execPath, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    const child = spawn("taskset", ["-c", cores, process.execPath, ...args], { stdio: ["ignore", "ignore", "inherit"] });
     await waitForPort(port);
     return { child, url: `${scheme}://127.0.0.1:${port}/` };
   }
-  const child = await spawnPinned(PROXY_CORE, process.execPath, args, `http://127.0.0.1:${port}/`);
+  const child = await spawnPinned(cores, process.execPath, args, `http://127.0.0.1:${port}/`);
   return { child, url: `${scheme}://127.0.0.1:${port}/` };
 }
 
@@ -75,9 +77,10 @@ export function runRounds(title: string, variants: Variant[], baseline: string, 
   }
   for (let round = 1; round <= options.rounds; round++) {
     for (const variant of variants) {
-      const cpuBefore = cpuSeconds(variant.pid);
+      const cpu = variant.cpu ?? (() => cpuSeconds(variant.pid));
+      const cpuBefore = cpu();
       const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
-      const cpuUsPerRequest = ((cpuSeconds(variant.pid) - cpuBefore) * 1e6) / Math.max(1, result.requests);
+      const cpuUsPerRequest = ((cpu() - cpuBefore) * 1e6) / Math.max(1, result.requests);
       results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
       onRound?.(variant.name, result.requests);
       process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);
