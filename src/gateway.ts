@@ -21,6 +21,7 @@ import type { GatewayConfig } from "./config/types.js";
 import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
 import { recordRequest } from "./telemetry/gateway-metrics.js";
+import { recentRequests } from "./telemetry/recent-requests.js";
 import { endRequestTrace, startRequestTrace, timingHeader, type PluginTiming } from "./telemetry/request-trace.js";
 import type { Tracing } from "./telemetry/tracing.js";
 
@@ -147,7 +148,9 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         })
       : null;
     const debugToken = config.telemetry.debugToken;
-    const timings: PluginTiming[] | null = debugToken !== "" && req.headers[DEBUG_HEADER] === debugToken ? [] : null;
+    const debug = debugToken !== "" && req.headers[DEBUG_HEADER] === debugToken;
+    const tail = recentRequests.watching();
+    const timings: PluginTiming[] | null = debug || tail ? [] : null;
 
     let route: Route | null = null;
     let outcome: Outcome;
@@ -164,7 +167,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
             : sendGatewayProblem(res, { status: 404, code: "route_not_found", detail: `no route for ${method} ${originalPath}`, requestId }, extra);
       } else {
         route = matched.route;
-        scope = { requestId, route: route.info, vars: {}, log, consumer: null, trace: traced?.trace ?? null, traceId: traced?.span.spanContext().traceId, timings, startedAt: started };
+        scope = { requestId, route: route.info, vars: {}, log, consumer: null, trace: traced?.trace ?? null, traceId: traced?.span.spanContext().traceId, timings, showTimings: debug, startedAt: started };
         if (traced) {
           traced.span.updateName(`${method} ${route.path}`);
           traced.span.setAttributes({ "http.route": route.path, "portcullis.api": route.info.api, "portcullis.operation": route.info.operation });
@@ -197,6 +200,9 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         error: outcome.error ?? undefined,
         ...traceIds,
       });
+    }
+    if (tail) {
+      recentRequests.record({ at: new Date().toISOString(), requestId, method, path: originalPath, route: route ? route.label : null, status: outcome.status, durationMs, upstream: outcome.target, timings: timings ?? [] });
     }
     if (route && scope && route.hooks.log) {
       const entry = { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target };
@@ -398,7 +404,7 @@ function preflightMatch(ctx: Context, current: Runtime) {
 
 /** Adds x-portcullis-timing for a debug request: each plugin's time so far, and the gateway's. */
 function stampTimings(headers: OutgoingHttpHeaders, scope: PhaseScope): void {
-  if (scope.timings) headers[TIMING_HEADER] = timingHeader(scope.timings, performance.now() - (scope.startedAt ?? performance.now()));
+  if (scope.timings && scope.showTimings) headers[TIMING_HEADER] = timingHeader(scope.timings, performance.now() - (scope.startedAt ?? performance.now()));
 }
 
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {

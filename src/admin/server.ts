@@ -12,6 +12,9 @@ import { ConfigError, formatIssue } from "../config/errors.js";
 import type { Runtime } from "../runtime.js";
 import { redact } from "./redact.js";
 import { registry } from "../telemetry/gateway-metrics.js";
+import { recentRequests } from "../telemetry/recent-requests.js";
+import { traffic } from "../telemetry/traffic.js";
+import { loginPage, readSmallBody, serveDashboard, sessionCookie, sessionMatches } from "./dashboard.js";
 
 export interface ReloadRecord {
   at: string;
@@ -70,9 +73,16 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   const app = new Koa();
   const router = new Router();
   app.use(async (ctx, next) => {
-    const open = ctx.path === "/health" || ctx.path === "/ready";
+    const open = ctx.path === "/health" || ctx.path === "/ready" || ctx.path === "/login";
     const required = token();
-    if (!open && required && !tokenMatches(ctx.get("authorization") || undefined, required)) {
+    if (!open && required && !tokenMatches(ctx.get("authorization") || undefined, required) && !sessionMatches(ctx.get("cookie"), required)) {
+      if (ctx.path === "/" || ctx.path.startsWith("/dashboard/")) {
+        // A browser cannot send a bearer token with a page load: it gets the sign-in form instead.
+        ctx.status = 401;
+        ctx.type = "text/html; charset=utf-8";
+        ctx.body = loginPage(ctx.query.failed !== undefined);
+        return;
+      }
       ctx.status = 401;
       ctx.set("www-authenticate", 'Bearer realm="portcullis-admin"');
       ctx.type = "application/problem+json";
@@ -80,6 +90,41 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
       return;
     }
     await next();
+  });
+  router.post("/login", async (ctx) => {
+    const form = new URLSearchParams(await readSmallBody(ctx.req));
+    const required = token();
+    if (!required || tokenMatches(`Bearer ${form.get("token") ?? ""}`, required)) {
+      ctx.set("set-cookie", sessionCookie(required));
+      ctx.redirect("/");
+      return;
+    }
+    ctx.redirect("/?failed");
+  });
+  router.get("/", (ctx) => serveDashboard(ctx, "index.html"));
+  router.get("/dashboard/:file", (ctx) => serveDashboard(ctx, ctx.params.file));
+  router.get("/stats", (ctx) => {
+    const store = control.store();
+    ctx.body = {
+      now: Date.now(),
+      summary: traffic.summary(60),
+      series: traffic.series(120),
+      store: { kind: store.kind, reachable: "reachable" in store ? (store as { reachable: boolean }).reachable : true },
+      inFlight: control.runtime().inFlight,
+    };
+  });
+  router.get("/requests", (ctx) => {
+    ctx.body = { requests: recentRequests.list() };
+  });
+  router.get("/requests/:id", (ctx) => {
+    const found = recentRequests.find(ctx.params.id);
+    if (!found) {
+      ctx.status = 404;
+      ctx.type = "application/problem+json";
+      ctx.body = { type: "about:blank", title: "Not Found", status: 404, code: "request_not_found", detail: "not among the recent requests" };
+      return;
+    }
+    ctx.body = found;
   });
   router.get("/health", (ctx) => {
     ctx.body = { status: "ok" };

@@ -37,8 +37,10 @@ export interface PhaseScope {
   trace?: RequestTrace | null;
   /** The trace id (sampled or not), for plugins' log lines. */
   traceId?: string;
-  /** Per-plugin timings, collected for a debug request (x-portcullis-debug). */
+  /** Per-plugin timings, collected for a debug request (x-portcullis-debug) or for the dashboard's live tail. */
   timings?: PluginTiming[] | null;
+  /** Whether the response carries the timings (x-portcullis-timing): debug requests only. */
+  showTimings?: boolean;
   /** When the gateway received the request (performance.now()). */
   startedAt?: number;
 }
@@ -120,7 +122,7 @@ function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (
       if (cpuMs !== null) span.setAttribute("portcullis.plugin.cpu_ms", cpuMs);
       span.end();
     }
-    scope.timings?.push({ plugin: link.name, phase, ms: performance.now() - started, cpuMs });
+    scope.timings?.push({ plugin: link.name, phase, ms: performance.now() - started, cpuMs, decision });
   };
   const failed = (error: unknown): never => {
     if (span) {

@@ -1,4 +1,5 @@
 // The built-in plugins, by name. A user plugin may not take one of these names.
+import { pluginCallCounts } from "../pipeline/chain.js";
 import type { PluginCatalog } from "../pipeline/chain.js";
 import type { PluginDefinition } from "../pipeline/plugin.js";
 import { aclPlugin } from "./acl/index.js";
@@ -49,7 +50,8 @@ export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
 
 /** What GET /plugins shows of a built-in plugin. */
 export function builtinView(definition: PluginDefinition) {
-  return { name: definition.name, kind: "built-in", state: "live", ...definition.counters?.() };
+  const counts = pluginCallCounts().get(definition.name);
+  return { name: definition.name, kind: "built-in", state: "live", calls: counts?.calls ?? 0, errors: counts?.errors ?? 0, ...definition.counters?.() };
 }
 
 /** The plugins a config may attach: the built-ins, and the user plugins loaded in the sandbox. */

@@ -50,6 +50,11 @@ export class RedisStore implements KeyValueStore {
   private readonly client: (Redis | Cluster) & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
   private connected = false;
 
+  /** Whether the connection is up now (the dashboard shows it). */
+  get reachable(): boolean {
+    return this.connected;
+  }
+
   constructor(url: string, log: Logger) {
     const client = connectTo(url);
     client.defineCommand("rateLimit", { numberOfKeys: 1, lua: RATE_LIMIT_SCRIPT });

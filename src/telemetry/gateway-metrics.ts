@@ -1,6 +1,7 @@
 // The gateway's metrics (docs/observability.md lists them). Requests and upstream attempts are
 // recorded as they happen; everything else is read when /metrics is scraped from the counters the
 // parts keep anyway: plugins, caches, rate limits, stores, upstream health, reloads, spans, process.
+import { traffic } from "./traffic.js";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { builtinPlugins } from "../plugins/index.js";
 import { allStoreDownCounts } from "../plugins/store-down.js";
@@ -20,6 +21,7 @@ const reloads = registry.counter("portcullis_config_reloads_total", "Config relo
 /** Records one finished request. Requests no route matched count under route "(none)". */
 export function recordRequest(api: string, route: string, method: string, status: number, seconds: number): void {
   requestDuration.observe([api, route, method, String(status)], seconds);
+  traffic.record(status, seconds);
 }
 
 export function recordUpstream(upstream: string, target: string, status: number | "error", seconds: number): void {

@@ -17,6 +17,8 @@ export interface PluginTiming {
   ms: number;
   /** CPU time in the plugin's isolate (sandboxed plugins). */
   cpuMs: number | null;
+  /** continue, answered, error or timeout. */
+  decision: string;
 }
 
 /** Starts the server span of a sampled request; its name and route are filled in once the route is known. */

@@ -1,6 +1,6 @@
 // The programs the tests start as real services or use as real clients: redis-server (also as
-// Sentinel and Cluster nodes), redis-cli to form a cluster, and curl (with HTTP/2) for the
-// protocol tests. Taken from PATH; when missing and
+// Sentinel and Cluster nodes), redis-cli to form a cluster, curl (with HTTP/2) for the protocol
+// tests, and Debian's Chromium for the dashboard's browser tests. Taken from PATH; when missing and
 // running as root, installed with apt-get (what a fresh Debian/Ubuntu machine has); otherwise the
 // run stops with a message saying how to install it.
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,7 @@ export function ensureServices() {
     { command: "redis-server", apt: "redis-server" },
     { command: "redis-cli", apt: "redis-tools" },
     { command: "curl", apt: "curl" },
+    { command: "chromium", apt: "chromium" },
   ].filter(({ command }) => !onPath(command));
   if (needed.length === 0) return;
   const names = needed.map(({ command }) => command).join(", ");
@@ -27,6 +28,6 @@ export function ensureServices() {
     console.error(`test setup: installing ${names} with apt-get`);
     if (aptInstall(needed.map(({ apt }) => apt)) && needed.every(({ command }) => onPath(command))) return;
   }
-  console.error(`test setup: the tests need ${names} on PATH. Install it, for example:\n  sudo apt-get install -y ${needed.map(({ apt }) => apt).join(" ")}\n  (macOS: brew install redis)`);
+  console.error(`test setup: the tests need ${names} on PATH. Install it, for example:\n  sudo apt-get install -y ${needed.map(({ apt }) => apt).join(" ")}\n  (macOS: brew install redis; the browser tests want Chromium at /usr/bin/chromium)`);
   process.exit(1);
 }
