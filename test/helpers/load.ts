@@ -27,6 +27,8 @@ export function steadyLoad(url: string, clients = 4, ca?: string): { stop(): Pro
           done();
         });
       });
+      // A request nobody answers counts as failed instead of stopping the load for good.
+      req.setTimeout(5000, () => req.destroy(new Error("no answer within 5 s")));
       req.on("error", (error) => {
         result.sent++;
         result.failures.push(error.message);
