@@ -210,3 +210,29 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
     }
   });
 });
+
+describe("the cluster's admin API with a token", () => {
+  it("asks for the token, signs the dashboard in through the primary, and serves it from a worker", async () => {
+    const token = "cluster-admin-token-0123456789";
+    const gateway = await startGatewayProcess(`admin: { token: ${token} }\n${config()}`, ["--plugins", dir, "--workers", "2"]);
+    try {
+      assert.equal((await get(`${gateway.adminUrl}/workers`)).status, 401);
+      assert.equal((await get(`${gateway.adminUrl}/routes`)).status, 401);
+      assert.equal((await get(`${gateway.adminUrl}/workers`, { authorization: `Bearer ${token}` })).status, 200);
+      const page = await get(`${gateway.adminUrl}/`);
+      assert.equal(page.status, 401);
+      assert.match(page.text, /<form method="post" action="\/login">/);
+      const login = await fetch(`${gateway.adminUrl}/login`, { method: "POST", body: new URLSearchParams({ token }), redirect: "manual" });
+      assert.equal(login.status, 302);
+      assert.equal(login.headers.get("location"), "/");
+      const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+      assert.match(cookie, /^portcullis_admin=/);
+      const dashboard = await get(`${gateway.adminUrl}/`, { cookie });
+      assert.equal(dashboard.status, 200);
+      assert.match(dashboard.text, /<nav aria-label="Views">/);
+      assert.equal((await get(`${gateway.adminUrl}/stats`, { cookie })).status, 200);
+    } finally {
+      await gateway.stop();
+    }
+  });
+});

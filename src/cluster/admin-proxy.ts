@@ -23,7 +23,7 @@ export interface ClusterAdminSource {
 
 interface Answer {
   status: number;
-  headers: Record<string, string>;
+  headers: Record<string, string | string[]>;
   body: Buffer;
 }
 
@@ -33,10 +33,11 @@ function ask(port: number, method: string, path: string, headers: IncomingMessag
       const chunks: Buffer[] = [];
       incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
       incoming.on("end", () => {
-        const kept: Record<string, string> = {};
-        for (const name of ["content-type", "www-authenticate", "allow"]) {
+        // What the admin API and the dashboard's sign-in say besides the body.
+        const kept: Record<string, string | string[]> = {};
+        for (const name of ["content-type", "www-authenticate", "allow", "location", "set-cookie", "cache-control", "content-security-policy", "x-content-type-options"]) {
           const value = incoming.headers[name];
-          if (typeof value === "string") kept[name] = value;
+          if (value !== undefined) kept[name] = value;
         }
         resolve({ status: incoming.statusCode ?? 502, headers: kept, body: Buffer.concat(chunks) });
       });
@@ -72,7 +73,7 @@ export function mergeMetrics(texts: string[]): string {
   return `${order.map((entry) => (entry.startsWith("\u0000") ? `${entry.slice(1)} ${sums.get(entry.slice(1))}` : entry)).join("\n")}\n`;
 }
 
-function send(res: ServerResponse, answer: Answer, extra: Record<string, string> = {}): void {
+function send(res: ServerResponse, answer: Answer, extra: Record<string, string | string[]> = {}): void {
   res.writeHead(answer.status, { ...answer.headers, ...extra, "content-length": answer.body.length });
   res.end(answer.body);
 }
