@@ -8,8 +8,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { connect as tlsConnect } from "node:tls";
-import { issue, makeAuthority, type Authority } from "./helpers/certificates.js";
+import { issue, makeAuthority, servedCertificate, type Authority } from "./helpers/certificates.js";
 import { startGatewayProcess, type GatewayProcess, type LogLine } from "./helpers/gateway.js";
 import { steadyLoad } from "./helpers/load.js";
 
@@ -157,18 +156,6 @@ describe("cluster mode", () => {
   });
 });
 
-/** The common name of the certificate the listener presents. */
-function servedName(port: number): Promise<string> {
-  return new Promise((done, fail) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
-      const name = String(socket.getPeerCertificate().subject.CN);
-      socket.end();
-      done(name);
-    });
-    socket.on("error", fail);
-  });
-}
-
 describe("zero-downtime changes over HTTPS with two workers", () => {
   it("a config reload, a plugin reload and a certificate change under steady load lose no request", async () => {
     const certPath = join(certificates, "live.pem");
@@ -197,7 +184,7 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
       await writeFile(keyPath, second.keyPem);
       await writeFile(certPath, second.certPem);
       await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2, "both workers to load the new certificate");
-      for (let i = 0; i < 4; i++) assert.equal(await servedName(gateway.port), "second");
+      for (let i = 0; i < 4; i++) assert.equal(await servedCertificate(gateway.port), "second");
 
       await new Promise((wait) => setTimeout(wait, 300));
       const result = await load.stop();

@@ -12,11 +12,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import WebSocket, { WebSocketServer } from "ws";
-import { issue, makeAuthority, type Authority, type Issued } from "./helpers/certificates.js";
+import { issue, makeAuthority, servedCertificate, type Authority, type Issued } from "./helpers/certificates.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { closeFrame, FrameBoundaries } from "../src/proxy/websocket.js";
 import { PROTOCOL_ERROR, sendRawRequest } from "./helpers/h2-frames.js";
@@ -625,18 +624,6 @@ describe("TLS to upstreams: client certificate and SNI", () => {
   });
 });
 
-/** The certificate a TLS handshake with `servername` (or none, for an IP) is answered with. */
-function servedCertificate(port: number, servername?: string): Promise<{ subject: string; serial: string }> {
-  return new Promise((done, fail) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port, ...(servername ? { servername } : {}), rejectUnauthorized: false }, () => {
-      const certificate = socket.getPeerCertificate();
-      socket.end();
-      done({ subject: String(certificate.subject.CN), serial: certificate.serialNumber });
-    });
-    socket.on("error", fail);
-  });
-}
-
 describe("listener certificates", () => {
   it("SNI picks the certificate for the name asked (exact and wildcard); others get the default", async () => {
     const api = issue(ca, { commonName: "api.example.test", use: "server", dns: ["api.example.test"] });
@@ -654,10 +641,10 @@ describe("listener certificates", () => {
       - { cert: "${join(dir, "apps.pem")}", key: "${join(dir, "apps.key")}" }`),
     );
     try {
-      assert.equal((await servedCertificate(gateway.port, "api.example.test")).subject, "api.example.test");
-      assert.equal((await servedCertificate(gateway.port, "one.apps.example.test")).subject, "apps");
-      assert.equal((await servedCertificate(gateway.port, "other.example.test")).subject, "127.0.0.1");
-      assert.equal((await servedCertificate(gateway.port)).subject, "127.0.0.1");
+      assert.equal(await servedCertificate(gateway.port, "api.example.test"), "api.example.test");
+      assert.equal(await servedCertificate(gateway.port, "one.apps.example.test"), "apps");
+      assert.equal(await servedCertificate(gateway.port, "other.example.test"), "127.0.0.1");
+      assert.equal(await servedCertificate(gateway.port), "127.0.0.1");
     } finally {
       await gateway.stop();
     }
@@ -670,11 +657,11 @@ describe("listener certificates", () => {
     const listen = `  tls:\n    cert: "${join(dir, "server.pem")}"\n    key: "${join(dir, "server.key")}"`;
     const gateway = await startGatewayProcess(gatewayConfig(listen));
     try {
-      assert.equal((await servedCertificate(gateway.port, "added.example.test")).subject, "127.0.0.1");
+      assert.equal(await servedCertificate(gateway.port, "added.example.test"), "127.0.0.1");
       const mark = gateway.logs.length;
       await gateway.writeConfig(gatewayConfig(`${listen}\n    certificates: [{ cert: "${join(dir, "added.pem")}", key: "${join(dir, "added.key")}" }]`));
       await gateway.waitForLog((line) => line.msg === "config reloaded", 10_000, mark);
-      assert.equal((await servedCertificate(gateway.port, "added.example.test")).subject, "added.example.test");
+      assert.equal(await servedCertificate(gateway.port, "added.example.test"), "added.example.test");
     } finally {
       await gateway.stop();
     }
@@ -688,20 +675,20 @@ describe("listener certificates", () => {
     await writeFile(keyPath, first.keyPem);
     const gateway = await startGatewayProcess(gatewayConfig(`  tls: { cert: "${certPath}", key: "${keyPath}" }`));
     try {
-      assert.equal((await servedCertificate(gateway.port)).subject, "first");
+      assert.equal(await servedCertificate(gateway.port), "first");
       const mark = gateway.logs.length;
       const second = issue(ca, { commonName: "second", use: "server", ip: "127.0.0.1" });
       await writeFile(keyPath, second.keyPem);
       await writeFile(certPath, second.certPem);
       await gateway.waitForLog((line) => line.msg === "listener certificates reloaded", 10_000, mark);
-      assert.equal((await servedCertificate(gateway.port)).subject, "second");
+      assert.equal(await servedCertificate(gateway.port), "second");
       const answer = await curl(["--http2", "--cacert", join(dir, "ca.pem"), "-o", "/dev/null", "-w", "%{http_version} %{response_code}", `https://127.0.0.1:${gateway.port}/app/after-reload`]);
       assert.equal(answer, "2 200");
 
       const badMark = gateway.logs.length;
       await writeFile(certPath, "not a certificate");
       await gateway.waitForLog((line) => line.msg.startsWith("listener certificates not reloaded"), 10_000, badMark);
-      assert.equal((await servedCertificate(gateway.port)).subject, "second", "the previous certificate keeps serving");
+      assert.equal(await servedCertificate(gateway.port), "second", "the previous certificate keeps serving");
     } finally {
       await gateway.stop();
     }

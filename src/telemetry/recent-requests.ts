@@ -2,7 +2,7 @@
 // timings and decisions (what x-portcullis-timing says for a debug request). Collected only while
 // somebody watches (the tail was asked for in the last WATCH_MS): per-plugin timing has a cost,
 // and nobody should pay it when no dashboard is open.
-import type { PluginTiming } from "./request-trace.js";
+import type { PluginTiming } from "./plugin-timing.js";
 
 export interface RecentRequest {
   at: string;

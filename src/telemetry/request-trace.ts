@@ -11,15 +11,8 @@ export interface RequestTrace {
   context: Context;
 }
 
-export interface PluginTiming {
-  plugin: string;
-  phase: "request" | "response" | "log";
-  ms: number;
-  /** CPU time in the plugin's isolate (sandboxed plugins). */
-  cpuMs: number | null;
-  /** continue, answered, error or timeout. */
-  decision: string;
-}
+import type { PluginTiming } from "./plugin-timing.js";
+export type { PluginTiming };
 
 /** Starts the server span of a sampled request; its name and route are filled in once the route is known. */
 export function startRequestTrace(tracer: Tracer, headers: Record<string, string | string[] | undefined>, attributes: Record<string, string | number>): { trace: RequestTrace | null; span: Span } {

@@ -2,6 +2,7 @@
 // (or that another CA signs), with any validity period. Keys are Node's (native, fast); node-forge
 // builds and signs the X.509 structures.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { connect as tlsConnect } from "node:tls";
 import forge from "node-forge";
 
 export interface Issued {
@@ -62,4 +63,16 @@ export function issue(authority: Authority, options: { commonName: string; use: 
   ]);
   cert.sign(authority.key, forge.md.sha256.create());
   return { keyPem, certPem: forge.pki.certificateToPem(cert) };
+}
+
+/** The common name of the certificate a TLS listener on loopback presents for `servername` (none: the default). */
+export function servedCertificate(port: number, servername?: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, ...(servername ? { servername } : {}), rejectUnauthorized: false }, () => {
+      const name = String(socket.getPeerCertificate().subject.CN);
+      socket.end();
+      done(name);
+    });
+    socket.on("error", fail);
+  });
 }

@@ -2,6 +2,8 @@
 // No framework: each view builds its DOM with `h` and replaces the main element's content; the
 // selection in the live tail and the focus survive a refresh.
 
+import type { RecentRequest } from "../../telemetry/recent-requests.js";
+
 type Child = Node | string | number | null | undefined | false;
 
 /** An element with attributes (string values, or event handlers for on*) and children. */
@@ -194,26 +196,6 @@ async function plugins(): Promise<HTMLElement[]> {
 }
 
 // ---- live requests ----
-
-interface Timing {
-  plugin: string;
-  phase: string;
-  ms: number;
-  cpuMs: number | null;
-  decision: string;
-}
-
-interface RecentRequest {
-  at: string;
-  requestId: string;
-  method: string;
-  path: string;
-  route: string | null;
-  status: number;
-  durationMs: number;
-  upstream: string | null;
-  timings: Timing[];
-}
 
 let selectedRequest: string | null = null;
 
