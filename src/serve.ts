@@ -2,14 +2,14 @@
 // graceful shutdown. Reloads are all-or-nothing: the new file is read, validated and built into a
 // runtime before anything changes; a bad file is logged and the running config keeps serving.
 import { createServer, ServerResponse, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { resolve } from "node:path";
 import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
 import { loadConfigFile } from "./config/load.js";
 import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
-import { openListener } from "./listen/listener.js";
+import { listenOn, openListener } from "./listen/listener.js";
 import type { WorkerMessage } from "./cluster/messages.js";
 import { hasRequestBody } from "./proxy/headers.js";
 import { asksForWebSocket, endSoon, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
@@ -53,17 +53,6 @@ export interface RunningGateway {
   reload(trigger: string): Promise<ReloadRecord>;
   /** Stops accepting, lets in-flight requests finish (bounded by limits.shutdownTimeout), closes. */
   shutdown(): Promise<void>;
-}
-
-function listen(server: Server, port: number, host: string, exclusive = false): Promise<number> {
-  return new Promise((resolveListen, reject) => {
-    server.once("error", reject);
-    // exclusive: a cluster worker's own port, not one shared through the primary.
-    server.listen({ port, host, exclusive }, () => {
-      server.off("error", reject);
-      resolveListen((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 /** A request Node's parser refused (e.g. Content-Length with Transfer-Encoding): 400 as problem+json. */
@@ -198,7 +187,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       () => gateway.current().config.admin.token,
     );
     adminServer = createServer(adminApp.callback());
-    adminPort = options.clusterWorker ? await listen(adminServer, 0, "127.0.0.1", true) : await listen(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
+    adminPort = options.clusterWorker ? await listenOn(adminServer, 0, "127.0.0.1", true) : await listenOn(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
   }
 
   /**

@@ -194,6 +194,11 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
       mark = live.logs.length;
       await writeFile(join(folder, "versioned.ts"), "export default {{{");
       await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving", 10_000, mark);
+      // An empty file (an editor truncates before it writes) is no plugin either: it must not let requests through unhandled.
+      mark = live.logs.length;
+      await writeFile(join(folder, "versioned.ts"), "");
+      const empty = await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving", 10_000, mark);
+      assert.match(JSON.stringify(empty), /versioned\.ts exports no plugin/);
       await new Promise((wait) => setTimeout(wait, 200));
       const result = await load.stop();
       assert.deepEqual(result.failures, []);

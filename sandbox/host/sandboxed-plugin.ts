@@ -176,6 +176,12 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   // The first isolate runs with default limits until the plugin has said what it declares.
   let instance: Instance | null = await instantiate(compiled.code, bundleName, defaultLimits.memoryMb, bridge, null);
   const description = JSON.parse(instance.describe.applySync(undefined, [], { timeout: 1000 }) as string) as Description;
+  if (!description.hooks.onRequest && !description.hooks.onResponse && !description.hooks.onLog) {
+    // An empty or half-written file (an editor truncates before it writes) must not replace a
+    // working plugin with one that lets every request through.
+    retire(instance);
+    throw new Error(`${file} exports no plugin: write \`export default definePlugin({ ... })\` with onRequest, onResponse or onLog`);
+  }
   permissions = description.permissions;
   const grants = JSON.stringify({ env: grantedEnv(permissions) });
   const settings = settingsFor(name, description.limits);

@@ -1,9 +1,7 @@
 // The dashboard's files, served by the admin listener: the page and its bundle, built into
-// dist/dashboard by `npm run build` (esbuild, from src/admin/dashboard/). And its sign-in: a
+// dist/dashboard by `npm run build` (esbuild, from src/admin/dashboard/). And its sign-in page: a
 // browser cannot send the admin token as a bearer header with a page load, so a form posts it once
-// and gets a session cookie (HttpOnly, SameSite=Strict, scoped to the admin listener) holding an
-// HMAC of the token; the admin API accepts either.
-import { createHmac, timingSafeEqual } from "node:crypto";
+// and gets a session cookie (auth.ts).
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { extname, resolve } from "node:path";
@@ -12,7 +10,6 @@ import type { Context } from "koa";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../../dashboard");
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".map": "application/json" };
-const COOKIE = "portcullis_admin";
 
 export async function serveDashboard(ctx: Context, file: string): Promise<void> {
   if (!/^[a-z0-9-]+\.(html|js|css|map)$/.test(file)) {
@@ -31,23 +28,6 @@ export async function serveDashboard(ctx: Context, file: string): Promise<void> 
   ctx.set("cache-control", "no-cache");
   ctx.set("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
   ctx.set("x-content-type-options", "nosniff");
-}
-
-/** The cookie's value: an HMAC of the token, so the token itself never sits in the browser. */
-function sessionValue(token: string): string {
-  return createHmac("sha256", token).update("portcullis admin session").digest("base64url");
-}
-
-export function sessionCookie(token: string): string {
-  return `${COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict`;
-}
-
-export function sessionMatches(cookieHeader: string, token: string): boolean {
-  const match = new RegExp(`(?:^|;\\s*)${COOKIE}=([^;]+)`).exec(cookieHeader);
-  if (!match) return false;
-  const offered = Buffer.from(match[1]);
-  const expected = Buffer.from(sessionValue(token));
-  return offered.length === expected.length && timingSafeEqual(offered, expected);
 }
 
 /** A form body of a few kilobytes at most. */

@@ -5,7 +5,6 @@ import type { KeyValueStore } from "../stores/store.js";
 import { cacheUsage, purgeCache } from "./cache.js";
 import { quotaViews, resetQuotas } from "./quotas.js";
 import { rateLimitViews, resetRateLimits } from "./rate-limits.js";
-import { timingSafeEqual } from "node:crypto";
 import Koa from "koa";
 import Router from "@koa/router";
 import { ConfigError, formatIssue } from "../config/errors.js";
@@ -14,7 +13,8 @@ import { redact } from "./redact.js";
 import { registry } from "../telemetry/gateway-metrics.js";
 import { recentRequests } from "../telemetry/recent-requests.js";
 import { traffic } from "../telemetry/traffic.js";
-import { loginPage, readSmallBody, serveDashboard, sessionCookie, sessionMatches } from "./dashboard.js";
+import { sessionCookie, sessionMatches, tokenMatches } from "./auth.js";
+import { loginPage, readSmallBody, serveDashboard } from "./dashboard.js";
 
 export interface ReloadRecord {
   at: string;
@@ -32,13 +32,6 @@ export interface AdminControl {
   plugins(): unknown[];
   /** The store quotas and rate limits count in. */
   store(): KeyValueStore;
-}
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith("Bearer ")) return false;
-  const offered = Buffer.from(header.slice(7));
-  const expected = Buffer.from(token);
-  return offered.length === expected.length && timingSafeEqual(offered, expected);
 }
 
 function routesView(runtime: Runtime) {
@@ -75,7 +68,7 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
   app.use(async (ctx, next) => {
     const open = ctx.path === "/health" || ctx.path === "/ready" || ctx.path === "/login";
     const required = token();
-    if (!open && required && !tokenMatches(ctx.get("authorization") || undefined, required) && !sessionMatches(ctx.get("cookie"), required)) {
+    if (!open && required && !tokenMatches(ctx.get("authorization") || undefined, required) && !sessionMatches(ctx.get("cookie") || undefined, required)) {
       if (ctx.path === "/" || ctx.path.startsWith("/dashboard/")) {
         // A browser cannot send a bearer token with a page load: it gets the sign-in form instead.
         ctx.status = 401;

@@ -11,7 +11,7 @@
 // The token, when set, is checked by the workers (the primary passes Authorization on), and by
 // the primary for its own endpoints.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { timingSafeEqual } from "node:crypto";
+import { sessionMatches, tokenMatches } from "../admin/auth.js";
 
 export interface ClusterAdminSource {
   /** Admin ports of the workers that serve, in worker order. */
@@ -83,12 +83,7 @@ function json(status: number, value: unknown): Answer {
 }
 
 function authorized(req: IncomingMessage, token: string): boolean {
-  if (token === "") return true;
-  const header = req.headers.authorization;
-  if (!header?.startsWith("Bearer ")) return false;
-  const offered = Buffer.from(header.slice(7));
-  const expected = Buffer.from(token);
-  return offered.length === expected.length && timingSafeEqual(offered, expected);
+  return token === "" || tokenMatches(req.headers.authorization, token) || sessionMatches(req.headers.cookie, token);
 }
 
 export function createClusterAdmin(source: ClusterAdminSource): Server {

@@ -61,10 +61,11 @@ const http2Options = {
   settings: { maxConcurrentStreams: HTTP2_MAX_STREAMS },
 };
 
-function listenOn(server: NetServer, port: number, host: string): Promise<number> {
+/** Listens and says on which port. exclusive: a cluster worker's own port, not one shared through the primary. */
+export function listenOn(server: NetServer, port: number, host: string, exclusive = false): Promise<number> {
   return new Promise((resolveListen, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off("error", reject);
       resolveListen((server.address() as AddressInfo).port);
     });

@@ -6,7 +6,7 @@
 // shutdown). To close cleanly it must not cut a frame of the upstream's in half, so it follows the
 // frame boundaries of the upstream-to-client stream (headers only, no payload is read): the close
 // frame goes out at the end of the frame in progress.
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import httpProxy from "http-proxy";
@@ -222,7 +222,7 @@ export function refuseUpgrade(socket: Duplex, status: number, code: string, deta
   const fields = Object.entries({ ...headers, "content-type": "application/problem+json", "content-length": String(Buffer.byteLength(body)), connection: "close" })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
-  endSoon(socket, `HTTP/1.1 ${status} ${status === 503 ? "Service Unavailable" : status === 502 ? "Bad Gateway" : "Error"}\r\n${fields}\r\n${body}`);
+  endSoon(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${fields}\r\n${body}`);
 }
 
 /** Open WebSocket connections, counted per route, closed together on shutdown. */
