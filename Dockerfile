@@ -20,6 +20,7 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/src ./dist/src
 COPY --from=build --chown=node:node /app/dist/sandbox ./dist/sandbox
+COPY --from=build --chown=node:node /app/dist/dashboard ./dist/dashboard
 # The plugin compiler bundles the in-isolate runtime and the SDK from their sources.
 COPY --chown=node:node sandbox ./sandbox
 COPY --chown=node:node bin ./bin

@@ -92,6 +92,21 @@ class MountedConfigMap {
   }
 }
 
+describe("Dockerfile", () => {
+  it("the runtime image gets everything the package ships (docs aside), runs as non-root, with --no-node-snapshot", async () => {
+    const dockerfile = await readFile(join(projectRoot, "Dockerfile"), "utf8");
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    assert.ok(stages.length >= 2, "a build stage and a runtime stage");
+    const runtime = stages[stages.length - 1];
+    const copied = [...runtime.matchAll(/^COPY (?:--[a-z]+=\S+ )*(\S+) (\S+)$/gm)].map((match) => match[2].replace(/^\.\//, ""));
+    const shipped = (JSON.parse(await readFile(join(projectRoot, "package.json"), "utf8")) as { files: string[] }).files.filter((entry) => entry !== "docs");
+    for (const entry of shipped) assert.ok(copied.includes(entry), `the runtime image lacks ${entry} (copied: ${copied.join(", ")})`);
+    assert.ok(copied.includes("node_modules"));
+    assert.match(runtime, /^USER node$/m);
+    assert.match(runtime, /^ENTRYPOINT \["node", "--no-node-snapshot", "bin\/portcullis.js"\]$/m);
+  });
+});
+
 describe("ConfigMaps updated in place", () => {
   it("a kubelet-style swap of the config and the plugin folder reloads both", async () => {
     const root = await mkdtemp(join(tmpdir(), "portcullis-configmap-"));
