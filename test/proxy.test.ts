@@ -298,3 +298,45 @@ describe("bodies", () => {
     }
   });
 });
+
+describe("pooled connections the upstream closes", () => {
+  it("a request that meets a kept-alive connection just closed by the upstream goes again on a new one, and the target is not counted as failing", async () => {
+    // Each connection answers its first request and is cut at its second: the race between an
+    // upstream's idle timeout and the gateway reusing the connection, made certain.
+    const { createServer } = await import("node:http");
+    const served = new WeakMap<object, number>();
+    const cutter = createServer((req, res) => {
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      if (count > 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/plain", "content-length": 2 });
+      res.end("ok");
+    });
+    await new Promise<void>((done) => cutter.listen(0, "127.0.0.1", () => done()));
+    const port = (cutter.address() as import("node:net").AddressInfo).port;
+    const racing = await startGatewayProcess(`
+log: { access: false }
+upstreams:
+  cutter:
+    targets: [{ url: "http://127.0.0.1:${port}" }]
+    passiveHealth: { failures: 1 }
+apis:
+  - { name: cutter, basePath: /, upstream: cutter }
+`);
+    try {
+      for (let i = 0; i < 6; i++) {
+        const reply = await send(`${racing.url}/x${i}`);
+        assert.equal(reply.status, 200, `request ${i}: ${reply.text}`);
+      }
+      const upstreams = (await send(`${racing.adminUrl}/upstreams`)).json<{ upstreams: { targets: { health: string; ejections: number }[] }[] }>();
+      assert.deepEqual(upstreams.upstreams[0].targets.map((target) => [target.health, target.ejections]), [["healthy", 0]]);
+    } finally {
+      await racing.stop();
+      cutter.closeAllConnections();
+      await new Promise((done) => cutter.close(done));
+    }
+  });
+});

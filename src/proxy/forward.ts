@@ -228,7 +228,11 @@ class Forwarding {
     const reason = timedOut ? `${timedOut} timeout` : (error.code ?? error.message);
     if (!attempt.body) recordUpstream(pool.config.name, attempt.target.origin, "error", (performance.now() - attempt.startedAt) / 1000);
     this.endAttempt(attempt, reason);
-    pool.reportFailure(attempt.target, reason);
+    // A pooled keep-alive connection that the upstream closed just as this request went out on it
+    // (its idle timeout racing the reuse) says nothing of the target's health: counting it ejected
+    // healthy targets under load. The request goes again on a fresh connection when it may.
+    const staleConnection = !attempt.body && !timedOut && attempt.proxyReq?.reusedSocket === true && (error.code === "ECONNRESET" || error.message === "socket hang up");
+    if (!staleConnection) pool.reportFailure(attempt.target, reason);
     if (this.job.res.headersSent || this.job.res.destroyed) {
       this.settle(this.outcome.status || 502, reason);
       return;
@@ -237,7 +241,7 @@ class Forwarding {
     // sending may have had effects upstream, so only idempotent methods do. Timeouts are not
     // retried: a slow upstream should not receive the same slow request twice.
     const retryable = this.job.replayable && !(timedOut && timedOut !== "connect") && (connectFailure || IDEMPOTENT.has(method));
-    if (retryable && this.canRetry()) {
+    if (retryable && this.canRetry(staleConnection)) {
       this.job.log.debug({ requestId: this.job.requestId, target: attempt.target.origin, reason }, "retrying upstream request");
       this.next();
       return;
@@ -246,8 +250,9 @@ class Forwarding {
     else this.answerProblem(502, "upstream_unavailable", `upstream '${pool.config.name}' failed: ${reason}`);
   }
 
-  private canRetry(): boolean {
-    return this.attempts <= this.job.pool.config.retries.attempts && Date.now() < this.deadline && this.job.pool.retryBudget.tryRetry();
+  /** A stale connection's retry is not the upstream's failing: it does not draw on the retry budget. */
+  private canRetry(staleConnection = false): boolean {
+    return this.attempts <= this.job.pool.config.retries.attempts && Date.now() < this.deadline && (staleConnection || this.job.pool.retryBudget.tryRetry());
   }
 
   onProxyRes(proxyRes: IncomingMessage): void {
