@@ -103,6 +103,9 @@ program
       await user.loadAll();
       for (const problem of user.problems.values()) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
       const runtime = buildRuntime(config, pluginCatalog(user.plugins), log, null);
+      // Isolates still alive when the process exits can take it down with a signal (isolated-vm):
+      // each is disposed first, as a gateway does on shutdown.
+      for (const loaded of user.plugins.values()) loaded.dispose?.();
       await closeIsolateWatchdog();
       if (user.problems.size > 0) process.exit(1);
       process.stdout.write(`${options.config}: valid (${runtime.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)\n`);

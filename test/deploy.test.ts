@@ -28,13 +28,13 @@ async function manifests(): Promise<Manifest[]> {
   return documents;
 }
 
-function validate(config: string, plugins: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+function validate(config: string, plugins: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ["--no-node-snapshot", cliPath, "validate", "-c", config, "--plugins", plugins], { env: { ...process.env, ...env } });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("exit", (code) => done({ code, output }));
+    child.on("exit", (code, signal) => done({ code, signal, output }));
   });
 }
 
@@ -63,7 +63,7 @@ describe("Kubernetes manifests", () => {
       await writeFile(join(dir, "portcullis.yaml"), config["portcullis.yaml"]);
       for (const [name, text] of Object.entries(plugins)) await writeFile(join(dir, "plugins", name), text);
       const result = await validate(join(dir, "portcullis.yaml"), join(dir, "plugins"), { REDIS_URL: "redis://127.0.0.1:6379", ADMIN_TOKEN: "a-token" });
-      assert.equal(result.code, 0, result.output);
+      assert.equal(result.code, 0, `${result.output} (signal ${result.signal})`);
       const withoutToken = await validate(join(dir, "portcullis.yaml"), join(dir, "plugins"), { REDIS_URL: "redis://127.0.0.1:6379", ADMIN_TOKEN: "" });
       assert.equal(withoutToken.code, 1, "an admin API on 0.0.0.0 without a token is refused");
       assert.match(withoutToken.output, /portcullis\.yaml:\d+:\d+ environment variable ADMIN_TOKEN is not set/);
