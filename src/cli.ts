@@ -14,7 +14,7 @@ import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
 import { hashPassword } from "./plugins/basic-auth/password.js";
 import { startGateway } from "./serve.js";
 import cluster from "node:cluster";
-import { isPrimaryMessage } from "./cluster/messages.js";
+import { isClusterMessage } from "./cluster/messages.js";
 import { superviseWorkers } from "./cluster/supervisor.js";
 import { createLogging } from "./telemetry/logger.js";
 
@@ -81,7 +81,7 @@ program
       // The primary passes SIGHUP on as a message (a SIGHUP to the whole process group would otherwise reload each worker twice).
       process.on("SIGHUP", () => undefined);
       process.on("message", (message: unknown) => {
-        if (!isPrimaryMessage(message)) return;
+        if (!isClusterMessage(message)) return;
         if (message.type === "portcullis:reload") void gateway.reload(message.trigger);
         else if (message.type === "portcullis:shutdown") stop("primary");
       });

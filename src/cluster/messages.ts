@@ -12,16 +12,7 @@ export type PrimaryMessage =
   /** Finish in-flight requests, close, exit 0. */
   | { type: "portcullis:shutdown" };
 
-export function isPrimaryMessage(message: unknown): message is PrimaryMessage {
+/** A message of Portcullis's own: other code in a worker may use the IPC channel too. */
+export function isClusterMessage(message: unknown): message is WorkerMessage | PrimaryMessage {
   return typeof message === "object" && message !== null && typeof (message as { type?: unknown }).type === "string" && (message as { type: string }).type.startsWith("portcullis:");
-}
-
-export function isWorkerMessage(message: unknown): message is WorkerMessage {
-  return isPrimaryMessage(message);
-}
-
-/** The worker's number (1, 2, …), given by the primary in the environment; null outside a cluster. */
-export function workerNumber(): number | null {
-  const value = process.env.PORTCULLIS_WORKER;
-  return value ? Number(value) : null;
 }

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { loadConfigFile } from "../config/load.js";
 import { createLogging, type Logger } from "../telemetry/logger.js";
 import { createClusterAdmin } from "./admin-proxy.js";
-import { isWorkerMessage, type PrimaryMessage } from "./messages.js";
+import { isClusterMessage, type PrimaryMessage } from "./messages.js";
 
 export interface SuperviseOptions {
   workers: number | "auto";
@@ -48,7 +48,6 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const states = new Map<number, WorkerState>();
   let shuttingDown = false;
   let respawnDelay = 500;
-  let nextNumber = 1;
 
   function send(state: WorkerState, message: PrimaryMessage): void {
     if (state.worker.isConnected()) state.worker.send(message);
@@ -59,7 +58,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
     const state: WorkerState = { number, worker, startedAt: Date.now(), port: null, adminPort: null, retiring: false };
     states.set(worker.id, state);
     worker.on("message", (message: unknown) => {
-      if (!isWorkerMessage(message) || message.type !== "portcullis:ready") return;
+      if (!isClusterMessage(message) || message.type !== "portcullis:ready") return;
       state.port = message.port;
       state.adminPort = message.adminPort;
       readyWaiters.get(worker.id)?.();
@@ -139,7 +138,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
     return restarting;
   }
 
-  for (let i = 0; i < count; i++) fork(nextNumber++);
+  for (let number = 1; number <= count; number++) fork(number);
   const started = await Promise.all([...states.values()].map((state) => whenReady(state)));
   if (started.some((ok) => !ok)) {
     log.error("a worker failed to start; stopping");
