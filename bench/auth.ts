@@ -7,7 +7,7 @@
 // Usage: node dist/bench/auth.js [--rounds 5] [--seconds 8] [--connections 32]
 import { createHash } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { compareGateways, oneRoute, roundOptions, startBenchUpstream } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
@@ -17,21 +17,16 @@ const token = await new SignJWT({ sub: "bench", scope: "read" }).setProtectedHea
 const apiKey = "bench-api-key-0123456789";
 const keyDigest = createHash("sha256").update(apiKey).digest("hex");
 
-const withPlugins = (plugins: string) =>
-  `log: { access: false }\nconsumers:\n  - { id: bench, keys: ["sha256:${keyDigest}"] }\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;
-const none = await startPortcullis("no-plugin", withPlugins(""));
-const jwt = await startPortcullis("jwt-auth", withPlugins(`{ name: jwt-auth, options: { algorithms: [RS256], keys: [{ jwk: ${jwk} }], issuer: "https://idp.bench", audience: bench } }`));
-const key = await startPortcullis("key-auth", withPlugins("{ name: key-auth }"));
-
-runRounds(
+const withPlugins = (plugins: string) => oneRoute(upstream.url, plugins, `consumers:\n  - { id: bench, keys: ["sha256:${keyDigest}"] }\n`);
+await compareGateways(
   "auth plugin cost",
   [
-    { name: "no-plugin", url: none.url, pid: none.child.pid! },
-    { name: "jwt-auth (RS256)", url: jwt.url, pid: jwt.child.pid!, headers: { authorization: `Bearer ${token}` } },
-    { name: "key-auth", url: key.url, pid: key.child.pid!, headers: { "x-api-key": apiKey } },
+    { name: "no-plugin", config: withPlugins("") },
+    { name: "jwt-auth (RS256)", config: withPlugins(`{ name: jwt-auth, options: { algorithms: [RS256], keys: [{ jwk: ${jwk} }], issuer: "https://idp.bench", audience: bench } }`), headers: { authorization: `Bearer ${token}` } },
+    { name: "key-auth", config: withPlugins("{ name: key-auth }"), headers: { "x-api-key": apiKey } },
   ],
   "no-plugin",
   options,
+  [upstream.child],
 );
-for (const child of [upstream.child, none.child, jwt.child, key.child]) child.kill("SIGTERM");
 process.exit(0);

@@ -7,7 +7,7 @@
 // requests/s; one Redis round trip per request.
 // Usage: node dist/bench/rate-limit.js [--rounds 5] [--seconds 8] [--connections 32]
 import { execFileSync } from "node:child_process";
-import { roundOptions, runRounds, startBenchRedis, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { compareGateways, oneRoute, roundOptions, startBenchRedis, startBenchUpstream } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
@@ -20,30 +20,24 @@ function redisRoundTrips(): number {
   return calls("evalsha") + calls("eval");
 }
 
-const route = (store: string, plugins: string) =>
-  `log: { access: false }\nstore: ${store}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;
 const limit = "{ name: rate-limit, options: { limits: [{ limit: 100000000, windowMs: 60000 }], key: [ip] } }";
-const none = await startPortcullis("no-plugin", route("memory", ""));
-const memory = await startPortcullis("rate-limit-memory", route("memory", limit));
-const onRedis = await startPortcullis("rate-limit-redis", route(`"redis://127.0.0.1:${redisPort}"`, limit));
-
 const tripsBefore = redisRoundTrips();
 let redisRequests = 0;
-const redisVariant = { name: "rate-limit, Redis", url: onRedis.url, pid: onRedis.child.pid! };
-runRounds(
+await compareGateways(
   "rate-limit cost",
   [
-    { name: "no-plugin", url: none.url, pid: none.child.pid! },
-    { name: "rate-limit, memory", url: memory.url, pid: memory.child.pid! },
-    redisVariant,
+    { name: "no-plugin", config: oneRoute(upstream.url) },
+    { name: "rate-limit, memory", config: oneRoute(upstream.url, limit) },
+    { name: "rate-limit, Redis", config: oneRoute(upstream.url, limit, `store: "redis://127.0.0.1:${redisPort}"\n`) },
   ],
   "no-plugin",
   options,
+  [upstream.child],
   (variant, requests) => {
-    if (variant === redisVariant.name) redisRequests += requests;
+    if (variant === "rate-limit, Redis") redisRequests += requests;
   },
 );
 const trips = redisRoundTrips() - tripsBefore;
 console.log(`\nRedis: ${trips} script calls for ${redisRequests} requests through the Redis variant (warm-up included): ${(trips / Math.max(1, redisRequests)).toFixed(3)} round trips per request`);
-for (const child of [upstream.child, none.child, memory.child, onRedis.child, redis]) child.kill("SIGTERM");
+redis.kill("SIGTERM");
 process.exit(0);

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forkPinned, freePort } from "./lib/measure.js";
-import { LOAD_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { compareGateways, LOAD_CORE, oneRoute, roundOptions, startBenchUpstream } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
@@ -15,21 +15,17 @@ const sinkPort = await freePort();
 const sink = await forkPinned(LOAD_CORE, join(fileURLToPath(new URL(".", import.meta.url)), "lib/otlp-sink.js"), [String(sinkPort)]);
 
 const plugin = '{ name: headers, options: { request: { set: { x-traced: "1" } }, response: { set: { x-served-by: portcullis } } } }';
-const route = (telemetry: string) => `log: { access: false }\ntelemetry: ${telemetry}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugin}] }\n`;
+const route = (telemetry: string) => oneRoute(upstream.url, plugin, `telemetry: ${telemetry}\n`);
 const traced = (sampling: number) => `{ exporter: otlp-http, endpoint: "http://127.0.0.1:${sinkPort}", sampling: ${sampling} }`;
-const off = await startPortcullis("tracing-off", route("{ exporter: none }"));
-const tenth = await startPortcullis("tracing-0.1", route(traced(0.1)));
-const all = await startPortcullis("tracing-1.0", route(traced(1)));
-
-runRounds(
+await compareGateways(
   "tracing cost",
   [
-    { name: "tracing off", url: off.url, pid: off.child.pid! },
-    { name: "sampling 0.1", url: tenth.url, pid: tenth.child.pid! },
-    { name: "sampling 1.0", url: all.url, pid: all.child.pid! },
+    { name: "tracing off", config: route("{ exporter: none }") },
+    { name: "sampling 0.1", config: route(traced(0.1)) },
+    { name: "sampling 1.0", config: route(traced(1)) },
   ],
   "tracing off",
   options,
+  [upstream.child, sink],
 );
-for (const child of [upstream.child, off.child, tenth.child, all.child, sink]) child.kill("SIGTERM");
 process.exit(0);

@@ -5,29 +5,21 @@
 // machine with more cores than workers the gain would be larger. CPU time per request counts the
 // primary and every worker.
 // Usage: node dist/bench/workers.js [--rounds 5] [--seconds 8] [--connections 32]
-import { treeCpuSeconds } from "./lib/measure.js";
-import { PROXY_CORE, LOAD_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { compareGateways, LOAD_CORE, oneRoute, PROXY_CORE, roundOptions, sandboxedHeaders, startBenchUpstream } from "./lib/rounds.js";
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
-const config = (plugins: number) => {
-  const list = Array.from({ length: plugins }, (_, i) => `{ name: add-header, id: h${i}, options: { name: x-h${i}, value: v } }`).join(", ");
-  return `log: { access: false }\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${list}] }\n`;
-};
-const both = `${PROXY_CORE},${LOAD_CORE}`;
-const started = [
-  { name: "1 worker", gateway: await startPortcullis("workers-1", config(0), undefined, false, ["--workers", "1"]) },
-  { name: "2 workers", gateway: await startPortcullis("workers-2", config(0), undefined, false, ["--workers", "2"], both) },
-  { name: "1 worker, 5 plugins", gateway: await startPortcullis("workers-1-plugins", config(5), undefined, false, ["--workers", "1"]) },
-  { name: "2 workers, 5 plugins", gateway: await startPortcullis("workers-2-plugins", config(5), undefined, false, ["--workers", "2"], both) },
-];
-
-runRounds(
+const cluster = (workers: number) => ({ args: ["--workers", String(workers)], processTree: true, ...(workers > 1 ? { cores: `${PROXY_CORE},${LOAD_CORE}` } : {}) });
+await compareGateways(
   "workers on a 2-core machine",
-  started.map(({ name, gateway }) => ({ name, url: gateway.url, pid: gateway.child.pid!, cpu: () => treeCpuSeconds(gateway.child.pid!) })),
+  [
+    { name: "1 worker", config: oneRoute(upstream.url), ...cluster(1) },
+    { name: "2 workers", config: oneRoute(upstream.url), ...cluster(2) },
+    { name: "1 worker, 5 plugins", config: oneRoute(upstream.url, sandboxedHeaders(5)), ...cluster(1) },
+    { name: "2 workers, 5 plugins", config: oneRoute(upstream.url, sandboxedHeaders(5)), ...cluster(2) },
+  ],
   "1 worker",
   options,
+  [upstream.child],
 );
-for (const { gateway } of started) gateway.child.kill("SIGTERM");
-upstream.child.kill("SIGTERM");
 process.exit(0);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, waitForPort, wrk, type WrkResult } from "./measure.js";
+import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, treeCpuSeconds, waitForPort, wrk, type WrkResult } from "./measure.js";
 
 export const PROXY_CORE = 0;
 export const LOAD_CORE = 1;
@@ -112,4 +112,48 @@ export async function startBenchRedis(): Promise<{ child: ChildProcess; port: nu
   const child = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   await waitForPort(port);
   return { child, port };
+}
+
+/**
+ * The config most benchmarks measure: access log off, one API at / on the upstream, with these
+ * plugin attachments; `extra` adds top-level sections (store, telemetry, consumers).
+ */
+export function oneRoute(upstreamUrl: string, plugins = "", extra = ""): string {
+  return `log: { access: false }\n${extra}upstreams:\n  app: { targets: [{ url: "${upstreamUrl}" }] }\napis:\n  - { name: app, basePath: /, upstream: app, plugins: [${plugins}] }\n`;
+}
+
+/** `count` attachments of the sandboxed example plugins/add-header.ts, each with its own id and header. */
+export function sandboxedHeaders(count: number): string {
+  return Array.from({ length: count }, (_, i) => `{ name: add-header, id: h${i}, options: { name: x-h${i}, value: v } }`).join(", ");
+}
+
+export interface GatewayVariant {
+  name: string;
+  config: string;
+  /** Request headers wrk sends (credentials, for instance). */
+  headers?: Record<string, string>;
+  /** More command-line arguments (--workers), the cores the gateway may use, and whether its CPU counts its child processes. */
+  args?: string[];
+  cores?: string;
+  processTree?: boolean;
+}
+
+/**
+ * One gateway per variant, measured interleaved against `baseline` (runRounds); then the gateways
+ * and `others` (upstreams, sinks) are stopped.
+ */
+export async function compareGateways(title: string, variants: GatewayVariant[], baseline: string, options: RoundOptions, others: ChildProcess[] = [], onRound?: (variant: string, requests: number) => void): Promise<void> {
+  const started: { variant: GatewayVariant; child: ChildProcess; url: string }[] = [];
+  for (const variant of variants) {
+    const file = variant.name.toLowerCase().replace(/[^a-z0-9.]+/g, "-");
+    started.push({ variant, ...(await startPortcullis(file, variant.config, undefined, false, variant.args ?? [], variant.cores)) });
+  }
+  runRounds(
+    title,
+    started.map(({ variant, child, url }) => ({ name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) })),
+    baseline,
+    options,
+    onRound,
+  );
+  for (const child of [...started.map((entry) => entry.child), ...others]) child.kill("SIGTERM");
 }
