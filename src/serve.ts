@@ -1,8 +1,7 @@
 // A running gateway process: the proxy listener, the admin listener, config hot reload, and
 // graceful shutdown. Reloads are all-or-nothing: the new file is read, validated and built into a
 // runtime before anything changes; a bad file is logged and the running config keeps serving.
-import { createServer, ServerResponse, type IncomingMessage, type Server } from "node:http";
-import type { Socket } from "node:net";
+import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { resolve } from "node:path";
 import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
@@ -11,8 +10,7 @@ import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { listenOn, openListener } from "./listen/listener.js";
 import type { WorkerMessage } from "./cluster/messages.js";
-import { hasRequestBody } from "./proxy/headers.js";
-import { asksForWebSocket, endSoon, markUpgrade, refuseUpgrade } from "./proxy/websocket.js";
+import { upgradeAsRequest } from "./listen/upgrade.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { openStore } from "./stores/index.js";
@@ -25,7 +23,6 @@ import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.j
 import { createLogging, type Logger } from "./telemetry/logger.js";
 import { startTelemetry } from "./telemetry/tracing.js";
 import { readFileSync } from "node:fs";
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 
 const version = (JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as { version: string }).version;
@@ -141,35 +138,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
 
   const handleRequest = gateway.app.callback();
-  /**
-   * An HTTP/1.1 request with Upgrade: it goes through the gateway like any request, with a response
-   * of its own on the socket for an HTTP answer (a plugin's refusal, or the whole exchange when the
-   * upgrade is not a WebSocket one, which is served as a plain request). A WebSocket upgrade that
-   * passes the request phase is handed to the upstream from there.
-   */
-  // Upgrade sockets leave the HTTP server's connection tracking: they are tracked here to be closed on shutdown.
-  const upgradeSockets = new Set<Duplex>();
-  function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
-    upgradeSockets.add(socket);
-    socket.once("close", () => upgradeSockets.delete(socket));
-    const requestId = randomUUID();
-    if (!accepting) return refuseUpgrade(socket, 503, "shutting_down", "the gateway is shutting down", requestId);
-    // The parser stops at an upgrade request's head: a body after it cannot be told from the new protocol's bytes.
-    if (hasRequestBody(req.headers)) return refuseUpgrade(socket, 400, "upgrade_with_body", "an upgrade request may not carry a body", requestId);
-    markUpgrade(req, { socket, head, websocket: asksForWebSocket(req) });
-    if (!req.readableEnded) req.push(null);
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    res.once("finish", () => {
-      res.detachSocket(socket as Socket);
-      endSoon(socket);
-    });
-    void handleRequest(req, res);
-  }
-
-  const listener = await openListener(firstConfig, options.port ?? firstConfig.listen.port, { request: handleRequest, upgrade: serveUpgrade, clientError: answerClientError }, log);
+  const listener = await openListener(firstConfig, options.port ?? firstConfig.listen.port, { request: handleRequest, upgrade: upgradeAsRequest(handleRequest, () => accepting), clientError: answerClientError }, log);
   const port = listener.port;
 
   let adminServer: Server | null = null;
@@ -251,7 +220,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     listener.closeIdle();
     if (gateway.inFlight() > 0) log.warn({ inFlight: gateway.inFlight() }, "shutdown timeout: closing remaining connections");
     await websocketsClosed;
-    for (const socket of upgradeSockets) socket.destroy();
     listener.closeAll();
     await listener.closed();
     gateway.current().retire(null);

@@ -85,7 +85,28 @@ function trackSessions(server: Http2Server | Http2SecureServer, log: Logger): Se
   return sessions;
 }
 
+/**
+ * Opens the listener. Sockets handed to the upgrade handler leave the HTTP server's connection
+ * tracking, so the listener keeps them itself and closes them in closeAll.
+ */
 export async function openListener(config: GatewayConfig, port: number, handlers: ListenerHandlers, log: Logger): Promise<Listener> {
+  const upgraded = new Set<Duplex>();
+  const upgrade: UpgradeHandler = (req, socket, head) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+    handlers.upgrade(req, socket, head);
+  };
+  const listener = await openShape(config, port, { ...handlers, upgrade }, log);
+  return {
+    ...listener,
+    closeAll() {
+      for (const socket of upgraded) socket.destroy();
+      listener.closeAll();
+    },
+  };
+}
+
+async function openShape(config: GatewayConfig, port: number, handlers: ListenerHandlers, log: Logger): Promise<Listener> {
   const { tls, http2, h2c } = config.listen;
   const httpOptions = { headersTimeout: config.limits.headersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5000 };
   const handler = handlers.request as (req: IncomingMessage, res: ServerResponse) => void;
