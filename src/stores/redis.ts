@@ -14,10 +14,15 @@ import type { KeyValueStore } from "./store.js";
 
 const PREFIX = "portcullis:";
 
-/** Fail fast while Redis is away; keep reconnecting in the background. */
+/**
+ * Fail fast while Redis is away; keep reconnecting in the background. Auto-pipelining sends the
+ * commands of every request that arrived in one turn of the event loop in one write and reads
+ * their replies in one read: under load, far fewer system calls per decision on both sides.
+ */
 const options: RedisOptions = {
   keyPrefix: PREFIX,
   enableOfflineQueue: false,
+  enableAutoPipelining: true,
   maxRetriesPerRequest: 1,
   commandTimeout: 1000,
   connectTimeout: 2000,
@@ -63,18 +68,31 @@ export class RedisStore implements KeyValueStore {
       if (!this.connected) log.info({ store: "redis" }, "store connected");
       this.connected = true;
     });
-    client.on("error", (error: Error) => {
-      if (this.connected) log.warn({ store: "redis", err: error }, "store unreachable; reconnecting");
+    const lost = (error: Error | null) => {
+      if (this.connected) log.warn({ store: "redis", ...(error ? { err: error } : {}) }, "store unreachable; reconnecting");
       this.connected = false;
-    });
+    };
+    client.on("error", (error: Error) => lost(error));
+    // A connection Redis closed cleanly (a shutdown) emits no error, only "close".
+    client.on("close", () => lost(null));
     this.client = client as RedisStore["client"];
   }
 
+  /**
+   * Refuses at once while the connection is down: the caller applies its failure policy without
+   * waiting, and no command is queued in an auto-pipeline that could not be written.
+   */
+  private mustBeReachable(): void {
+    if (!this.connected) throw new Error("the Redis store is unreachable");
+  }
+
   async get(key: string): Promise<string | null> {
+    this.mustBeReachable();
     return storeCommand("redis", "GET", key, () => this.client.get(key), (value) => ({ "portcullis.store.hit": value !== null }));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    this.mustBeReachable();
     await storeCommand("redis", "SET", key, () => (ttlMs && ttlMs > 0 ? this.client.set(key, value, "PX", ttlMs) : this.client.set(key, value)));
   }
 
@@ -110,7 +128,10 @@ export class RedisStore implements KeyValueStore {
   }
 
   private async decide(key: string, policy: RateLimitPolicy, dryRun: boolean): Promise<RateLimitDecision> {
-    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await storeCommand("redis", "EVALSHA", key, () => this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, randomUUID(), policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0"), (reply) => ({ "portcullis.rate_limit.allowed": reply[0] === 1 }));
+    this.mustBeReachable();
+    // Only the sliding log stores one member per request; the other algorithms never read it.
+    const member = policy.algorithm === "sliding-log" ? randomUUID() : "";
+    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await storeCommand("redis", "EVALSHA", key, () => this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, member, policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0"), (reply) => ({ "portcullis.rate_limit.allowed": reply[0] === 1 }));
     return { allowed: allowed === 1, remaining, resetMs, retryAfterMs, limit, delayMs: delayMs ?? 0 };
   }
 
@@ -136,6 +157,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async acquire(key: string, member: string, limit: number, leaseMs: number): Promise<boolean> {
+    this.mustBeReachable();
     return (await storeCommand("redis", "EVALSHA", key, () => this.client.acquireSlot(`slots:${key}`, member, limit, leaseMs))) === 1;
   }
 
