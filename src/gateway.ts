@@ -266,7 +266,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
     let ran = route.chain.length;
     if (route.chain.length > 0) {
-      const result = await runRequestPhase(route.chain, request, facts.scope);
+      const phase = runRequestPhase(route.chain, request, facts.scope);
+      const result = phase instanceof Promise ? await phase : phase;
       ran = result.ran;
       if (result.answer) return sendAnswer(res, result.answer, facts.extra, route, ran, facts.scope);
     }
@@ -286,7 +287,14 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     }
 
     const scope = facts.scope;
-    const responsePhase = ran > 0 && route.hooks.response ? (response: { headers: OutgoingHttpHeaders } & PluginResponse) => runResponsePhase(route.chain, ran, response, scope).then(() => stampTimings(response.headers, scope)) : null;
+    const responsePhase =
+      ran > 0 && route.hooks.response
+        ? (response: { headers: OutgoingHttpHeaders } & PluginResponse): void | Promise<void> => {
+            const pending = runResponsePhase(route.chain, ran, response, scope);
+            if (pending) return pending.then(() => stampTimings(response.headers, scope));
+            stampTimings(response.headers, scope);
+          }
+        : null;
     if (!responsePhase) stampTimings(facts.extra, scope);
     // A sampled request gives each upstream attempt its own traceparent; an unsampled one passes the client's on.
     const traced = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;

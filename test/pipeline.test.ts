@@ -51,6 +51,26 @@ describe("phase runner", () => {
     assert.equal(req.path, "/users/ann");
   });
 
+  it("runs synchronous hooks without a promise, and goes on in order after an asynchronous one", async () => {
+    const seen: string[] = [];
+    const sync = ["a", "b"].map((name) => link(name, { onRequest: () => void seen.push(name), onResponse: () => void seen.push(`response ${name}`) }));
+    const phase = runRequestPhase(sync, request(), scope());
+    assert.ok(!(phase instanceof Promise), "an all-synchronous request phase returns its result directly");
+    assert.equal(runResponsePhase(sync, 2, { status: 200, headers: {}, body: null }, scope()), undefined);
+
+    const mixed = [
+      link("first", { onRequest: () => void seen.push("first"), onResponse: () => void seen.push("response first") }),
+      link("waits", { onRequest: async () => void seen.push("waits"), onResponse: async () => void seen.push("response waits") }),
+      link("last", { onRequest: () => void seen.push("last"), onResponse: () => void seen.push("response last") }),
+    ];
+    seen.length = 0;
+    const pending = runRequestPhase(mixed, request(), scope());
+    assert.ok(pending instanceof Promise);
+    assert.deepEqual(await pending, { answer: null, ran: 3 });
+    await runResponsePhase(mixed, 3, { status: 200, headers: {}, body: null }, scope());
+    assert.deepEqual(seen, ["first", "waits", "last", "response last", "response waits", "response first"]);
+  });
+
   it("answers 500 problem+json with the request id when a fail-closed plugin throws", async () => {
     const result = await runRequestPhase([link("broken", { onRequest: () => { throw new Error("boom"); } })], request(), scope());
     assert.equal(result.answer?.status, 500);
@@ -73,7 +93,8 @@ describe("phase runner", () => {
 
   it("turns a fail-closed fault in the response phase into a 500", async () => {
     const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" }, body: null };
-    await assert.rejects(runResponsePhase([link("broken", { onResponse: () => { throw new Error("boom"); } })], 1, response, scope()));
+    // A synchronous hook's fault is thrown at once; callers await the phase inside try either way.
+    await assert.rejects(async () => runResponsePhase([link("broken", { onResponse: () => { throw new Error("boom"); } })], 1, response, scope()), /broken/);
     assert.equal(response.status, 500);
   });
 });

@@ -76,7 +76,9 @@ export function runRounds(title: string, variants: Variant[], baseline: string, 
     onRound?.(variant.name, warm.requests);
   }
   for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of variants) {
+    // A B C, then C B A: a machine getting slower or faster over the run weighs on every variant alike.
+    const order = round % 2 === 1 ? variants : [...variants].reverse();
+    for (const variant of order) {
       const cpu = variant.cpu ?? (() => cpuSeconds(variant.pid));
       const cpuBefore = cpu();
       const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
@@ -98,11 +100,16 @@ export function runRounds(title: string, variants: Variant[], baseline: string, 
     };
   });
   const base = rows.find((row) => row.name === baseline)!;
+  // Each round's ratio to the baseline measured beside it, then the median: steadier than the
+  // ratio of two medians when the machine's speed drifts between rounds.
+  const baseRounds = results.get(baseline)!;
+  const paired = (name: string) => median(results.get(name)!.map((r, i) => r.rps / baseRounds[i].rps));
   console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
-  console.log(`variant                 req/s   vs ${baseline.padEnd(12)}  p50 ms   p99 ms   CPU µs/req   errors`);
+  console.log(`variant                 req/s   vs ${baseline.padEnd(12)}  paired   p50 ms   p99 ms   CPU µs/req   errors`);
   for (const row of rows) {
     const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
-    console.log(`${row.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(1).padStart(10)}   ${String(row.errors).padStart(6)}`);
+    const pairedRatio = `${(paired(row.name) * 100).toFixed(1)}%`;
+    console.log(`${row.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}  ${pairedRatio.padStart(6)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(1).padStart(10)}   ${String(row.errors).padStart(6)}`);
   }
 }
 

@@ -154,45 +154,86 @@ function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (
 
 const observing = (scope: PhaseScope) => scope.trace != null || scope.timings != null;
 
-export async function runRequestPhase(chain: ChainLink[], request: PluginRequest, scope: PhaseScope): Promise<RequestPhaseResult> {
+/**
+ * The request phase from link `from` on. Hooks that answer synchronously (most built-ins) are run
+ * without a promise; the first hook that returns one turns the rest of the phase asynchronous.
+ */
+export function runRequestPhase(chain: ChainLink[], request: PluginRequest, scope: PhaseScope, from = 0): RequestPhaseResult | Promise<RequestPhaseResult> {
   const watch = observing(scope);
-  for (let i = 0; i < chain.length; i++) {
+  for (let i = from; i < chain.length; i++) {
     const link = chain[i];
     if (!link.hooks.onRequest) continue;
     link.counts.calls++;
+    let answer: PluginAnswer | void | Promise<PluginAnswer | void>;
     try {
-      const answer = watch
-        ? await observed(link, "request", scope, (ctx) => link.hooks.onRequest!(request, ctx), (value) => Boolean(value))
-        : await link.hooks.onRequest(request, contextFor(link, scope));
-      if (answer) return { answer, ran: i + 1 };
+      answer = watch ? observed(link, "request", scope, (ctx) => link.hooks.onRequest!(request, ctx), (value) => Boolean(value)) : link.hooks.onRequest(request, contextFor(link, scope));
     } catch (error) {
-      link.counts.errors++;
-      const answer = faultAnswer(link, error, scope);
-      if (answer) return { answer, ran: i };
+      const fault = requestFault(link, error, scope, i);
+      if (fault) return fault;
+      continue;
     }
+    if (answer instanceof Promise) return settleRequestHook(chain, request, scope, i, answer);
+    if (answer) return { answer, ran: i + 1 };
   }
   return { answer: null, ran: chain.length };
 }
 
-export async function runResponsePhase(chain: ChainLink[], ran: number, response: PluginResponse, scope: PhaseScope): Promise<void> {
+async function settleRequestHook(chain: ChainLink[], request: PluginRequest, scope: PhaseScope, at: number, pending: Promise<PluginAnswer | void>): Promise<RequestPhaseResult> {
+  try {
+    const answer = await pending;
+    if (answer) return { answer, ran: at + 1 };
+  } catch (error) {
+    const fault = requestFault(chain[at], error, scope, at);
+    if (fault) return fault;
+  }
+  return runRequestPhase(chain, request, scope, at + 1);
+}
+
+/** A request hook's fault: the fail-closed answer (and the links that ran before it), or null to go on. */
+function requestFault(link: ChainLink, error: unknown, scope: PhaseScope, at: number): RequestPhaseResult | null {
+  link.counts.errors++;
+  const answer = faultAnswer(link, error, scope);
+  return answer ? { answer, ran: at } : null;
+}
+
+/**
+ * The response phase over the links that ran, in reverse. Like the request phase, synchronous
+ * hooks make no promise. A fail-closed fault replaces the response and throws PluginFault.
+ */
+export function runResponsePhase(chain: ChainLink[], ran: number, response: PluginResponse, scope: PhaseScope): void | Promise<void> {
   const watch = observing(scope);
   for (let i = ran - 1; i >= 0; i--) {
     const link = chain[i];
     if (!link.hooks.onResponse) continue;
     link.counts.calls++;
+    let pending: void | Promise<void>;
     try {
-      if (watch) await observed(link, "response", scope, (ctx) => link.hooks.onResponse!(response, ctx), () => false);
-      else await link.hooks.onResponse(response, contextFor(link, scope));
+      pending = watch ? observed(link, "response", scope, (ctx) => link.hooks.onResponse!(response, ctx), () => false) : link.hooks.onResponse(response, contextFor(link, scope));
     } catch (error) {
-      link.counts.errors++;
-      const answer = faultAnswer(link, error, scope);
-      if (answer) {
-        // A fail-closed fault on the way out replaces the response with the fault's.
-        response.status = answer.status;
-        response.headers = { ...answer.headers };
-        throw new PluginFault(link.name, error);
-      }
+      responseFault(link, error, response, scope);
+      continue;
     }
+    if (pending instanceof Promise) return settleResponseHook(chain, i, response, scope, pending);
+  }
+}
+
+async function settleResponseHook(chain: ChainLink[], at: number, response: PluginResponse, scope: PhaseScope, pending: Promise<void>): Promise<void> {
+  try {
+    await pending;
+  } catch (error) {
+    responseFault(chain[at], error, response, scope);
+  }
+  return runResponsePhase(chain, at, response, scope);
+}
+
+/** A response hook's fault: fail-open goes on; fail-closed replaces the response with the fault's and throws. */
+function responseFault(link: ChainLink, error: unknown, response: PluginResponse, scope: PhaseScope): void {
+  link.counts.errors++;
+  const answer = faultAnswer(link, error, scope);
+  if (answer) {
+    response.status = answer.status;
+    response.headers = { ...answer.headers };
+    throw new PluginFault(link.name, error);
   }
 }
 

@@ -26,7 +26,7 @@ export interface ExchangeSetup {
   extra: Record<string, string>;
   hashKey: string | null;
   /** Runs the response phase of the plugins that ran; null when none has a response hook. */
-  responsePhase: ((response: PluginResponse) => Promise<void>) | null;
+  responsePhase: ((response: PluginResponse) => void | Promise<void>) | null;
   /** Buffer bodies up to this size for response plugins that read them; null when none does. */
   responseBodyLimit: number | null;
   trace: ForwardJob["trace"];

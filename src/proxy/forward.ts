@@ -41,7 +41,7 @@ export interface ForwardJob {
   /** Headers every answer to the client carries (request id, Connection: close while draining). */
   responseHeaders: Record<string, string>;
   /** Runs before the response head is written; may change status, headers and body. */
-  beforeResponse: ((response: UpstreamResponse) => Promise<void>) | null;
+  beforeResponse: ((response: UpstreamResponse) => void | Promise<void>) | null;
   /** Read the response body (up to this many bytes) for `beforeResponse`; null streams it. */
   responseBodyLimit: number | null;
   /**
@@ -289,7 +289,7 @@ class Forwarding {
     }
     Object.assign(headers, this.job.responseHeaders);
     const response: UpstreamResponse = { status, headers, body: null };
-    if (this.job.beforeResponse) void this.respondAfterPlugins(attempt, proxyRes, response);
+    if (this.job.beforeResponse) this.respondAfterPlugins(attempt, proxyRes, response);
     else this.stream(proxyRes, response);
   }
 
@@ -299,23 +299,47 @@ class Forwarding {
     else proxyRes.on("data", (chunk: Buffer) => (this.outcome.bytes += chunk.length));
   }
 
-  private async respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): Promise<void> {
+  /**
+   * Runs the response phase, on the body too when a plugin reads it. With the head only and
+   * synchronous hooks (the common case) the response goes on within the same turn, without a promise.
+   */
+  private respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): void {
     // An event stream never ends by design: plugins see its head only, and it streams as it comes.
     const limit = isEventStream(proxyRes.headers["content-type"]) ? null : this.job.responseBodyLimit;
-    const read = limit === null ? null : await readBodyForPlugins(proxyRes, limit, proxyRes.headers["content-encoding"]);
+    if (limit !== null) {
+      void this.respondAfterBodyPlugins(attempt, proxyRes, response, limit);
+      return;
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = this.job.beforeResponse!(response);
+    } catch {
+      this.responsePluginFailed(attempt, proxyRes);
+      return;
+    }
+    if (pending instanceof Promise) {
+      pending.then(
+        () => this.stream(proxyRes, response),
+        () => this.responsePluginFailed(attempt, proxyRes),
+      );
+    } else this.stream(proxyRes, response);
+  }
+
+  private responsePluginFailed(attempt: Attempt, proxyRes: IncomingMessage): void {
+    proxyRes.destroy();
+    this.endAttempt(attempt);
+    this.answerProblem(500, "plugin_error", "a response plugin failed");
+  }
+
+  private async respondAfterBodyPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse, limit: number): Promise<void> {
+    const read = await readBodyForPlugins(proxyRes, limit, proxyRes.headers["content-encoding"]);
     if (attempt.done || this.settled) return;
-    const decoded = read?.decoded ?? null;
+    const decoded = read.decoded;
     response.body = decoded;
     try {
       await this.job.beforeResponse!(response);
     } catch {
-      proxyRes.destroy();
-      this.endAttempt(attempt);
-      this.answerProblem(500, "plugin_error", "a response plugin failed");
-      return;
-    }
-    if (!read) {
-      this.stream(proxyRes, response);
+      this.responsePluginFailed(attempt, proxyRes);
       return;
     }
     // A plugin's new body goes out as is, uncompressed, with its own length.

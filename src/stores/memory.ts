@@ -23,10 +23,12 @@ export class MemoryStore implements KeyValueStore {
       return counter && counter.expiresAt > Date.now() ? counter.value : 0;
     },
     add: (key, amount, ttlMs) => {
-      const value = this.counts.get(key) + amount;
+      const now = Date.now();
       const existing = this.counters.get(key);
-      this.counters.set(key, { value, expiresAt: existing && existing.expiresAt > Date.now() ? existing.expiresAt : Date.now() + ttlMs });
-      return value;
+      // A live counter is counted in place: no new entry per request.
+      if (existing && existing.expiresAt > now) return (existing.value += amount);
+      this.counters.set(key, { value: amount, expiresAt: now + ttlMs });
+      return amount;
     },
     put: (key, value, ttlMs) => {
       this.counters.set(key, { value, expiresAt: Date.now() + ttlMs });
