@@ -7,6 +7,7 @@ import pino from "pino";
 import { MemoryStore } from "../src/stores/memory.js";
 import type { RateLimitPolicy } from "../src/stores/rate-limit.js";
 import { calendarWindow } from "../src/plugins/quota/calendar.js";
+import { Redis } from "ioredis";
 import { RedisStore } from "../src/stores/redis.js";
 import type { KeyValueStore } from "../src/stores/store.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
@@ -161,6 +162,17 @@ describe("calendar windows for quotas", () => {
   });
 });
 
+/** Calls of Lua scripts (EVALSHA and EVAL) Redis has served, from INFO commandstats. */
+async function scriptCalls(url: string): Promise<number> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  const stats = await client.info("commandstats");
+  client.disconnect();
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
+  return calls;
+}
+
 describe("rate-limit through gateways sharing Redis", () => {
   let first: GatewayProcess;
   let second: GatewayProcess;
@@ -227,10 +239,13 @@ apis:
     assert.deepEqual(again.map((r) => r.status), [200, 200]);
   });
 
-  it("never admits more than the limit across two gateways, with 40 clients at once", async () => {
+  it("never admits more than the limit across two gateways, with 40 clients at once, in one script call each", async () => {
+    const callsBefore = await scriptCalls(redis.url);
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => send(`${(i % 2 ? first : second).url}/exact/x`, { headers: { "x-client": "crowd" } })));
     const admitted = results.filter((r) => r.status === 200).length;
     assert.equal(admitted, 10);
+    // Decisions that arrive together are pipelined, but each is still its own call of the script.
+    assert.equal((await scriptCalls(redis.url)) - callsBefore, 40);
     assert.equal(results.filter((r) => r.status === 429).length, 30);
     const refused = results.find((r) => r.status === 429)!;
     assert.ok(Number(refused.headers["retry-after"]) >= 1 && Number(refused.headers["retry-after"]) <= 4);

@@ -28,6 +28,8 @@ export interface RoundOptions {
   rounds: number;
   seconds: number;
   connections: number;
+  /** A gateway process started afresh for each measurement (compareGateways). */
+  fresh?: boolean;
 }
 
 export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions {
@@ -36,9 +38,10 @@ export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions
       rounds: { type: "string", default: String(defaults.rounds ?? 5) },
       seconds: { type: "string", default: String(defaults.seconds ?? 8) },
       connections: { type: "string", default: String(defaults.connections ?? 32) },
+      fresh: { type: "boolean", default: false },
     },
   });
-  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections) };
+  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), fresh: values.fresh };
 }
 
 /** Starts the benchmark upstream (on the load core, beside wrk). */
@@ -68,43 +71,55 @@ export async function startPortcullis(name: string, configYaml: string, pluginsD
   return { child, url: `${scheme}://127.0.0.1:${port}/` };
 }
 
+type Measurement = WrkResult & { cpuUsPerRequest: number };
+
+/** One wrk run against a variant, with the CPU its processes spent per request served. */
+function measure(variant: Variant, options: RoundOptions, round: number): Measurement {
+  const cpu = variant.cpu ?? (() => cpuSeconds(variant.pid));
+  const cpuBefore = cpu();
+  const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
+  const cpuUsPerRequest = ((cpu() - cpuBefore) * 1e6) / Math.max(1, result.requests);
+  process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);
+  return { ...result, cpuUsPerRequest };
+}
+
+/** A B C, then C B A: a machine getting slower or faster over the run weighs on every variant alike. */
+function roundOrder<T>(variants: T[], round: number): T[] {
+  return round % 2 === 1 ? variants : [...variants].reverse();
+}
+
 /** Measures the variants interleaved and prints the table; ratios are against `baseline`. */
 export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions, onRound?: (variant: string, requests: number) => void): void {
-  const results = new Map<string, (WrkResult & { cpuUsPerRequest: number })[]>(variants.map((variant) => [variant.name, []]));
+  const results = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]));
   for (const variant of variants) {
     const warm = wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
     onRound?.(variant.name, warm.requests);
   }
   for (let round = 1; round <= options.rounds; round++) {
-    // A B C, then C B A: a machine getting slower or faster over the run weighs on every variant alike.
-    const order = round % 2 === 1 ? variants : [...variants].reverse();
-    for (const variant of order) {
-      const cpu = variant.cpu ?? (() => cpuSeconds(variant.pid));
-      const cpuBefore = cpu();
-      const result = wrk(LOAD_CORE, variant.url, options.seconds, options.connections, variant.headers);
-      const cpuUsPerRequest = ((cpu() - cpuBefore) * 1e6) / Math.max(1, result.requests);
-      results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
+    for (const variant of roundOrder(variants, round)) {
+      const result = measure(variant, options, round);
+      results.get(variant.name)!.push(result);
       onRound?.(variant.name, result.requests);
-      process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, ${cpuUsPerRequest.toFixed(1)} µs CPU/req, ${result.errors} errors\n`);
     }
   }
-  const rows = variants.map((variant) => {
-    const list = results.get(variant.name)!;
-    return {
-      name: variant.name,
-      rps: median(list.map((r) => r.rps)),
-      p50: median(list.map((r) => r.p50ms)),
-      p99: median(list.map((r) => r.p99ms)),
-      cpu: median(list.map((r) => r.cpuUsPerRequest)),
-      errors: list.reduce((sum, r) => sum + r.errors, 0),
-    };
-  });
+  printTable(title, results, baseline, options, "");
+}
+
+function printTable(title: string, results: Map<string, Measurement[]>, baseline: string, options: RoundOptions, note: string): void {
+  const rows = [...results].map(([name, list]) => ({
+    name,
+    rps: median(list.map((r) => r.rps)),
+    p50: median(list.map((r) => r.p50ms)),
+    p99: median(list.map((r) => r.p99ms)),
+    cpu: median(list.map((r) => r.cpuUsPerRequest)),
+    errors: list.reduce((sum, r) => sum + r.errors, 0),
+  }));
   const base = rows.find((row) => row.name === baseline)!;
   // Each round's ratio to the baseline measured beside it, then the median: steadier than the
   // ratio of two medians when the machine's speed drifts between rounds.
   const baseRounds = results.get(baseline)!;
   const paired = (name: string) => median(results.get(name)!.map((r, i) => r.rps / baseRounds[i].rps));
-  console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
+  console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s${note}, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
   console.log(`variant                 req/s   vs ${baseline.padEnd(12)}  paired   p50 ms   p99 ms   CPU µs/req   errors`);
   for (const row of rows) {
     const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
@@ -146,21 +161,44 @@ export interface GatewayVariant {
 }
 
 /**
- * One gateway per variant, measured interleaved against `baseline` (runRounds); then the gateways
- * and `others` (upstreams, sinks) are stopped.
+ * Gateways compared interleaved against `baseline`; `others` (upstreams, sinks) are stopped at the
+ * end. By default each variant runs in one process for the whole run. Two processes of one config
+ * can differ by 10% in CPU per request for the whole of their lives (memory layout, JIT
+ * decisions), and with one process per variant that difference sticks to the variant; with
+ * `--fresh`, each measurement gets a gateway process started for it (warmed up for 2 s, measured,
+ * stopped), which averages that out but measures processes that are younger and noisier.
  */
 export async function compareGateways(title: string, variants: GatewayVariant[], baseline: string, options: RoundOptions, others: ChildProcess[] = [], onRound?: (variant: string, requests: number) => void): Promise<void> {
-  const started: { variant: GatewayVariant; child: ChildProcess; url: string }[] = [];
-  for (const variant of variants) {
+  const start = async (variant: GatewayVariant): Promise<{ child: ChildProcess; target: Variant }> => {
     const file = variant.name.toLowerCase().replace(/[^a-z0-9.]+/g, "-");
-    started.push({ variant, ...(await startPortcullis(file, variant.config, undefined, false, variant.args ?? [], variant.cores)) });
+    const { child, url } = await startPortcullis(file, variant.config, undefined, false, variant.args ?? [], variant.cores);
+    return { child, target: { name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) } };
+  };
+  if (!options.fresh) {
+    const started = [];
+    for (const variant of variants) started.push(await start(variant));
+    runRounds(title, started.map((entry) => entry.target), baseline, options, onRound);
+    for (const { child } of started) await stop(child);
+  } else {
+    const results = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const variant of roundOrder(variants, round)) {
+        const { child, target } = await start(variant);
+        onRound?.(variant.name, wrk(LOAD_CORE, target.url, 2, options.connections, variant.headers).requests); // warm-up: JIT, pools
+        const result = measure(target, options, round);
+        results.get(variant.name)!.push(result);
+        onRound?.(variant.name, result.requests);
+        await stop(child);
+      }
+    }
+    printTable(title, results, baseline, options, ", a fresh gateway process per measurement");
   }
-  runRounds(
-    title,
-    started.map(({ variant, child, url }) => ({ name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) })),
-    baseline,
-    options,
-    onRound,
-  );
-  for (const child of [...started.map((entry) => entry.child), ...others]) child.kill("SIGTERM");
+  for (const child of others) child.kill("SIGTERM");
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once("exit", done));
+  child.kill("SIGTERM");
+  await exited;
 }
