@@ -149,6 +149,41 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
   });
 });
 
+describe("the Redis store's connection", () => {
+  it("refuses at once after Redis shuts down cleanly, says so once, and says nothing when the gateway closes it", async () => {
+    const own = await startRedis();
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const store = new RedisStore(own.url, log);
+    const other = new RedisStore(own.url, log);
+    try {
+      for (let tries = 0; !(store.reachable && other.reachable); tries++) {
+        assert.ok(tries < 100, "the Redis stores did not connect");
+        await sleep(50);
+      }
+      await other.close();
+      await sleep(100);
+      assert.equal(lines.filter((line) => line.msg === "store unreachable; reconnecting").length, 0, "closing a store is not news");
+
+      // SHUTDOWN NOSAVE: Redis ends the connection cleanly (no socket error).
+      const admin = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      await admin.connect();
+      await admin.call("SHUTDOWN", "NOSAVE").catch(() => undefined);
+      admin.disconnect();
+      for (let tries = 0; store.reachable; tries++) {
+        assert.ok(tries < 100, "the store still thinks Redis is there");
+        await sleep(20);
+      }
+      // The store's own refusal (ioredis's would name the stream or the connection instead).
+      await assert.rejects(store.consume("k", { algorithm: "fixed-window", limit: 1, windowMs: 1000 }), /the Redis store is unreachable/);
+      assert.equal(lines.filter((line) => line.msg === "store unreachable; reconnecting").length, 1);
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});
+
 describe("calendar windows for quotas", () => {
   it("names the window in the quota's time zone and says how long is left in it", () => {
     // 22:59:30 UTC on 30 November is 23:59:30 in Paris (UTC+1 in winter).

@@ -54,6 +54,8 @@ export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
   private readonly client: (Redis | Cluster) & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
   private connected = false;
+  /** Set by close(): the connection's end is then no news to log. */
+  private closing = false;
 
   /** Whether the connection is up now (the dashboard shows it). */
   get reachable(): boolean {
@@ -69,7 +71,7 @@ export class RedisStore implements KeyValueStore {
       this.connected = true;
     });
     const lost = (error: Error | null) => {
-      if (this.connected) log.warn({ store: "redis", ...(error ? { err: error } : {}) }, "store unreachable; reconnecting");
+      if (this.connected && !this.closing) log.warn({ store: "redis", ...(error ? { err: error } : {}) }, "store unreachable; reconnecting");
       this.connected = false;
     };
     client.on("error", (error: Error) => lost(error));
@@ -166,6 +168,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.client.disconnect();
   }
 }
