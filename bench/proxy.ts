@@ -18,7 +18,7 @@ const route = `upstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napi
 const gateway = await startPortcullis("portcullis", `log: { access: true }\n${route}`);
 const quiet = await startPortcullis("portcullis-nolog", `log: { access: false }\n${route}`);
 
-runRounds(
+await runRounds(
   "proxy throughput",
   [
     { name: "direct", url: `${upstream.url}/`, pid: upstream.child.pid! },

@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { issue, makeAuthority, servedCertificate, type Authority } from "./helpers/certificates.js";
+import { issue, makeAuthority, servedCertificate, writeIssued, type Authority } from "./helpers/certificates.js";
 import { startGatewayProcess, type GatewayProcess, type LogLine } from "./helpers/gateway.js";
 import { steadyLoad } from "./helpers/load.js";
 
@@ -167,8 +167,7 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
     const certPath = join(certificates, "live.pem");
     const keyPath = join(certificates, "live.key");
     const first = issue(authority, { commonName: "first", use: "server", ip: "127.0.0.1" });
-    await writeFile(certPath, first.certPem);
-    await writeFile(keyPath, first.keyPem);
+    await writeIssued(first, certPath, keyPath);
     await writeFile(join(dir, "stamp.ts"), stampPlugin("v1"));
     const listen = `listen:\n  tls: { cert: "${certPath}", key: "${keyPath}" }\n`;
     const gateway = await startGatewayProcess(listen + config(), ["--plugins", dir, "--workers", "2"]);
@@ -187,8 +186,7 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
 
       mark = gateway.logs.length;
       const second = issue(authority, { commonName: "second", use: "server", ip: "127.0.0.1" });
-      await writeFile(keyPath, second.keyPem);
-      await writeFile(certPath, second.certPem);
+      await writeIssued(second, certPath, keyPath);
       await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2, "both workers to load the new certificate");
       for (let i = 0; i < 4; i++) assert.equal(await servedCertificate(gateway.port), "second");
 

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SignJWT } from "jose";
 import WebSocket, { WebSocketServer } from "ws";
-import { issue, makeAuthority, servedCertificate, type Authority, type Issued } from "./helpers/certificates.js";
+import { issue, makeAuthority, servedCertificate, writeIssued, type Authority, type Issued } from "./helpers/certificates.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { closeFrame, FrameBoundaries } from "../src/proxy/websocket.js";
 import { PROTOCOL_ERROR, sendRawRequest } from "./helpers/h2-frames.js";
@@ -671,15 +671,13 @@ describe("listener certificates", () => {
     const certPath = join(dir, "reload.pem");
     const keyPath = join(dir, "reload.key");
     const first = issue(ca, { commonName: "first", use: "server", ip: "127.0.0.1" });
-    await writeFile(certPath, first.certPem);
-    await writeFile(keyPath, first.keyPem);
+    await writeIssued(first, certPath, keyPath);
     const gateway = await startGatewayProcess(gatewayConfig(`  tls: { cert: "${certPath}", key: "${keyPath}" }`));
     try {
       assert.equal(await servedCertificate(gateway.port), "first");
       const mark = gateway.logs.length;
       const second = issue(ca, { commonName: "second", use: "server", ip: "127.0.0.1" });
-      await writeFile(keyPath, second.keyPem);
-      await writeFile(certPath, second.certPem);
+      await writeIssued(second, certPath, keyPath);
       await gateway.waitForLog((line) => line.msg === "listener certificates reloaded", 10_000, mark);
       assert.equal(await servedCertificate(gateway.port), "second");
       const answer = await curl(["--http2", "--cacert", join(dir, "ca.pem"), "-o", "/dev/null", "-w", "%{http_version} %{response_code}", `https://127.0.0.1:${gateway.port}/app/after-reload`]);

@@ -88,20 +88,26 @@ function roundOrder<T>(variants: T[], round: number): T[] {
   return round % 2 === 1 ? variants : [...variants].reverse();
 }
 
-/** Measures the variants interleaved and prints the table; ratios are against `baseline`. */
-export function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions, onRound?: (variant: string, requests: number) => void): void {
+/** Every variant measured once per round, in roundOrder; the measurements by variant name. */
+async function interleave<V extends { name: string }>(variants: V[], options: RoundOptions, measureOne: (variant: V, round: number) => Measurement | Promise<Measurement>): Promise<Map<string, Measurement[]>> {
   const results = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const variant of roundOrder(variants, round)) results.get(variant.name)!.push(await measureOne(variant, round));
+  }
+  return results;
+}
+
+/** Measures the variants (running processes) interleaved and prints the table; ratios are against `baseline`. */
+export async function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions, onRound?: (variant: string, requests: number) => void): Promise<void> {
   for (const variant of variants) {
     const warm = wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
     onRound?.(variant.name, warm.requests);
   }
-  for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of roundOrder(variants, round)) {
-      const result = measure(variant, options, round);
-      results.get(variant.name)!.push(result);
-      onRound?.(variant.name, result.requests);
-    }
-  }
+  const results = await interleave(variants, options, (variant, round) => {
+    const result = measure(variant, options, round);
+    onRound?.(variant.name, result.requests);
+    return result;
+  });
   printTable(title, results, baseline, options, "");
 }
 
@@ -177,20 +183,17 @@ export async function compareGateways(title: string, variants: GatewayVariant[],
   if (!options.fresh) {
     const started = [];
     for (const variant of variants) started.push(await start(variant));
-    runRounds(title, started.map((entry) => entry.target), baseline, options, onRound);
+    await runRounds(title, started.map((entry) => entry.target), baseline, options, onRound);
     for (const { child } of started) await stop(child);
   } else {
-    const results = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]));
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const variant of roundOrder(variants, round)) {
-        const { child, target } = await start(variant);
-        onRound?.(variant.name, wrk(LOAD_CORE, target.url, 2, options.connections, variant.headers).requests); // warm-up: JIT, pools
-        const result = measure(target, options, round);
-        results.get(variant.name)!.push(result);
-        onRound?.(variant.name, result.requests);
-        await stop(child);
-      }
-    }
+    const results = await interleave(variants, options, async (variant, round) => {
+      const { child, target } = await start(variant);
+      onRound?.(variant.name, wrk(LOAD_CORE, target.url, 2, options.connections, variant.headers).requests); // warm-up: JIT, pools
+      const result = measure(target, options, round);
+      onRound?.(variant.name, result.requests);
+      await stop(child);
+      return result;
+    });
     printTable(title, results, baseline, options, ", a fresh gateway process per measurement");
   }
   for (const child of others) child.kill("SIGTERM");

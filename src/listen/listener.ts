@@ -72,6 +72,18 @@ export function listenOn(server: NetServer, port: number, host: string, exclusiv
   });
 }
 
+/**
+ * A server's closing, started once (its `close` stops accepting and calls back when the last
+ * connection is gone): `closed` resolves then, or at once if closing never started.
+ */
+function closing(close: (done: () => void) => void): { start(): void; closed(): Promise<void> } {
+  let closed: Promise<void> | null = null;
+  return {
+    start: () => void (closed ??= new Promise<void>((done) => close(done))),
+    closed: () => closed ?? Promise.resolve(),
+  };
+}
+
 /** HTTP/2 sessions of a server: GOAWAY on drain, destroyed on close. */
 function trackSessions(server: Http2Server | Http2SecureServer, log: Logger): Set<Http2Session> {
   const sessions = new Set<Http2Session>();
@@ -180,19 +192,19 @@ async function openHttp1(server: HttpServer, config: GatewayConfig, port: number
   server.on("upgrade", handlers.upgrade);
   const bound = await listenOn(server, port, config.listen.host);
   const tls = tlsControl(certificates, server as unknown as { setSecureContext(options: object): void }, log);
-  let closed: Promise<void> | null = null;
+  // net's close, not http's: since Node 19 http's also closes idle keep-alive connections at
+  // once, racing with requests their clients may be sending; the gateway closes those later.
+  const shutdown = closing((done) => NetServer.prototype.close.call(server, () => done()));
   return {
     port: bound,
     protocols: certificates ? protocols.map((name) => `${name}+tls`) : protocols,
     stopAccepting() {
-      // net's close, not http's: since Node 19 http's also closes idle keep-alive connections at
-      // once, racing with requests their clients may be sending; the gateway closes those later.
-      closed ??= new Promise((done) => NetServer.prototype.close.call(server, () => done()));
+      shutdown.start();
       void tls.stop();
     },
     closeIdle: () => server.closeIdleConnections(),
     closeAll: () => server.closeAllConnections(),
-    closed: () => closed ?? Promise.resolve(),
+    closed: shutdown.closed,
     applyTls: (next) => tls.apply(next),
   };
 }
@@ -228,12 +240,12 @@ async function openCleartextBoth(config: GatewayConfig, port: number, http1: Htt
     socket.on("error", () => socket.destroy());
   });
   const bound = await listenOn(front, port, config.listen.host);
-  let closed: Promise<void> | null = null;
+  const shutdown = closing((done) => front.close(() => done()));
   return {
     port: bound,
     protocols: ["http/1.1", "h2c"],
     stopAccepting() {
-      closed ??= new Promise((done) => front.close(() => done()));
+      shutdown.start();
       for (const session of sessions) session.close();
     },
     closeIdle: () => http1.closeIdleConnections(),
@@ -242,7 +254,7 @@ async function openCleartextBoth(config: GatewayConfig, port: number, http1: Htt
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     },
-    closed: () => closed ?? Promise.resolve(),
+    closed: shutdown.closed,
     applyTls(next) {
       if (next) log.warn("turning TLS on takes a restart");
     },
@@ -280,12 +292,12 @@ async function openSecureHttp2(config: GatewayConfig, port: number, secure: obje
   (server as unknown as EventEmitter).on("clientError", handlers.clientError);
   const bound = await listenOn(server, port, config.listen.host);
   const tls = tlsControl(certificates, server, log);
-  let closed: Promise<void> | null = null;
+  const shutdown = closing((done) => server.close(() => done()));
   return {
     port: bound,
     protocols: ["h2", "http/1.1+tls"],
     stopAccepting() {
-      closed ??= new Promise((done) => server.close(() => done()));
+      shutdown.start();
       for (const session of sessions) session.close();
       void tls.stop();
     },
@@ -296,7 +308,7 @@ async function openSecureHttp2(config: GatewayConfig, port: number, secure: obje
       for (const session of sessions) session.destroy();
       for (const socket of http1.keys()) socket.destroy();
     },
-    closed: () => closed ?? Promise.resolve(),
+    closed: shutdown.closed,
     applyTls: (next) => tls.apply(next),
   };
 }

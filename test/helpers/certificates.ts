@@ -2,6 +2,7 @@
 // (or that another CA signs), with any validity period. Keys are Node's (native, fast); node-forge
 // builds and signs the X.509 structures.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { connect as tlsConnect } from "node:tls";
 import forge from "node-forge";
 
@@ -66,6 +67,15 @@ export function issue(authority: Authority, options: { commonName: string; use: 
 }
 
 /** The common name of the certificate a TLS listener on loopback presents for `servername` (none: the default). */
+/**
+ * Writes a certificate and its key where a listener's `tls` reads them: the key first, so that a
+ * gateway watching the files never pairs the new certificate with the old key.
+ */
+export async function writeIssued(issued: Issued, certPath: string, keyPath: string): Promise<void> {
+  await writeFile(keyPath, issued.keyPem);
+  await writeFile(certPath, issued.certPem);
+}
+
 export function servedCertificate(port: number, servername?: string): Promise<string> {
   return new Promise((done, fail) => {
     const socket = tlsConnect({ host: "127.0.0.1", port, ...(servername ? { servername } : {}), rejectUnauthorized: false }, () => {
