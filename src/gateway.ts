@@ -347,7 +347,8 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     }
 
     const pool = upstream.pool;
-    applyHostPolicy(headers, pool.config.host);
+    // "target" is set per attempt by forward(), once it knows the target: no delete on the hot path.
+    if (pool.config.host !== "target") applyHostPolicy(headers, pool.config.host);
     const outcome: ForwardOutcome = await forward({
       req,
       res,

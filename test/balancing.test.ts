@@ -123,6 +123,10 @@ describe("retries and health", () => {
     const gateway = await gatewayFor(`    targets: [{ url: "${flaky.url}" }, { url: "${steady.url}" }]\n    retries: { onStatus: [503] }\n    passiveHealth: { failures: 2, ejectFor: 600ms }\n`);
     // 503s are retried on the other target, so clients see only successes.
     assert.deepEqual(await hitCounts(gateway, 8), { steady: 8 });
+    // Each attempt carries its own target's Host: a retry does not keep the first target's.
+    assert.ok(flaky.received.length > 0);
+    for (const seen of flaky.received) assert.equal(seen.headers.host, new URL(flaky.url).host);
+    for (const seen of steady.received) assert.equal(seen.headers.host, new URL(steady.url).host);
     const view = await send(`${gateway.adminUrl}/upstreams`);
     const flakyView = view.json<{ upstreams: { targets: { url: string; health: string }[] }[] }>().upstreams[0].targets.find((t) => t.url === flaky.url)!;
     assert.equal(flakyView.health, "ejected");

@@ -161,6 +161,9 @@ class Forwarding {
     }
     this.attempt = attempt;
     this.outcome.target = target.origin;
+    // Host "target": this target's host:port, as Node would write it. Set rather than deleted (a
+    // delete makes the header object a slow dictionary), and set again for a retry's new target.
+    if (pool.config.host === "target") req.headers.host = target.url.host;
     const readMs = this.readMs;
     const remaining = this.deadline - Date.now();
     const kind: TimeoutKind = remaining < readMs ? "total" : "read";
