@@ -142,7 +142,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
           "url.scheme": ctx.protocol,
           "client.address": clientIp,
           "network.peer.address": peer,
-          "server.address": ctx.hostname,
+          "server.address": serverAddress(ctx),
           "portcullis.request_id": requestId,
           ...(req.headers["user-agent"] ? { "user_agent.original": req.headers["user-agent"] } : {}),
         })
@@ -414,6 +414,18 @@ function preflightMatch(ctx: Context, current: Runtime) {
 /** Adds x-portcullis-timing for a debug request: each plugin's time so far, and the gateway's. */
 function stampTimings(headers: OutgoingHttpHeaders, scope: PhaseScope): void {
   if (scope.timings && scope.showTimings) headers[TIMING_HEADER] = timingHeader(scope.timings, performance.now() - (scope.startedAt ?? performance.now()));
+}
+
+/**
+ * The host name the client addressed, for the server span: Koa's ctx.hostname, with the plain
+ * Host header (no port, list or IPv6 literal) read directly. The gateway's Koa app does not trust
+ * X-Forwarded-Host, so both give the same answer.
+ */
+function serverAddress(ctx: Context): string {
+  const host = ctx.req.headers.host;
+  if (typeof host !== "string" || host === "" || host[0] === "[" || host.includes(",")) return ctx.hostname;
+  const colon = host.indexOf(":");
+  return colon < 0 ? host : host.slice(0, colon);
 }
 
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {

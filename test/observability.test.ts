@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { PooledIdGenerator } from "../src/telemetry/ids.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { startRedis } from "./helpers/redis.js";
@@ -228,6 +229,52 @@ describe("traces", () => {
     const debug = await send(`${gateway.url}/shop/items/1`, { headers: { "x-portcullis-debug": "let-me-see" } });
     const timing = String(debug.headers["x-portcullis-timing"]);
     assert.match(timing, /^headers;phase=request;dur=\d+\.\d{3}, traced-demo;phase=request;dur=\d+\.\d{3};cpu=\d+\.\d{3}, gateway;dur=\d+\.\d{3}$/);
+  });
+});
+
+describe("batches", () => {
+  it("spans of every size reach the collector intact, however they fill the batches they are sent in", async () => {
+    // Four spans per batch leave about 4 KiB per request body: a 6000-character span needs a body
+    // of its own, a 2500-character one closes a body early, and non-ASCII text takes more bytes
+    // than characters (the second one fits in the room left by characters, not by bytes).
+    const batched = await startGatewayProcess(`
+log: { access: false }
+telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, batchSize: 4 }
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis: [{ name: app, basePath: /, upstream: app }]
+`);
+    try {
+      const agents = ["short", "é".repeat(600), "x".repeat(6000), "naïve café", "y".repeat(2500), "end"];
+      const traceIds = agents.map((_, i) => (i + 1).toString(16).padStart(32, "b"));
+      for (let i = 0; i < agents.length; i++) {
+        const reply = await send(`${batched.url}/batch/${i}`, { headers: { traceparent: `00-${traceIds[i]}-00f067aa0ba902b7-01`, "user-agent": agents[i] } });
+        assert.equal(reply.status, 200);
+      }
+      for (let i = 0; i < agents.length; i++) {
+        const server = (await receiver.trace(traceIds[i], 2)).find((span) => span.kind === SERVER);
+        assert.ok(server, `the server span of request ${i} arrived`);
+        assert.equal(attribute(server, "user_agent.original"), agents[i], `request ${i}'s user agent, ${agents[i].length} characters`);
+        assert.equal(attribute(server, "url.path"), `/batch/${i}`);
+      }
+    } finally {
+      await batched.stop();
+    }
+  });
+});
+
+describe("trace ids", () => {
+  it("are lowercase hex of the W3C lengths, and none repeats across refills of the random block", () => {
+    const ids = new PooledIdGenerator();
+    const seen = new Set<string>();
+    // 4 KiB of random bytes give 8192 hex digits: 3000 ids of each kind span several refills.
+    for (let i = 0; i < 3000; i++) {
+      const traceId = ids.generateTraceId();
+      const spanId = ids.generateSpanId();
+      assert.match(traceId, /^[0-9a-f]{32}$/);
+      assert.match(spanId, /^[0-9a-f]{16}$/);
+      seen.add(traceId).add(spanId);
+    }
+    assert.equal(seen.size, 6000);
   });
 });
 

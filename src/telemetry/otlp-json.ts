@@ -9,9 +9,19 @@ import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 
+/** The whole seconds of the last time stamp written, as text: spans ending in the same second share it. */
+let lastSeconds = -1;
+let lastSecondsText = "";
+
 function nanos(time: HrTime): string {
   const [seconds, fraction] = time;
-  return seconds === 0 ? String(fraction) : `${seconds}${String(fraction).padStart(9, "0")}`;
+  if (seconds === 0) return String(fraction);
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastSecondsText = String(seconds);
+  }
+  // 1e9 + fraction has ten digits: the last nine are the fraction, zero-padded.
+  return lastSecondsText + String(1e9 + fraction).slice(1);
 }
 
 /** Whether JSON must escape something in the text; most attribute values have nothing to escape. */
@@ -75,10 +85,153 @@ function span(item: ReadableSpan): string {
   return `${out}}`;
 }
 
+/** What closes a batch's body after its last span. */
+const BODY_END = Buffer.from("]}]}]}");
+/**
+ * Room per span in a batch's body: a gateway span takes about 600 bytes. Larger spans (events,
+ * long attributes) fill a body before it holds `batchSize` of them, and it goes out then.
+ */
+const BYTES_PER_SPAN = 1024;
+
+/**
+ * One request body being filled: the resource prefix, then each span's JSON as the span ends, with
+ * the commas between. Written into bytes at once, the span's text dies young (no string ropes
+ * kept alive until the export, no joining and re-encoding of a large string when it is sent).
+ */
+class BodyBuffer {
+  private bytes: Buffer;
+  private length: number;
+  count = 0;
+
+  constructor(prefix: Buffer, capacity: number, reuse: Buffer | null) {
+    this.bytes = reuse !== null && reuse.length >= capacity ? reuse : Buffer.allocUnsafe(capacity);
+    prefix.copy(this.bytes, 0);
+    this.length = prefix.length;
+  }
+
+  /** Appends one span; false when it does not fit (this body is then full). */
+  add(text: string): boolean {
+    const room = this.bytes.length - this.length - BODY_END.length - 1;
+    // UTF-8 takes at most three bytes per UTF-16 unit; only a span that may not fit is measured.
+    if (text.length * 3 > room && Buffer.byteLength(text) > room) return false;
+    if (this.count > 0) this.bytes[this.length++] = 0x2c; // ","
+    this.length += this.bytes.write(text, this.length);
+    this.count++;
+    return true;
+  }
+
+  /** The finished body; the buffer behind it can be reused once it has been sent. */
+  finish(): { body: Buffer; buffer: Buffer } {
+    BODY_END.copy(this.bytes, this.length);
+    return { body: this.bytes.subarray(0, this.length + BODY_END.length), buffer: this.bytes };
+  }
+}
+
+/**
+ * The span processor's queue for the OTLP/JSON exporter: spans are encoded as they end, straight
+ * into the body of the batch they will be sent in.
+ */
+export class EncodedSpanBatches implements SpanBatches {
+  private filling: BodyBuffer | null = null;
+  private readonly full: BodyBuffer[] = [];
+  /** One buffer kept from the last export for the next body: no fresh megabyte per batch. */
+  private spare: Buffer | null = null;
+  queued = 0;
+
+  constructor(
+    private readonly exporter: OtlpJsonTraceExporter,
+    private readonly batchSize: number,
+  ) {}
+
+  get hasFullBatch(): boolean {
+    return this.full.length > 0;
+  }
+
+  push(span: ReadableSpan): void {
+    const text = this.exporter.encode(span);
+    if (this.filling === null) this.filling = this.newBody(text);
+    else if (!this.filling.add(text)) {
+      this.full.push(this.filling);
+      this.filling = this.newBody(text);
+    }
+    this.queued++;
+    if (this.filling.count >= this.batchSize) {
+      this.full.push(this.filling);
+      this.filling = null;
+    }
+  }
+
+  private newBody(first: string): BodyBuffer {
+    const prefix = this.exporter.bodyPrefix();
+    const capacity = Math.max(this.batchSize * BYTES_PER_SPAN, prefix.length + BODY_END.length + 1 + first.length * 3);
+    const body = new BodyBuffer(prefix, capacity, this.spare);
+    this.spare = null;
+    body.add(first);
+    return body;
+  }
+
+  sendNext(done: (count: number, result: ExportResult) => void): boolean {
+    const next = this.full.shift() ?? this.filling;
+    if (next === null || next === undefined) return false;
+    if (next === this.filling) this.filling = null;
+    this.queued -= next.count;
+    const { body, buffer } = next.finish();
+    this.exporter.send(body, (result, sent) => {
+      if (sent) this.spare = buffer;
+      done(next.count, result);
+    });
+    return true;
+  }
+}
+
+/** Finished spans as the SDK hands them, in arrays of up to `batchSize`, for any other exporter. */
+export class SpanObjectBatches implements SpanBatches {
+  private readonly batches: ReadableSpan[][] = [];
+  queued = 0;
+
+  constructor(
+    private readonly exporter: SpanExporter,
+    private readonly batchSize: number,
+  ) {}
+
+  get hasFullBatch(): boolean {
+    return this.batches.length > 1 || (this.batches.length === 1 && this.batches[0].length >= this.batchSize);
+  }
+
+  push(span: ReadableSpan): void {
+    const last = this.batches[this.batches.length - 1];
+    if (last === undefined || last.length >= this.batchSize) this.batches.push([span]);
+    else last.push(span);
+    this.queued++;
+  }
+
+  sendNext(done: (count: number, result: ExportResult) => void): boolean {
+    const next = this.batches.shift();
+    if (next === undefined) return false;
+    this.queued -= next.length;
+    this.exporter.export(next, (result) => done(next.length, result));
+    return true;
+  }
+}
+
+/** Finished spans waiting for export, grouped into the batches they will be sent in. */
+export interface SpanBatches {
+  /** Spans waiting, in all batches. */
+  readonly queued: number;
+  readonly hasFullBatch: boolean;
+  push(span: ReadableSpan): void;
+  /**
+   * Sends the oldest batch (a partly filled one when none is full) and calls `done` with its span
+   * count and the result; false when nothing waits.
+   */
+  sendNext(done: (count: number, result: ExportResult) => void): boolean;
+}
+
 export class OtlpJsonTraceExporter implements SpanExporter {
   private readonly url: URL;
   private readonly agent: Agent;
   private resourcePrefix: string | null = null;
+  private prefixBytes: Buffer | null = null;
 
   constructor(
     url: string,
@@ -93,14 +246,16 @@ export class OtlpJsonTraceExporter implements SpanExporter {
     if (this.resourcePrefix !== null) return this.resourcePrefix;
     const scope = first.instrumentationScope;
     this.resourcePrefix = `{"resourceSpans":[{"resource":{"attributes":${attributes(first.resource.attributes)}},"scopeSpans":[{"scope":{"name":${JSON.stringify(scope.name)}${scope.version ? `,"version":${JSON.stringify(scope.version)}` : ""}},"spans":[`;
+    this.prefixBytes = Buffer.from(this.resourcePrefix);
     return this.resourcePrefix;
   }
 
-  /**
-   * One span in the wire format. The span processor encodes each span as it ends, so that it keeps
-   * one string per span rather than the span's objects (which would live long enough to be
-   * promoted to the old generation and collected there, at a far higher cost).
-   */
+  /** The prefix's bytes; known once a span has been encoded. */
+  bodyPrefix(): Buffer {
+    return this.prefixBytes!;
+  }
+
+  /** One span in the wire format (the first one also fixes the body's resource prefix). */
   encode(item: ReadableSpan): string {
     if (this.resourcePrefix === null) this.prefix(item);
     return span(item);
@@ -111,25 +266,23 @@ export class OtlpJsonTraceExporter implements SpanExporter {
       done({ code: ExportResultCode.SUCCESS });
       return;
     }
-    this.prefix(spans[0]);
-    this.exportEncoded(spans.map(span), done);
+    const prefix = this.prefix(spans[0]);
+    this.send(Buffer.from(`${prefix}${spans.map(span).join(",")}]}]}]}`), done);
   }
 
-  /** Sends spans already encoded by encode(). */
-  exportEncoded(encoded: string[], done: (result: ExportResult) => void): void {
-    if (encoded.length === 0 || this.resourcePrefix === null) {
-      done({ code: ExportResultCode.SUCCESS });
-      return;
-    }
-    const body = `${this.resourcePrefix}${encoded.join(",")}]}]}]}`;
+  /**
+   * POSTs one request body to the collector. `sent` says whether all of it was handed to the
+   * connection, so that its memory may be written again.
+   */
+  send(body: Buffer, done: (result: ExportResult, sent: boolean) => void): void {
     const send = this.url.protocol === "https:" ? httpsRequest : httpRequest;
     let finished = false;
     const finish = (result: ExportResult) => {
       if (finished) return;
       finished = true;
-      done(result);
+      done(result, outgoing.writableFinished);
     };
-    const outgoing = send(this.url, { method: "POST", agent: this.agent, timeout: this.timeoutMs, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (response) => {
+    const outgoing = send(this.url, { method: "POST", agent: this.agent, timeout: this.timeoutMs, headers: { "content-type": "application/json", "content-length": body.length } }, (response) => {
       response.resume();
       const status = response.statusCode ?? 0;
       response.on("end", () => finish(status >= 200 && status < 300 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(`collector answered ${status}`) }));

@@ -42,10 +42,11 @@ export function timingHeader(timings: PluginTiming[], totalMs: number): string {
  * starts, to make their command a child span of the plugin that issued it; contexts are passed
  * explicitly, so this is set by the phase runner around each traced hook call.
  */
-let currentPluginSpan: { span: Span; tracer: Tracer; context: Context } | null = null;
+let currentPluginSpan: { span: Span; tracer: Tracer; parent: Context } | null = null;
 
-export function enterPluginSpan(tracer: Tracer, context: Context, span: Span): void {
-  currentPluginSpan = { span, tracer, context: trace.setSpan(context, span) };
+export function enterPluginSpan(tracer: Tracer, parent: Context, span: Span): void {
+  // The span's own context is made only if the hook issues a store command: most never do.
+  currentPluginSpan = { span, tracer, parent };
 }
 
 export function leavePluginSpan(): void {
@@ -56,7 +57,7 @@ export function leavePluginSpan(): void {
 export function storeCommand<T>(system: string, operation: string, key: string, run: () => Promise<T>, result?: (value: T) => Record<string, string | number | boolean>): Promise<T> {
   const parent = currentPluginSpan;
   if (!parent) return run();
-  const span = parent.tracer.startSpan(`${operation} ${system}`, { kind: SpanKind.CLIENT, attributes: { "db.system.name": system, "db.operation.name": operation, "portcullis.store.key": key } }, parent.context);
+  const span = parent.tracer.startSpan(`${operation} ${system}`, { kind: SpanKind.CLIENT, attributes: { "db.system.name": system, "db.operation.name": operation, "portcullis.store.key": key } }, trace.setSpan(parent.parent, parent.span));
   return run().then(
     (value) => {
       if (result) span.setAttributes(result(value));

@@ -4,9 +4,10 @@
 // a time. When the collector is slow or down the queue fills and further spans are dropped and
 // counted (portcullis_telemetry_spans_dropped_total): the request path never waits for telemetry.
 import { ROOT_CONTEXT, context, propagation, trace, type Context, type ContextManager, type Span, type Tracer } from "@opentelemetry/api";
-import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
+import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter as OtlpGrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OtlpJsonTraceExporter } from "./otlp-json.js";
+import { PooledIdGenerator } from "./ids.js";
+import { EncodedSpanBatches, OtlpJsonTraceExporter, SpanObjectBatches, type SpanBatches } from "./otlp-json.js";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { AlwaysOnSampler, ConsoleSpanExporter, ParentBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -24,24 +25,23 @@ export interface SpanQueueCounts {
 
 /**
  * Finished spans in a bounded queue, exported in batches, one export in flight at most. With the
- * OTLP/JSON exporter each span is encoded as it ends and the queue holds strings.
+ * OTLP/JSON exporter each span is encoded as it ends, into the body it will be sent in.
  */
 class BoundedBatchProcessor implements SpanProcessor {
-  private queue: (ReadableSpan | string)[] = [];
+  private readonly batches: SpanBatches;
   private exporting: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
-  private readonly encoder: OtlpJsonTraceExporter | null;
   readonly counts: SpanQueueCounts;
 
   constructor(
     private readonly exporter: SpanExporter,
     private readonly maxQueue: number,
-    private readonly batchSize: number,
+    batchSize: number,
     intervalMs: number,
     private readonly log: Logger,
   ) {
-    this.encoder = exporter instanceof OtlpJsonTraceExporter ? exporter : null;
-    this.counts = { exported: 0, dropped: 0, exportFailures: 0, queued: () => this.queue.length };
+    this.batches = exporter instanceof OtlpJsonTraceExporter ? new EncodedSpanBatches(exporter, batchSize) : new SpanObjectBatches(exporter, batchSize);
+    this.counts = { exported: 0, dropped: 0, exportFailures: 0, queued: () => this.batches.queued };
     this.timer = setInterval(() => void this.exportBatch(), intervalMs);
     this.timer.unref();
   }
@@ -49,35 +49,36 @@ class BoundedBatchProcessor implements SpanProcessor {
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
-    if (this.queue.length >= this.maxQueue) {
+    if (this.batches.queued >= this.maxQueue) {
       this.counts.dropped++;
       return;
     }
-    this.queue.push(this.encoder ? this.encoder.encode(span) : span);
-    if (this.queue.length >= this.batchSize && !this.exporting) void this.exportBatch();
+    this.batches.push(span);
+    if (this.batches.hasFullBatch && !this.exporting) void this.exportBatch();
   }
 
   private exportBatch(): Promise<void> {
-    if (this.exporting || this.queue.length === 0) return this.exporting ?? Promise.resolve();
-    const batch = this.queue.splice(0, this.batchSize);
-    this.exporting = new Promise<void>((done) => {
-      const settle = (result: ExportResult) => {
-        if (result.code === ExportResultCode.SUCCESS) this.counts.exported += batch.length;
+    if (this.exporting) return this.exporting;
+    let started = false;
+    const exporting = new Promise<void>((done) => {
+      started = this.batches.sendNext((count, result) => {
+        if (result.code === ExportResultCode.SUCCESS) this.counts.exported += count;
         else {
           this.counts.exportFailures++;
-          this.counts.dropped += batch.length;
+          this.counts.dropped += count;
           if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
         }
         done();
-      };
-      if (this.encoder) this.encoder.exportEncoded(batch as string[], settle);
-      else this.exporter.export(batch as ReadableSpan[], settle);
-    }).finally(() => (this.exporting = null));
+      });
+      if (!started) done();
+    });
+    if (!started) return exporting;
+    this.exporting = exporting.finally(() => (this.exporting = null));
     return this.exporting;
   }
 
   async forceFlush(): Promise<void> {
-    while (this.queue.length > 0 || this.exporting) await this.exportBatch();
+    while (this.batches.queued > 0 || this.exporting) await this.exportBatch();
   }
 
   async shutdown(): Promise<void> {
@@ -166,6 +167,7 @@ export function startTelemetry(config: TelemetryConfig, version: string, log: Lo
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     textMapPropagator: propagator,
     contextManager: new ExplicitContextManager(),
+    idGenerator: new PooledIdGenerator(),
     instrumentations: [],
   });
   sdk.start();
