@@ -164,6 +164,8 @@ export interface GatewayVariant {
   args?: string[];
   cores?: string;
   processTree?: boolean;
+  /** The plugin folder (default: the repository's plugins/). */
+  pluginsDir?: string;
 }
 
 /**
@@ -177,7 +179,7 @@ export interface GatewayVariant {
 export async function compareGateways(title: string, variants: GatewayVariant[], baseline: string, options: RoundOptions, others: ChildProcess[] = [], onRound?: (variant: string, requests: number) => void): Promise<void> {
   const start = async (variant: GatewayVariant): Promise<{ child: ChildProcess; target: Variant }> => {
     const file = variant.name.toLowerCase().replace(/[^a-z0-9.]+/g, "-");
-    const { child, url } = await startPortcullis(file, variant.config, undefined, false, variant.args ?? [], variant.cores);
+    const { child, url } = await startPortcullis(file, variant.config, variant.pluginsDir, false, variant.args ?? [], variant.cores);
     return { child, target: { name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) } };
   };
   if (!options.fresh) {
