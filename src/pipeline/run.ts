@@ -106,13 +106,14 @@ type Phase = PluginTiming["phase"];
  */
 function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (ctx: PluginContext) => T | Promise<T>, answered: (value: T) => boolean): T | Promise<T> {
   const ctx = new HookContext(link.options, scope);
-  const started = performance.now();
+  const started = scope.timings ? performance.now() : 0;
   const cpuBefore = link.definition.cpuMs ? link.definition.cpuMs() : null;
   const traced = scope.trace;
   let span: Span | null = null;
   if (traced) {
     const version = link.definition.version;
-    span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, { attributes: version ? { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase, "portcullis.plugin.version": version } : { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase } }, traced.context);
+    span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, undefined, traced.context);
+    span.setAttributes(version ? { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase, "portcullis.plugin.version": version } : { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase });
     ctx.span = span;
   }
   const finish = (decision: string) => {

@@ -147,17 +147,17 @@ class Forwarding {
     const trace = this.job.trace;
     if (trace) {
       const url = target.url;
-      attempt.span = trace.tracer.startSpan(this.job.method, {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          "http.request.method": this.job.method,
-          "server.address": url.hostname,
-          "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
-          "url.full": `${url.origin}${this.job.pathAndSearch}`,
-          "portcullis.upstream": pool.config.name,
-          ...(this.attempts > 1 ? { "http.request.resend_count": this.attempts - 1 } : {}),
-        },
-      }, trace.context);
+      // Attributes set after the start (the SDK would copy and check them twice more for its sampler).
+      const span = trace.tracer.startSpan(this.job.method, { kind: SpanKind.CLIENT }, trace.context);
+      span.setAttributes({
+        "http.request.method": this.job.method,
+        "server.address": url.hostname,
+        "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+        "url.full": `${url.origin}${this.job.pathAndSearch}`,
+        "portcullis.upstream": pool.config.name,
+      });
+      if (this.attempts > 1) span.setAttribute("http.request.resend_count", this.attempts - 1);
+      attempt.span = span;
     }
     this.attempt = attempt;
     this.outcome.target = target.origin;

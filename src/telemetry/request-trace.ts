@@ -17,7 +17,10 @@ export type { PluginTiming };
 /** Starts the server span of a sampled request; its name and route are filled in once the route is known. */
 export function startRequestTrace(tracer: Tracer, headers: Record<string, string | string[] | undefined>, attributes: Record<string, string | number>): { trace: RequestTrace | null; span: Span } {
   const parent = extractContext(headers);
-  const span = tracer.startSpan(String(attributes["http.request.method"]), { kind: SpanKind.SERVER, attributes }, parent);
+  // Attributes set after the start: given to startSpan, the SDK would copy and check them twice
+  // more for the sampler, and the sampling decision is taken before (Tracing.sample).
+  const span = tracer.startSpan(String(attributes["http.request.method"]), { kind: SpanKind.SERVER }, parent);
+  span.setAttributes(attributes);
   return { trace: span.isRecording() ? { tracer, span, context: trace.setSpan(parent, span) } : null, span };
 }
 
