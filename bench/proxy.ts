@@ -1,8 +1,9 @@
 // Throughput of the proxy path. In one run, interleaved round by round, wrk measures:
 //   direct            the upstream alone
 //   http-proxy        a bare http-proxy server in front of it (the baseline)
+//   koa-only          a Koa app whose one middleware hands each request to http-proxy
 //   koa-floor         the least a gateway on Koa, @koa/router and http-proxy does per request
-//                     (request id, forwarding headers; bench/lib/koa-floor-proxy.ts)
+//                     (route match, request id, forwarding headers; bench/lib/koa-floor-proxy.ts)
 //   portcullis        the gateway with one route and no plugins (access log on, as shipped)
 //   portcullis-nolog  the same with log.access: false
 // Usage: node dist/bench/proxy.js [--rounds 5] [--seconds 8] [--connections 32]
@@ -16,6 +17,8 @@ const options = roundOptions();
 const upstream = await startBenchUpstream();
 const barePort = await freePort();
 const bare = await forkPinned(PROXY_CORE, join(here, "lib/bare-proxy.js"), [String(barePort), upstream.url]);
+const koaPort = await freePort();
+const koa = await forkPinned(PROXY_CORE, join(here, "lib/koa-floor-proxy.js"), [String(koaPort), upstream.url, "koa-only"]);
 const floorPort = await freePort();
 const floor = await forkPinned(PROXY_CORE, join(here, "lib/koa-floor-proxy.js"), [String(floorPort), upstream.url]);
 const route = `upstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app }\n`;
@@ -27,6 +30,7 @@ await runRounds(
   [
     { name: "direct", url: `${upstream.url}/`, pid: upstream.child.pid! },
     { name: "http-proxy", url: `http://127.0.0.1:${barePort}/`, pid: bare.pid! },
+    { name: "koa-only", url: `http://127.0.0.1:${koaPort}/`, pid: koa.pid! },
     { name: "koa-floor", url: `http://127.0.0.1:${floorPort}/`, pid: floor.pid! },
     { name: "portcullis", url: gateway.url, pid: gateway.child.pid! },
     { name: "portcullis-nolog", url: quiet.url, pid: quiet.child.pid! },
@@ -34,5 +38,5 @@ await runRounds(
   "http-proxy",
   options,
 );
-for (const child of [upstream.child, bare, floor, gateway.child, quiet.child]) child.kill("SIGTERM");
+for (const child of [upstream.child, bare, koa, floor, gateway.child, quiet.child]) child.kill("SIGTERM");
 process.exit(0);

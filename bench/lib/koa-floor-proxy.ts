@@ -2,7 +2,9 @@
 // the bare http-proxy baseline and the gateway: a Koa app, the route found by @koa/router, a
 // request id (kept or made, sent both ways), X-Forwarded-For/Proto/Host and Forwarded set, and
 // http-proxy with a keep-alive agent. Nothing else: no timeouts, retries, health, balancing,
-// metrics, logs, plugins or hop-by-hop filtering. Usage: node koa-floor-proxy.js PORT TARGET_URL
+// metrics, logs, plugins or hop-by-hop filtering. With "koa-only", not even that: a Koa app whose
+// one middleware hands every request to http-proxy, what Koa itself costs.
+// Usage: node koa-floor-proxy.js PORT TARGET_URL [koa-only]
 import { randomUUID } from "node:crypto";
 import { Agent, createServer } from "node:http";
 import Router from "@koa/router";
@@ -34,8 +36,12 @@ router.all("/{*rest}", (ctx) => {
   res.setHeader("x-request-id", requestId);
   proxy.web(req, res);
 });
-const routes = router.routes();
-app.use(routes);
+if (process.argv[4] === "koa-only") {
+  app.use((ctx) => {
+    ctx.respond = false;
+    proxy.web(ctx.req, ctx.res);
+  });
+} else app.use(router.routes());
 
 createServer(app.callback()).listen(Number(process.argv[2]), "127.0.0.1", () => process.send?.("ready"));
 // Exit normally on SIGTERM, so that profilers (--cpu-prof) get to write their output.
