@@ -23,7 +23,8 @@ if (files.length === 0) {
 
 ensureServices();
 
-const result = spawnSync(process.execPath, ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files], {
+// A test that hangs (a request nobody answers) fails after two minutes instead of holding CI.
+const result = spawnSync(process.execPath, ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...files], {
   stdio: "inherit",
   cwd: root,
 });

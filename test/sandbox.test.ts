@@ -126,6 +126,16 @@ describe("sandboxed plugins", () => {
     assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
   });
 
+  it("a plugin that loops forever after the gateway sat idle is stopped all the same", async () => {
+    // The watchdog sleeps after 100 ms without a plugin call; the next call must wake it.
+    await new Promise((wait) => setTimeout(wait, 400));
+    const started = Date.now();
+    const spun = await send(`${gateway.url}/spins/x`);
+    assert.equal(spun.status, 500);
+    assert.ok(Date.now() - started < 2000);
+    assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
+  });
+
   it("a plugin that allocates without bound costs its request a 500 and gets a fresh isolate", async () => {
     const boom = await send(`${gateway.url}/hungry/x`, { headers: { "x-boom": "1" } });
     assert.equal(boom.status, 500);

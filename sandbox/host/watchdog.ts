@@ -6,15 +6,27 @@
 // Instead, the host marks each call in shared memory (a call number and its budget before the call,
 // a zero after), and a small isolate of our own, parked on isolated-vm's thread pool, looks at the
 // marks every few milliseconds: a call number it has seen for longer than its budget is a call
-// that overran, and its isolate is disposed. The per-call cost is a few stores into typed arrays,
-// with no clock read; the watchdog's cost is one wake-up per tick whatever the load, and deadlines
-// are kept to within a tick.
+// that overran, and its isolate is disposed. The per-call cost is a few stores into typed arrays
+// and two atomic operations, with no clock read; deadlines are kept to within a tick.
+//
+// An idle gateway should not wake up 200 times a second for nothing: after a stretch of ticks with
+// no call at all the watchdog sleeps until the next call starts. The host counts every call start
+// (an atomic add, which also orders its marks before what follows) and then looks whether the
+// watchdog sleeps, waking it if so; the watchdog says it sleeps, then reads the count once more
+// before it waits. With all four operations sequentially consistent, either the watchdog sees the
+// new call or the host sees it asleep: a call never runs unwatched.
 import ivm from "isolated-vm";
 
 const CAPACITY = 4096;
 const TICK_MS = 5;
+/** Ticks without any call before the watchdog sleeps until the next one (100 ms). */
+const QUIET_TICKS = 20;
 /** Written into a slot by the watchdog when it disposed that slot's isolate. */
 const FIRED = -1;
+/** The control words: stop the loop; calls started so far (wrapping); the watchdog is asleep. */
+const STOP = 0;
+const STARTED = 1;
+const ASLEEP = 2;
 
 const LOOP = `
 globalThis.watch = (callBuffer, budgetBuffer, controlBuffer, slots, isolates) => {
@@ -23,11 +35,22 @@ globalThis.watch = (callBuffer, budgetBuffer, controlBuffer, slots, isolates) =>
   const control = new Int32Array(controlBuffer);
   const seen = slots.map(() => 0);
   const since = slots.map(() => 0);
-  while (Atomics.wait(control, 0, 0, ${TICK_MS}) !== "not-equal") {
+  let started = Atomics.load(control, ${STARTED});
+  let quiet = 0;
+  for (;;) {
+    if (quiet >= ${QUIET_TICKS}) {
+      Atomics.store(control, ${ASLEEP}, 1);
+      if (Atomics.load(control, ${STARTED}) === started && Atomics.load(control, ${STOP}) === 0) Atomics.wait(control, ${ASLEEP}, 1);
+      Atomics.store(control, ${ASLEEP}, 0);
+      quiet = 0;
+    }
+    if (Atomics.wait(control, ${STOP}, 0, ${TICK_MS}) === "not-equal") return;
     const now = Date.now();
+    let running = false;
     for (let i = 0; i < slots.length; i++) {
       const call = calls[slots[i]];
       if (call <= 0) continue;
+      running = true;
       if (call !== seen[i]) {
         seen[i] = call;
         since[i] = now;
@@ -36,6 +59,10 @@ globalThis.watch = (callBuffer, budgetBuffer, controlBuffer, slots, isolates) =>
         try { isolates[i].dispose(); } catch {}
       }
     }
+    const count = Atomics.load(control, ${STARTED});
+    if (running || count !== started) quiet = 0;
+    else quiet++;
+    started = count;
   }
 };
 `;
@@ -48,7 +75,7 @@ export class IsolateWatchdog {
   private readonly budgetBuffer = new SharedArrayBuffer(CAPACITY * Float64Array.BYTES_PER_ELEMENT);
   private readonly budgets = new Float64Array(this.budgetBuffer);
   private callNumber = 0;
-  private readonly control = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  private readonly control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   private readonly isolates = new Map<number, ivm.Isolate>();
   /** Slots the running loop knows about; calls into other isolates need a timer of their own. */
   private guarded = new Set<number>();
@@ -96,6 +123,13 @@ export class IsolateWatchdog {
   arm(slot: number, timeoutMs: number): void {
     this.budgets[slot] = timeoutMs;
     this.calls[slot] = ++this.callNumber;
+    Atomics.add(this.control, STARTED, 1);
+    if (Atomics.load(this.control, ASLEEP) === 1) this.wake();
+  }
+
+  private wake(): void {
+    Atomics.store(this.control, ASLEEP, 0);
+    Atomics.notify(this.control, ASLEEP);
   }
 
   /** Marks the call done; true when the watchdog fired on it (the isolate is gone). */
@@ -121,7 +155,7 @@ export class IsolateWatchdog {
         const slots = [...this.isolates.keys()];
         if (slots.length === 0) continue;
         const isolates = slots.map((slot) => this.isolates.get(slot)!);
-        Atomics.store(this.control, 0, 0);
+        Atomics.store(this.control, STOP, 0);
         this.running = this.loop
           .apply(undefined, [
             new ivm.ExternalCopy(this.callBuffer).copyInto({ release: true }),
@@ -140,8 +174,9 @@ export class IsolateWatchdog {
   private async stop(): Promise<void> {
     if (!this.running) return;
     this.guarded = new Set();
-    Atomics.store(this.control, 0, 1);
-    Atomics.notify(this.control, 0);
+    Atomics.store(this.control, STOP, 1);
+    Atomics.notify(this.control, STOP);
+    this.wake();
     await this.running;
     this.running = null;
   }
