@@ -84,7 +84,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const logging = createLogging(firstConfig.log.level, firstConfig.log.redact);
   const log = logging.log;
   // Telemetry settings are read at start, like the listeners.
-  const tracing = startTelemetry(firstConfig.telemetry, version, log);
+  const tracing = await startTelemetry(firstConfig.telemetry, version, log);
   const accessLog = createAccessLog(logging);
   // The store is opened once; a reload that names another store takes effect on restart.
   const store = openStore(firstConfig.store, log);
