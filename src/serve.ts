@@ -87,7 +87,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const tracing = await startTelemetry(firstConfig.telemetry, version, log);
   const accessLog = createAccessLog(logging);
   // The store is opened once; a reload that names another store takes effect on restart.
-  const store = openStore(firstConfig.store, log);
+  const store = await openStore(firstConfig.store, log);
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);

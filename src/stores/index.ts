@@ -1,13 +1,14 @@
 // Opens the store the config names: the embedded memory store, or Redis (redis://, rediss://,
-// redis-sentinel://, redis-cluster://).
+// redis-sentinel://, redis-cluster://). The Redis store, and ioredis with it, is loaded only when
+// the config names Redis: a gateway on the memory store does not carry it.
 import type { Logger } from "pino";
 import { MemoryStore } from "./memory.js";
-import { RedisStore } from "./redis.js";
 import type { KeyValueStore } from "./store.js";
 
 export type { KeyValueStore } from "./store.js";
 
-export function openStore(url: string, log: Logger): KeyValueStore {
+export async function openStore(url: string, log: Logger): Promise<KeyValueStore> {
   if (url === "memory") return new MemoryStore();
+  const { RedisStore } = await import("./redis.js");
   return new RedisStore(url, log);
 }
