@@ -158,6 +158,11 @@ class Forwarding {
       });
       if (this.attempts > 1) span.setAttribute("http.request.resend_count", this.attempts - 1);
       attempt.span = span;
+      // This attempt's own traceparent: the upstream's spans become children of its client span.
+      // Put among the request's headers, which http-proxy copies anyway (cheaper than a setHeader
+      // on the upstream request), and replaced by the next attempt's.
+      const parentOfUpstream = traceHeaders(span);
+      for (const name in parentOfUpstream) req.headers[name] = parentOfUpstream[name];
     }
     this.attempt = attempt;
     this.outcome.target = target.origin;
@@ -188,11 +193,6 @@ class Forwarding {
     const attempt = this.attempt;
     if (!attempt || attempt.done) return;
     attempt.proxyReq = proxyReq;
-    if (attempt.span) {
-      // This attempt's own traceparent: the upstream's spans become children of its client span.
-      const headers = traceHeaders(attempt.span);
-      for (const name in headers) proxyReq.setHeader(name, headers[name]);
-    }
     const socket = proxyReq.socket;
     if (socket?.connecting) {
       attempt.connectTimer = setTimeout(() => this.onTimeout(attempt, "connect"), this.job.pool.config.timeouts.connectMs);

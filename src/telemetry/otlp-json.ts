@@ -134,7 +134,7 @@ class BodyBuffer {
 export class EncodedSpanBatches implements SpanBatches {
   private filling: BodyBuffer | null = null;
   private readonly full: BodyBuffer[] = [];
-  /** One buffer kept from the last export for the next body: no fresh megabyte per batch. */
+  /** One buffer kept from the last export for the next body: no fresh half megabyte per batch. */
   private spare: Buffer | null = null;
   queued = 0;
 
