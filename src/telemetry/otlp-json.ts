@@ -63,13 +63,43 @@ function value(item: AttributeValue): string {
   }
 }
 
+/**
+ * Whole `{"key":…,"value":{…}}` texts of attributes whose values recur from span to span (method,
+ * route, API, plugin name and phase, status code), by key, then by value: most of a span's
+ * attributes are written by one lookup instead of being built again.
+ */
+const fragments = new Map<string, Map<string | number | boolean, string>>();
+/** Values kept per key: unique values (request ids) fill a key's share and are then built each time. */
+const FRAGMENTS_PER_KEY = 64;
+/** All kept texts together stay under ~0.5 MB, whatever keys plugins add to their spans. */
+const FRAGMENTS_IN_ALL = 4096;
+const LONGEST_KEPT_TEXT = 64;
+let fragmentsKept = 0;
+
+function attribute(key: string, item: AttributeValue): string {
+  const kept = typeof item === "boolean" || (typeof item === "number" && Number.isInteger(item)) || (typeof item === "string" && item.length <= LONGEST_KEPT_TEXT);
+  if (!kept) return `${keyPrefix(key)}${value(item)}}`;
+  let byValue = fragments.get(key);
+  let fragment = byValue?.get(item as string | number | boolean);
+  if (fragment !== undefined) return fragment;
+  fragment = `${keyPrefix(key)}${value(item)}}`;
+  if (fragmentsKept < FRAGMENTS_IN_ALL) {
+    if (byValue === undefined) fragments.set(key, (byValue = new Map()));
+    if (byValue.size < FRAGMENTS_PER_KEY) {
+      byValue.set(item as string | number | boolean, fragment);
+      fragmentsKept++;
+    }
+  }
+  return fragment;
+}
+
 function attributes(list: Attributes): string {
   let out = "";
   for (const key in list) {
     const item = list[key];
     if (item === undefined) continue;
     if (out) out += ",";
-    out += `${keyPrefix(key)}${value(item)}}`;
+    out += attribute(key, item);
   }
   return `[${out}]`;
 }
