@@ -302,7 +302,9 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const upstream = route.upstream;
     const upgrade = upgradeOf(req);
     if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
-      applyHostPolicy(headers, upstream.pool.config.host);
+      // Host "target": the WebSocket proxy picks the target, and Node writes its Host when the client's is gone.
+      if (upstream.pool.config.host === "target") delete headers.host;
+      else applyHostPolicy(headers, upstream.pool.config.host);
       const opened = await websockets.proxy({
         req,
         upgrade,
@@ -347,8 +349,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     }
 
     const pool = upstream.pool;
-    // "target" is set per attempt by forward(), once it knows the target: no delete on the hot path.
-    if (pool.config.host !== "target") applyHostPolicy(headers, pool.config.host);
+    applyHostPolicy(headers, pool.config.host);
     const outcome: ForwardOutcome = await forward({
       req,
       res,
@@ -428,10 +429,13 @@ function serverAddress(ctx: Context): string {
   return colon < 0 ? host : host.slice(0, colon);
 }
 
+/**
+ * The upstream Host for "preserve" (the client's, left as it is) and a fixed name. "target" is the
+ * chosen target's host:port, set by forward() on each attempt once it knows the target (set, not
+ * deleted: a delete makes the header object a slow dictionary).
+ */
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {
-  // "target": Node sets Host from the target's address when the request has none.
-  if (hostPolicy === "target") delete headers.host;
-  else if (hostPolicy !== "preserve") headers.host = hostPolicy;
+  if (hostPolicy !== "target" && hostPolicy !== "preserve") headers.host = hostPolicy;
 }
 
 function hashKeyFor(hashOn: { header?: string; cookie?: string; clientIp?: boolean }, headers: IncomingMessage["headers"], clientIp: string): string | null {

@@ -1,6 +1,6 @@
 // An OTLP/HTTP trace exporter with JSON encoding written for the gateway's hot path: each span is
-// written straight into the request body's text, and batches go out over one keep-alive
-// connection. It replaces the SDK's OTLP/HTTP exporter, whose encoding builds intermediate objects
+// encoded as it ends straight into the bytes of the request body it will be sent in, and batches
+// go out over one keep-alive connection. It replaces the SDK's OTLP/HTTP exporter, whose encoding builds intermediate objects
 // for every span and cost most of what tracing at sampling 1.0 added per request (bench/README.md).
 // The wire format is the standard one (opentelemetry-proto, JSON mapping): any collector takes it.
 import { Agent, request as httpRequest } from "node:http";
@@ -123,13 +123,26 @@ const BODY_END = Buffer.from("]}]}]}");
  */
 const BYTES_PER_SPAN = 1024;
 
+/** Finished spans waiting for export, grouped into the batches they will be sent in. */
+export interface SpanBatches {
+  /** Spans waiting, in all batches. */
+  readonly queued: number;
+  readonly hasFullBatch: boolean;
+  push(span: ReadableSpan): void;
+  /**
+   * Sends the oldest batch (a partly filled one when none is full) and calls `done` with its span
+   * count and the result; false when nothing waits.
+   */
+  sendNext(done: (count: number, result: ExportResult) => void): boolean;
+}
+
 /**
  * One request body being filled: the resource prefix, then each span's JSON as the span ends, with
  * the commas between. Written into bytes at once, the span's text dies young (no string ropes
  * kept alive until the export, no joining and re-encoding of a large string when it is sent).
  */
 class BodyBuffer {
-  private bytes: Buffer;
+  private readonly bytes: Buffer;
   private length: number;
   count = 0;
 
@@ -242,19 +255,6 @@ export class SpanObjectBatches implements SpanBatches {
     this.exporter.export(next, (result) => done(next.length, result));
     return true;
   }
-}
-
-/** Finished spans waiting for export, grouped into the batches they will be sent in. */
-export interface SpanBatches {
-  /** Spans waiting, in all batches. */
-  readonly queued: number;
-  readonly hasFullBatch: boolean;
-  push(span: ReadableSpan): void;
-  /**
-   * Sends the oldest batch (a partly filled one when none is full) and calls `done` with its span
-   * count and the result; false when nothing waits.
-   */
-  sendNext(done: (count: number, result: ExportResult) => void): boolean;
 }
 
 export class OtlpJsonTraceExporter implements SpanExporter {
