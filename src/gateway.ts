@@ -22,7 +22,8 @@ import type { Route, Runtime } from "./runtime.js";
 import type { AccessLog } from "./telemetry/access-log.js";
 import { recordRequest } from "./telemetry/gateway-metrics.js";
 import { recentRequests } from "./telemetry/recent-requests.js";
-import { endRequestTrace, startRequestTrace, timingHeader, type PluginTiming } from "./telemetry/request-trace.js";
+import type { PluginTiming } from "./telemetry/plugin-timing.js";
+import { endRequestTrace, startRequestTrace, timingHeader } from "./telemetry/request-trace.js";
 import type { Tracing } from "./telemetry/tracing.js";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
@@ -302,9 +303,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     const upstream = route.upstream;
     const upgrade = upgradeOf(req);
     if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
-      // Host "target": the WebSocket proxy picks the target, and Node writes its Host when the client's is gone.
-      if (upstream.pool.config.host === "target") delete headers.host;
-      else applyHostPolicy(headers, upstream.pool.config.host);
+      applyHostPolicy(headers, upstream.pool.config.host);
       const opened = await websockets.proxy({
         req,
         upgrade,
@@ -431,8 +430,8 @@ function serverAddress(ctx: Context): string {
 
 /**
  * The upstream Host for "preserve" (the client's, left as it is) and a fixed name. "target" is the
- * chosen target's host:port, set by forward() on each attempt once it knows the target (set, not
- * deleted: a delete makes the header object a slow dictionary).
+ * chosen target's host:port, set by whoever picks the target (forward() on each attempt, the
+ * WebSocket proxy once): set, not deleted, since a delete makes the header object a slow dictionary.
  */
 function applyHostPolicy(headers: IncomingMessage["headers"], hostPolicy: string): void {
   if (hostPolicy !== "target" && hostPolicy !== "preserve") headers.host = hostPolicy;

@@ -102,7 +102,7 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
       now: Date.now(),
       summary: traffic.summary(60),
       series: traffic.series(120),
-      store: { kind: store.kind, reachable: "reachable" in store ? (store as { reachable: boolean }).reachable : true },
+      store: { kind: store.kind, reachable: store.reachable ?? true },
       inFlight: control.runtime().inFlight,
     };
   });

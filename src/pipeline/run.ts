@@ -3,7 +3,8 @@
 // fail-closed answers 500 for it. No plugin fault ever escapes to the server.
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { enterPluginSpan, leavePluginSpan, type PluginTiming, type RequestTrace } from "../telemetry/request-trace.js";
+import type { PluginTiming } from "../telemetry/plugin-timing.js";
+import { enterPluginSpan, leavePluginSpan, type RequestTrace } from "../telemetry/request-trace.js";
 import { problemBody } from "../problem.js";
 import type { Consumer } from "../consumers/directory.js";
 import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, PluginSpan, RouteInfo } from "./plugin.js";

@@ -258,6 +258,8 @@ export class WebSocketConnections {
     // The upgrade fields are hop-by-hop: stripped like the others, then put back for this hop.
     job.headers.connection = "upgrade";
     job.headers.upgrade = "websocket";
+    // Host "target" is set by whoever picks the target (forward() does the same per attempt).
+    if (pool.config.host === "target") job.headers.host = target.url.host;
 
     return new Promise((resolve) => {
       let settled = false;

@@ -4,6 +4,8 @@
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 export interface KeyValueStore {
   readonly kind: string;
+  /** Whether a remote store's connection is up now (the dashboard shows it); absent for the embedded store. */
+  readonly reachable?: boolean;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<boolean>;

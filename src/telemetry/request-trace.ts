@@ -2,6 +2,7 @@
 // the per-plugin timings a debug request asked for. Both are null for an ordinary unsampled
 // request, and the phase runner then takes its plain path.
 import { SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import type { PluginTiming } from "./plugin-timing.js";
 import { extractContext } from "./tracing.js";
 
 export interface RequestTrace {
@@ -10,9 +11,6 @@ export interface RequestTrace {
   /** The context to start child spans under: the client's trace (if any) with the server span set. */
   context: Context;
 }
-
-import type { PluginTiming } from "./plugin-timing.js";
-export type { PluginTiming };
 
 /** Starts the server span of a sampled request; its name and route are filled in once the route is known. */
 export function startRequestTrace(tracer: Tracer, headers: Record<string, string | string[] | undefined>, attributes: Record<string, string | number>): { trace: RequestTrace | null; span: Span } {
@@ -60,7 +58,8 @@ export function leavePluginSpan(): void {
 export function storeCommand<T>(system: string, operation: string, key: string, run: () => Promise<T>, result?: (value: T) => Record<string, string | number | boolean>): Promise<T> {
   const parent = currentPluginSpan;
   if (!parent) return run();
-  const span = parent.tracer.startSpan(`${operation} ${system}`, { kind: SpanKind.CLIENT, attributes: { "db.system.name": system, "db.operation.name": operation, "portcullis.store.key": key } }, trace.setSpan(parent.parent, parent.span));
+  const span = parent.tracer.startSpan(`${operation} ${system}`, { kind: SpanKind.CLIENT }, trace.setSpan(parent.parent, parent.span));
+  span.setAttributes({ "db.system.name": system, "db.operation.name": operation, "portcullis.store.key": key });
   return run().then(
     (value) => {
       if (result) span.setAttributes(result(value));

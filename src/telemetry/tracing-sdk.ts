@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { TelemetryConfig } from "../config/types.js";
 import { PooledIdGenerator } from "./ids.js";
 import { EncodedSpanBatches, OtlpJsonTraceExporter, SpanObjectBatches, type SpanBatches } from "./otlp-json.js";
-import { TRACEPARENT, type SpanQueueCounts, type Tracing } from "./tracing.js";
+import type { SpanQueueCounts, Tracing } from "./tracing.js";
 
 /**
  * Finished spans in a bounded queue, exported in batches, one export in flight at most. With the
@@ -54,21 +54,19 @@ class BoundedBatchProcessor implements SpanProcessor {
 
   private exportBatch(): Promise<void> {
     if (this.exporting) return this.exporting;
-    let started = false;
-    const exporting = new Promise<void>((done) => {
-      started = this.batches.sendNext((count, result) => {
-        if (result.code === ExportResultCode.SUCCESS) this.counts.exported += count;
-        else {
-          this.counts.exportFailures++;
-          this.counts.dropped += count;
-          if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
-        }
-        done();
-      });
-      if (!started) done();
+    let done!: () => void;
+    const exported = new Promise<void>((resolve) => (done = resolve));
+    const sending = this.batches.sendNext((count, result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.counts.exported += count;
+      else {
+        this.counts.exportFailures++;
+        this.counts.dropped += count;
+        if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
+      }
+      done();
     });
-    if (!started) return exporting;
-    this.exporting = exporting.finally(() => (this.exporting = null));
+    if (!sending) return Promise.resolve();
+    this.exporting = exported.finally(() => (this.exporting = null));
     return this.exporting;
   }
 
@@ -90,10 +88,8 @@ const EXPORT_TIMEOUT_MS = 3000;
 /** How long shutdown waits for the last spans to go. */
 const SHUTDOWN_FLUSH_MS = 2000;
 
-function exporterFor(config: TelemetryConfig): SpanExporter | null {
-  switch (config.exporter) {
-    case "none":
-      return null;
+function exporterFor(config: TelemetryConfig, exporter: Exclude<TelemetryConfig["exporter"], "none">): SpanExporter {
+  switch (exporter) {
     case "console":
       return new ConsoleSpanExporter();
     case "otlp-grpc":
@@ -130,12 +126,13 @@ class ExplicitContextManager implements ContextManager {
   }
 }
 
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
 const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
-/** Starts the OpenTelemetry SDK with traces as configured (an exporter other than none). */
-export function startTracingSdk(config: TelemetryConfig, version: string, log: Logger): Tracing {
-  const exporter = exporterFor(config);
-  if (!exporter) throw new Error("tracing needs an exporter");
+/** Starts the OpenTelemetry SDK with traces as configured; tracing.ts calls it for an exporter other than none. */
+export function startTracingSdk(config: TelemetryConfig, kind: Exclude<TelemetryConfig["exporter"], "none">, version: string, log: Logger): Tracing {
+  const exporter = exporterFor(config, kind);
   const processor = new BoundedBatchProcessor(exporter, config.queueSize, config.batchSize, config.exportIntervalMs, log);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: version, ...config.resourceAttributes }),

@@ -31,10 +31,8 @@ export async function startTelemetry(config: TelemetryConfig, version: string, l
   // Traces off: a client's traceparent still reaches the upstream, as any header does.
   if (config.exporter === "none") return { tracer: null, counts: null, sample: () => false, shutdown: async () => undefined };
   const { startTracingSdk } = await import("./tracing-sdk.js");
-  return startTracingSdk(config, version, log);
+  return startTracingSdk(config, config.exporter, version, log);
 }
-
-export const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
 /** Reads W3C traceparent/tracestate/baggage from a client's headers. */
 export function extractContext(headers: Record<string, string | string[] | undefined>): Context {
