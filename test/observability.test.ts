@@ -34,12 +34,15 @@ interface OtlpSpan {
 const SERVER = 2;
 const CLIENT = 3;
 
-/** An OTLP/HTTP (JSON) trace receiver. */
+/** An OTLP/HTTP (JSON) trace receiver; a slow one answers its first export after `firstAnswerMs`. */
 class Receiver {
   readonly spans: OtlpSpan[] = [];
   resources: { key: string; value: OtlpValue }[][] = [];
   private server!: Server;
+  private answered = 0;
   url = "";
+
+  constructor(private readonly firstAnswerMs = 0) {}
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -53,8 +56,12 @@ class Receiver {
             for (const scope of resourceSpans.scopeSpans) this.spans.push(...scope.spans);
           }
         }
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end("{}");
+        const answer = () => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end("{}");
+        };
+        if (this.answered++ === 0 && this.firstAnswerMs > 0) setTimeout(answer, this.firstAnswerMs);
+        else answer();
       });
     });
     await new Promise<void>((done) => this.server.listen(0, "127.0.0.1", () => done()));
@@ -361,6 +368,43 @@ apis:
     } finally {
       await withRedis.stop();
       await redis.stop();
+    }
+  });
+});
+
+describe("slow collector", () => {
+  it("sends the batches that waited for a slow export as soon as it is answered, not at the next interval", async () => {
+    // The first export is answered after 1.5 s. Meanwhile 30 requests make 60 spans: 8 are in that
+    // export, 32 fill the queue, the rest are dropped. Once it is answered, every full batch waiting
+    // must go at once: no span ends any more to start an export, and the interval is a minute.
+    const slow = new Receiver(1500);
+    await slow.start();
+    const gateway = await startGatewayProcess(`
+log: { access: false }
+telemetry: { exporter: otlp-http, endpoint: "${slow.url}", exportInterval: 1m, queueSize: 32, batchSize: 8 }
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis: [{ name: app, basePath: /, upstream: app }]
+`);
+    try {
+      const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => send(`${gateway.url}/slow/${i}`).then((reply) => reply.status)));
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      const spans = (metrics: Map<string, number>) => ({
+        exported: metrics.get('portcullis_telemetry_spans_total{result="exported"}') ?? 0,
+        dropped: metrics.get('portcullis_telemetry_spans_total{result="dropped"}') ?? 0,
+        queued: metrics.get("portcullis_telemetry_span_queue") ?? 0,
+      });
+      let counts = spans(parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text));
+      for (let i = 0; i < 50 && counts.exported + counts.dropped < 60; i++) {
+        await new Promise((wait) => setTimeout(wait, 100));
+        counts = spans(parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text));
+      }
+      assert.ok(counts.dropped > 0, "the queue overflowed while the first export waited");
+      assert.equal(counts.exported + counts.dropped, 60, `every span exported or dropped: ${JSON.stringify(counts)}`);
+      assert.equal(counts.queued, 0);
+      assert.equal(slow.spans.length, counts.exported);
+    } finally {
+      await gateway.stop();
+      await slow.close();
     }
   });
 });

@@ -1,8 +1,9 @@
 // The OpenTelemetry SDK (@opentelemetry/sdk-node) set up from the telemetry config, with W3C trace
-// context and baggage propagation, a parent-based ratio sampler, and a span processor of our own:
-// finished spans wait in a bounded queue and go to the exporter in batches, one export at a time.
-// When the collector is slow or down the queue fills and further spans are dropped and counted
-// (portcullis_telemetry_spans_total{result="dropped"}): the request path never waits for telemetry.
+// context and baggage propagation, sampling decided per request before any span exists, and a span
+// processor of our own: finished spans wait in a bounded queue and go to the exporter in batches,
+// one export at a time. When the collector is slow or down the queue fills and further spans are
+// dropped and counted (portcullis_telemetry_spans_total{result="dropped"}): the request path never
+// waits for telemetry.
 // Loaded only when tracing is on (tracing.ts): the SDK and its exporters weigh ~25 MB and ~160 ms
 // of start-up that a gateway with `exporter: none` does not pay.
 import { ROOT_CONTEXT, trace, type Context, type ContextManager } from "@opentelemetry/api";
@@ -10,7 +11,7 @@ import { CompositePropagator, ExportResultCode, W3CBaggagePropagator, W3CTraceCo
 import { OTLPTraceExporter as OtlpGrpcExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import { AlwaysOnSampler, ConsoleSpanExporter, ParentBasedSampler, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { AlwaysOnSampler, ConsoleSpanExporter, type ReadableSpan, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { Logger } from "pino";
 import type { TelemetryConfig } from "../config/types.js";
@@ -54,19 +55,26 @@ class BoundedBatchProcessor implements SpanProcessor {
 
   private exportBatch(): Promise<void> {
     if (this.exporting) return this.exporting;
-    let done!: () => void;
-    const exported = new Promise<void>((resolve) => (done = resolve));
+    let done!: (succeeded: boolean) => void;
+    const exported = new Promise<boolean>((resolve) => (done = resolve));
     const sending = this.batches.sendNext((count, result) => {
-      if (result.code === ExportResultCode.SUCCESS) this.counts.exported += count;
+      const succeeded = result.code === ExportResultCode.SUCCESS;
+      if (succeeded) this.counts.exported += count;
       else {
         this.counts.exportFailures++;
         this.counts.dropped += count;
         if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
       }
-      done();
+      done(succeeded);
     });
     if (!sending) return Promise.resolve();
-    this.exporting = exported.finally(() => (this.exporting = null));
+    this.exporting = exported.then((succeeded) => {
+      this.exporting = null;
+      // A full batch that waited for this export goes at once. Otherwise a queue that filled while
+      // the collector was slow would stay full (every span ending meanwhile is dropped and starts
+      // nothing) until the next interval. After a failure the interval paces the retries.
+      if (succeeded && this.batches.hasFullBatch) void this.exportBatch();
+    });
     return this.exporting;
   }
 
@@ -141,8 +149,10 @@ export function startTracingSdk(config: TelemetryConfig, kind: Exclude<Telemetry
     // Metrics are served by the admin API, logs go to stdout: the SDK must not start its OTLP defaults for them.
     metricReaders: [],
     logRecordProcessors: [],
-    // The ratio is applied by sample() before a span is started; what reaches the SDK is recorded.
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    // sample() decides per request, parent-based (a client's sampled flag) or by the ratio, before
+    // any span is started: every span the SDK sees belongs to a sampled request. A parent-based
+    // sampler here would only validate each child's parent ids once more (bench/README.md, tracing).
+    sampler: new AlwaysOnSampler(),
     textMapPropagator: propagator,
     contextManager: new ExplicitContextManager(),
     idGenerator: new PooledIdGenerator(),
