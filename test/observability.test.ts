@@ -372,6 +372,37 @@ apis:
   });
 });
 
+describe("sampling", () => {
+  it("follows a client's sampled flag whatever the ratio, and applies the ratio to new traces", async () => {
+    // Ratio 0: only a client's sampled traceparent makes spans. An unsampled one reaches the
+    // upstream as the client sent it, with no span made for it.
+    const parentBased = await startGatewayProcess(`
+log: { access: false }
+telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, sampling: 0 }
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis: [{ name: app, basePath: /, upstream: app }]
+`);
+    try {
+      const sampledTrace = "5a".repeat(16);
+      const unsampledTrace = "5b".repeat(16);
+      const unsampled = await send(`${parentBased.url}/unsampled`, { headers: { traceparent: `00-${unsampledTrace}-00f067aa0ba902b7-00` } });
+      const fresh = await send(`${parentBased.url}/fresh`);
+      const sampled = await send(`${parentBased.url}/sampled`, { headers: { traceparent: `00-${sampledTrace}-00f067aa0ba902b7-01` } });
+      assert.deepEqual([sampled.status, unsampled.status, fresh.status], [200, 200, 200]);
+      assert.equal(unsampled.json<{ traceparent: string }>().traceparent, `00-${unsampledTrace}-00f067aa0ba902b7-00`);
+      assert.equal(fresh.json<{ traceparent: string | null }>().traceparent, null, "ratio 0 starts no trace");
+      const spans = await receiver.trace(sampledTrace, 2);
+      assert.deepEqual(spans.map((span) => span.kind).sort(), [SERVER, CLIENT]);
+      // Spans are exported in the order they end: had the two earlier requests made any, they would
+      // have arrived by now.
+      assert.equal(receiver.spans.filter((span) => span.traceId === unsampledTrace).length, 0);
+      assert.equal(receiver.spans.filter((span) => attribute(span, "url.path") === "/fresh").length, 0);
+    } finally {
+      await parentBased.stop();
+    }
+  });
+});
+
 describe("slow collector", () => {
   it("sends the batches that waited for a slow export as soon as it is answered, not at the next interval", async () => {
     // The first export is answered after 1.5 s. Meanwhile 30 requests make 60 spans: 8 are in that
