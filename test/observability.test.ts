@@ -158,6 +158,16 @@ after(async () => {
   if (pluginDir) await rm(pluginDir, { recursive: true, force: true });
 });
 
+/** A gateway with one API at / on the test upstream (plugins attached to it, if any) and this telemetry section. */
+function startTracedGateway(telemetry: string, plugins = ""): Promise<GatewayProcess> {
+  return startGatewayProcess(`
+log: { access: false }
+telemetry: ${telemetry}
+upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
+apis: [{ name: app, basePath: /, upstream: app${plugins ? `, plugins: [${plugins}]` : ""} }]
+`);
+}
+
 describe("traces", () => {
   it("a request through two plugins and one retry: server span, a span per plugin and phase, a client span per attempt", async () => {
     const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -244,12 +254,7 @@ describe("batches", () => {
     // Four spans per batch leave about 4 KiB per request body: a 6000-character span needs a body
     // of its own, a 2500-character one closes a body early, and non-ASCII text takes more bytes
     // than characters (the second one fits in the room left by characters, not by bytes).
-    const batched = await startGatewayProcess(`
-log: { access: false }
-telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, batchSize: 4 }
-upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
-apis: [{ name: app, basePath: /, upstream: app }]
-`);
+    const batched = await startTracedGateway(`{ exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, batchSize: 4 }`);
     try {
       const agents = ["short", "é".repeat(600), "x".repeat(6000), "naïve café", "y".repeat(2500), "end"];
       const traceIds = agents.map((_, i) => (i + 1).toString(16).padStart(32, "b"));
@@ -376,12 +381,7 @@ describe("sampling", () => {
   it("follows a client's sampled flag whatever the ratio, and applies the ratio to new traces", async () => {
     // Ratio 0: only a client's sampled traceparent makes spans. An unsampled one reaches the
     // upstream as the client sent it, with no span made for it.
-    const parentBased = await startGatewayProcess(`
-log: { access: false }
-telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, sampling: 0 }
-upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
-apis: [{ name: app, basePath: /, upstream: app }]
-`);
+    const parentBased = await startTracedGateway(`{ exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 50ms, sampling: 0 }`);
     try {
       const sampledTrace = "5a".repeat(16);
       const unsampledTrace = "5b".repeat(16);
@@ -410,12 +410,7 @@ describe("slow collector", () => {
     // must go at once: no span ends any more to start an export, and the interval is a minute.
     const slow = new Receiver(1500);
     await slow.start();
-    const gateway = await startGatewayProcess(`
-log: { access: false }
-telemetry: { exporter: otlp-http, endpoint: "${slow.url}", exportInterval: 1m, queueSize: 32, batchSize: 8 }
-upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
-apis: [{ name: app, basePath: /, upstream: app }]
-`);
+    const gateway = await startTracedGateway(`{ exporter: otlp-http, endpoint: "${slow.url}", exportInterval: 1m, queueSize: 32, batchSize: 8 }`);
     try {
       const statuses = await Promise.all(Array.from({ length: 30 }, (_, i) => send(`${gateway.url}/slow/${i}`).then((reply) => reply.status)));
       assert.deepEqual(new Set(statuses), new Set([200]));
@@ -443,12 +438,7 @@ apis: [{ name: app, basePath: /, upstream: app }]
 describe("exporter down", () => {
   it("keeps serving every request, and counts the spans it could not export", async () => {
     const nowhere = await deadPort();
-    const down = await startGatewayProcess(`
-log: { access: false }
-telemetry: { exporter: otlp-http, endpoint: "http://127.0.0.1:${nowhere}", exportInterval: 50ms, queueSize: 64, batchSize: 16 }
-upstreams: { app: { targets: [{ url: "${upstream.url}" }] } }
-apis: [{ name: app, basePath: /, upstream: app, plugins: [{ name: headers, options: { request: { set: { x-a: "1" } } } }] }]
-`);
+    const down = await startTracedGateway(`{ exporter: otlp-http, endpoint: "http://127.0.0.1:${nowhere}", exportInterval: 50ms, queueSize: 64, batchSize: 16 }`, '{ name: headers, options: { request: { set: { x-a: "1" } } } }');
     try {
       const statuses = await Promise.all(Array.from({ length: 300 }, () => send(`${down.url}/items`).then((reply) => reply.status)));
       assert.deepEqual(new Set(statuses), new Set([200]));
