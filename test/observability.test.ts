@@ -300,6 +300,16 @@ function parseMetrics(text: string): Map<string, number> {
   return values;
 }
 
+/** The gateway's /metrics, read every 100 ms until `settled` holds or `tries` reads have been made. */
+async function metricsOnceSettled(gateway: GatewayProcess, settled: (metrics: Map<string, number>) => boolean, tries: number): Promise<Map<string, number>> {
+  let metrics = parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text);
+  for (let i = 0; i < tries && !settled(metrics); i++) {
+    await new Promise((wait) => setTimeout(wait, 100));
+    metrics = parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text);
+  }
+  return metrics;
+}
+
 describe("metrics", () => {
   it("GET /metrics counts known traffic by route and status, and reports plugins, upstreams and the process", async () => {
     const before = parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text);
@@ -419,11 +429,7 @@ describe("slow collector", () => {
         dropped: metrics.get('portcullis_telemetry_spans_total{result="dropped"}') ?? 0,
         queued: metrics.get("portcullis_telemetry_span_queue") ?? 0,
       });
-      let counts = spans(parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text));
-      for (let i = 0; i < 50 && counts.exported + counts.dropped < 60; i++) {
-        await new Promise((wait) => setTimeout(wait, 100));
-        counts = spans(parseMetrics((await send(`${gateway.adminUrl}/metrics`)).text));
-      }
+      const counts = spans(await metricsOnceSettled(gateway, (metrics) => spans(metrics).exported + spans(metrics).dropped >= 60, 50));
       assert.ok(counts.dropped > 0, "the queue overflowed while the first export waited");
       assert.equal(counts.exported + counts.dropped, 60, `every span exported or dropped: ${JSON.stringify(counts)}`);
       assert.equal(counts.queued, 0);
@@ -443,11 +449,7 @@ describe("exporter down", () => {
       const statuses = await Promise.all(Array.from({ length: 300 }, () => send(`${down.url}/items`).then((reply) => reply.status)));
       assert.deepEqual(new Set(statuses), new Set([200]));
       // An export gives up within a few seconds; until then the queue fills and overflows.
-      let metrics = parseMetrics((await send(`${down.adminUrl}/metrics`)).text);
-      for (let i = 0; i < 100 && !((metrics.get("portcullis_telemetry_export_failures_total") ?? 0) > 0); i++) {
-        await new Promise((wait) => setTimeout(wait, 100));
-        metrics = parseMetrics((await send(`${down.adminUrl}/metrics`)).text);
-      }
+      const metrics = await metricsOnceSettled(down, (read) => (read.get("portcullis_telemetry_export_failures_total") ?? 0) > 0, 100);
       assert.ok((metrics.get('portcullis_telemetry_spans_total{result="dropped"}') ?? 0) > 0, "dropped spans are counted");
       assert.equal(metrics.get('portcullis_telemetry_spans_total{result="exported"}'), 0);
       assert.ok((metrics.get("portcullis_telemetry_export_failures_total") ?? 0) > 0);

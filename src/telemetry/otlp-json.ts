@@ -1,7 +1,8 @@
 // An OTLP/HTTP trace exporter with JSON encoding written for the gateway's hot path: each span is
 // encoded as it ends straight into the bytes of the request body it will be sent in, and batches
-// go out over one keep-alive connection. It replaces the SDK's OTLP/HTTP exporter, whose encoding builds intermediate objects
-// for every span and cost most of what tracing at sampling 1.0 added per request (bench/README.md).
+// go out over one keep-alive connection. It replaces the SDK's OTLP/HTTP exporter, whose encoding
+// builds intermediate objects for every span and cost most of what tracing at sampling 1.0 added
+// per request (bench/README.md).
 // The wire format is the standard one (opentelemetry-proto, JSON mapping): any collector takes it.
 import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
