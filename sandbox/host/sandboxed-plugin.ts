@@ -5,9 +5,15 @@
 // (sandbox/runtime/wire.ts); a hook that finishes synchronously costs one call and no promise. A
 // hook that returns a promise hands back a ticket, collected asynchronously: only such hooks pay a
 // thread hop. Time limits: the process watchdog disposes an isolate whose call runs past its
-// deadline (sync code), and a host-side deadline ends async hooks, disposing the isolate when the
-// isolate's CPU time shows it spinning. A disposed isolate (deadline or memory limit) is replaced
-// by the spare; repeated faults open the plugin's breaker.
+// deadline (sync code); a host-side deadline and CPU budget cover everything a call does on
+// isolated-vm's threads (after an await, or queued behind another call). A call that is abandoned
+// always takes its isolate with it: disposing terminates whatever runs there, so no thread keeps
+// running plugin code after the host gave up on it. A disposed isolate (deadline, CPU budget or
+// memory limit) is replaced by the spare; repeated faults open the plugin's breaker.
+//
+// The host never waits for an isolate's lock: a call into an isolate that may be busy on another
+// thread (an async hook in flight) goes asynchronously, and the figures /plugins shows are read
+// only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
 import ivm from "isolated-vm";
 import type { Logger } from "pino";
@@ -16,7 +22,9 @@ import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type Hea
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, hostSyncCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
+import { checkRequestPatch, checkResponsePatch, PatchError } from "./patch-checks.js";
 import { PluginSourceMap } from "./source-map.js";
+import { defaultLogBudget, logBudget } from "./log-budget.js";
 import { isolateWatchdog } from "./watchdog.js";
 
 export interface SandboxLimits {
@@ -47,10 +55,13 @@ export interface SandboxStats {
   /** Calls refused while the breaker was open or the isolate was being replaced. */
   rejected: number;
   lastError: string | null;
+  /** Log lines dropped because the plugin logged past its budget. */
+  logDropped(): number;
   breaker(): { state: string; opened: number };
   limits(): SandboxLimits;
   /** CPU time the current isolate has used, in milliseconds. */
   cpuMs(): number;
+  /** Heap in use, read while the isolate is idle (else the last reading); 0 before any. */
   heapUsedBytes(): number;
 }
 
@@ -93,9 +104,12 @@ interface Instance {
   attached: Set<number>;
   /** CPU time read just before the host disposed it, when it could still be read. */
   cpuAtLoss?: number;
+  /** Set once the host has counted the isolate as lost (several calls may notice it). */
+  lost: boolean;
 }
 
 type LogLevel = "debug" | "info" | "warn" | "error";
+const LOG_LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
 
 /**
  * Installed before plugin code runs; the runtime takes it and removes it from the global. The
@@ -125,7 +139,7 @@ async function instantiate(code: string, bundleName: string, memoryMb: number, b
     const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
     if (grants !== null) await ref("grant").apply(undefined, [grants], { timeout: 1000 });
     const slot = isolateWatchdog().watch(isolate);
-    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), grant: ref("grant"), slot, pending: 0, attached: new Set() };
+    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), grant: ref("grant"), slot, pending: 0, attached: new Set(), lost: false };
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
     throw error;
@@ -161,14 +175,18 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     if (traceIds.size >= 1024) traceIds.delete(traceIds.keys().next().value!);
     traceIds.set(ctx.requestId, ctx.traceId);
   };
+  const logs = logBudget();
   let permissions: PluginPermissions = {};
   let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
   const bridge: Bridge = {
     log: (level, requestId, message, at) => {
+      // Plugin code can reach this callback with anything (it may take the bridge before the runtime hides it).
+      if (!LOG_LEVELS.has(level) || typeof message !== "string" || typeof requestId !== "string" || typeof at !== "string") return;
+      if (!logs.admit((dropped) => pluginLog.warn({ dropped }, `plugin log lines dropped: over ${defaultLogBudget.lines} lines per second`))) return;
       const position = /:(\d+):(\d+)$/.exec(at);
       const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
       const traceId = requestId ? traceIds.get(requestId) : undefined;
-      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) }, message);
+      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) }, logs.trim(message));
     },
     call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
   };
@@ -203,6 +221,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const attachmentByOptions = new Map<string, number>();
   /** CPU time of isolates already disposed. */
   let lostCpuMs = 0;
+  let lastHeapUsed = 0;
 
   const stats: SandboxStats = {
     version: createHash("sha256").update(compiled.code).digest("hex").slice(0, 12),
@@ -213,10 +232,15 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     restarts: 0,
     rejected: 0,
     lastError: null,
+    logDropped: () => logs.dropped,
     breaker: () => ({ state: breaker.state, opened: breaker.opened }),
     limits: () => limits,
     cpuMs: () => lostCpuMs + (instance && !instance.isolate.isDisposed ? Number(instance.isolate.cpuTime) / 1e6 : 0),
-    heapUsedBytes: () => (instance && !instance.isolate.isDisposed ? instance.isolate.getHeapStatisticsSync().used_heap_size : 0),
+    heapUsedBytes: () => {
+      // Only an isolate with nothing in flight is free: reading a busy one would wait for its lock.
+      if (instance && instance.pending === 0 && !instance.isolate.isDisposed) lastHeapUsed = instance.isolate.getHeapStatisticsSync().used_heap_size;
+      return lastHeapUsed;
+    },
   };
 
   function retire(old: Instance): void {
@@ -227,8 +251,15 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   function attachAll(target: Instance): void {
     for (const [id, options] of attachments) {
       if (target.attached.has(id)) continue;
-      target.attach.applySync(undefined, [id, options], { timeout: 1000 });
+      if (target.pending === 0) {
+        target.attach.applySync(undefined, [id, options], { timeout: 1000 });
+        target.attached.add(id);
+        continue;
+      }
+      // Busy on another thread: queue the attachment there. Calls run in the order they were
+      // queued, and every call meanwhile goes asynchronously (pending), so none overtakes it.
       target.attached.add(id);
+      void underBudget(target, performance.now(), target.attach.apply(undefined, [id, options]).then(() => "")).catch((error: unknown) => pluginLog.warn({ err: error }, "attaching options to a busy isolate failed"));
     }
   }
 
@@ -273,6 +304,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
    * no longer be read, so the killed call's duration stands in for it (it was running all along).
    */
   function lose(lost: Instance, reason: string, elapsedMs: number): void {
+    if (lost.lost) return;
+    lost.lost = true;
     if (instance === lost) instance = null;
     lostCpuMs += lost.cpuAtLoss ?? elapsedMs;
     retire(lost);
@@ -314,34 +347,58 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   }
 
   /** Reads a hook's result: a fault thrown by plugin code, or its patch (null: no change). */
-  function decode<T extends { error?: WireError }>(patch: string): T | null {
-    const parsed = patch === "" ? null : (JSON.parse(patch) as T);
+  function decode<T extends { error?: WireError }>(patch: string, check?: (patch: T) => void): T | null {
+    let parsed: T | null;
+    try {
+      parsed = patch === "" ? null : (JSON.parse(patch) as T);
+      if (parsed !== null && (typeof parsed !== "object" || Array.isArray(parsed))) throw new PatchError("a patch must be an object");
+      if (parsed && !parsed.error && check) check(parsed);
+    } catch (error) {
+      throw fault(new PluginError(name, "error", `plugin ${name} returned a patch the gateway refuses: ${(error as Error).message}`));
+    }
     if (parsed?.error) throw fault(fromWire(parsed.error));
     breaker.success();
     return parsed;
   }
 
-  /** Collects an async hook's patch, under the host-side deadline and the CPU watchdog. */
-  function settle(target: Instance, ticket: number, started: number, cpuAtStart: bigint): Promise<string> {
+  /**
+   * Waits for work on isolated-vm's threads (an async hook's patch, a call queued behind one) under
+   * the call's wall budget and CPU budget. Whichever runs out first abandons the call, and an
+   * abandoned call disposes its isolate: that is what stops code spinning after an await, or a call
+   * stuck behind it, instead of leaving a thread running plugin code nobody waits for.
+   */
+  function underBudget(target: Instance, started: number, work: Promise<string>): Promise<string> {
     target.pending++;
+    const cpuAtStart = target.isolate.isDisposed ? 0n : target.isolate.cpuTime;
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      let done = false;
+      let timer: NodeJS.Timeout;
+      const check = () => {
+        if (done) return;
         const cpuMs = target.isolate.isDisposed ? 0 : Number(target.isolate.cpuTime - cpuAtStart) / 1e6;
-        // Spinning after an await shows as CPU time; a hook only waiting for I/O is just abandoned.
-        if (cpuMs > limits.cpuMs && !target.isolate.isDisposed) {
-          target.cpuAtLoss = Number(target.isolate.cpuTime) / 1e6;
-          lose(target, "cpu budget", cpuMs);
+        const left = limits.timeoutMs - (performance.now() - started);
+        if (cpuMs <= limits.cpuMs && left > 0) {
+          timer = setTimeout(check, Math.min(left, limits.cpuMs));
+          return;
         }
-        reject(fault(new PluginError(name, "timeout", `plugin ${name} ran past its ${limits.timeoutMs} ms budget${cpuMs > limits.cpuMs ? ` (${Math.round(cpuMs)} ms of CPU)` : ""}`)));
-      }, Math.max(0, limits.timeoutMs - (performance.now() - started)));
-      target.settle
-        .apply(undefined, [ticket], { result: { promise: true } })
+        done = true;
+        const overCpu = cpuMs > limits.cpuMs;
+        if (!target.isolate.isDisposed) target.cpuAtLoss = Number(target.isolate.cpuTime) / 1e6;
+        lose(target, overCpu ? "cpu budget" : "deadline", cpuMs);
+        reject(fault(new PluginError(name, "timeout", `plugin ${name} ran past its ${overCpu ? `${limits.cpuMs} ms CPU` : `${limits.timeoutMs} ms`} budget${overCpu ? ` (${Math.round(cpuMs)} ms of CPU)` : ""}`)));
+      };
+      timer = setTimeout(check, Math.max(0, Math.min(limits.timeoutMs - (performance.now() - started), limits.cpuMs)));
+      work
         .then(
           (patch) => {
+            if (done) return;
+            done = true;
             clearTimeout(timer);
-            resolve(patch as string);
+            resolve(patch);
           },
           (error: unknown) => {
+            if (done) return;
+            done = true;
             clearTimeout(timer);
             reject(fault(fromThrown(target, error, false, performance.now() - started)));
           },
@@ -349,6 +406,9 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         .finally(() => target.pending--);
     });
   }
+
+  /** An async hook's patch, collected from the isolate by its ticket. */
+  const collect = (target: Instance, ticket: number) => target.settle.apply(undefined, [ticket], { result: { promise: true } }) as Promise<string>;
 
   /** Calls a hook function of the runtime; a sync result is returned as is, an async one as a promise. */
   function call(pick: (target: Instance) => Ref, args: [number, string]): string | Promise<string> {
@@ -363,15 +423,9 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     }
     stats.calls++;
     if (target.pending > 0) {
-      const started = performance.now();
       // An async hook of this isolate may be running on another thread: do not wait for it here.
-      const cpuAtStart = target.isolate.cpuTime;
-      return pick(target)
-        .apply(undefined, args, { timeout: limits.timeoutMs })
-        .then(
-          (result) => (typeof result === "number" ? settle(target, result, started, cpuAtStart) : (result as string)),
-          (error: unknown) => Promise.reject(fault(fromThrown(target, error, false, performance.now() - started))),
-        );
+      const queued = pick(target).apply(undefined, args) as Promise<HookResult>;
+      return underBudget(target, performance.now(), queued.then((result) => (typeof result === "number" ? collect(target, result) : result)));
     }
     const watchdog = isolateWatchdog();
     const guarded = watchdog.guards(target.slot);
@@ -384,7 +438,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       throw fault(fromThrown(target, error, guarded && watchdog.disarm(target.slot), limits.timeoutMs));
     }
     if (guarded) watchdog.disarm(target.slot);
-    if (typeof result === "number") return settle(target, result, performance.now(), target.isolate.cpuTime);
+    if (typeof result === "number") return underBudget(target, performance.now(), collect(target, result));
     return result;
   }
 
@@ -432,7 +486,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       const hooks: PluginHooks = {};
       if (description.hooks.onRequest) {
         const applyRequest = (request: PluginRequest, ctx: PluginContext, encoded: string): PluginAnswer | undefined => {
-          const patch = decode<RequestPatch>(encoded);
+          const patch = decode<RequestPatch>(encoded, checkRequestPatch);
           if (!patch) return undefined;
           if (patch.method !== undefined) request.method = patch.method;
           if (patch.path !== undefined) request.path = patch.path;
@@ -452,7 +506,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       }
       if (description.hooks.onResponse) {
         const applyResponse = (response: PluginResponse, ctx: PluginContext, encoded: string): void => {
-          const patch = decode<ResponsePatch>(encoded);
+          const patch = decode<ResponsePatch>(encoded, checkResponsePatch);
           if (!patch) return;
           if (patch.status !== undefined) response.status = patch.status;
           if (patch.body !== undefined) response.body = patch.body;

@@ -141,6 +141,7 @@ export class UserPluginFolder {
               breaker: live.stats.breaker(),
               limits: live.stats.limits(),
               lastFault: live.stats.lastError,
+              logDropped: live.stats.logDropped(),
               cpuMs: Math.round(live.stats.cpuMs() * 1000) / 1000,
               heapUsedBytes: live.stats.heapUsedBytes(),
             }

@@ -13,6 +13,10 @@ const hostSync = scope.__portcullisHost?.sync ?? (() => {
   throw new Error("this API needs the gateway host");
 });
 
+// WebAssembly is not part of the plugin contract, and growing a WebAssembly.Memory does not stop for
+// V8's interrupts: a plugin growing one in a loop held the event loop for seconds past its budget.
+delete scope.WebAssembly;
+
 Object.assign(scope, {
   atob,
   btoa,
