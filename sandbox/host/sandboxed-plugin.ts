@@ -424,7 +424,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     stats.calls++;
     if (target.pending > 0) {
       // An async hook of this isolate may be running on another thread: do not wait for it here.
-      const queued = pick(target).apply(undefined, args) as Promise<HookResult>;
+      // (No isolated-vm timeout: underBudget's deadline covers the queued call, however long it waits.)
+      const queued = pick(target).apply(undefined, args, {}) as Promise<HookResult>;
       return underBudget(target, performance.now(), queued.then((result) => (typeof result === "number" ? collect(target, result) : result)));
     }
     const watchdog = isolateWatchdog();
