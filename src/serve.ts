@@ -95,7 +95,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   attachMetricSources({
     runtime: () => gateway.current(),
     store: () => store,
-    sandboxed: () => [...userPlugins.plugins.values()].map((plugin) => ({ name: plugin.name, calls: plugin.stats.calls, errors: plugin.stats.errors, timeouts: plugin.stats.timeouts, cpuMs: plugin.stats.cpuMs() })),
+    sandboxed: () => [...userPlugins.plugins.values()].map((plugin) => ({ name: plugin.name, calls: plugin.stats.calls, errors: plugin.stats.errors, timeouts: plugin.stats.timeouts, restarts: plugin.stats.restarts, rejected: plugin.stats.rejected, logDropped: plugin.stats.logDropped(), cpuMs: plugin.stats.cpuMs() })),
     spans: () => tracing.counts,
   });
   const reloads: ReloadRecord[] = [];

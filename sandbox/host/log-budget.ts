@@ -1,6 +1,7 @@
 // How much one plugin may write to the gateway log. A plugin that logs in a loop must not fill the
-// disk or starve the event loop with log writes: each plugin gets a steady rate with a burst, lines
-// past it are dropped, and the drop is reported once per window so the operator sees it happened.
+// disk or starve the event loop with log writes: each plugin gets a number of lines per window,
+// lines past it are dropped, and the drop is reported once, when the window ends, so the operator
+// sees that it happened and how much was lost.
 
 export interface LogBudgetSettings {
   /** Lines per window a plugin may write. */
@@ -13,27 +14,27 @@ export interface LogBudgetSettings {
 export const defaultLogBudget: LogBudgetSettings = { lines: 200, windowMs: 1000, maxMessage: 8192 };
 
 export interface LogBudget {
-  /** Whether a line may be written now; `report` is called with the count dropped in the last full window. */
-  admit(report: (dropped: number) => void): boolean;
+  /** Whether a line may be written now. */
+  admit(): boolean;
   /** The message as it may be written. */
   trim(message: string): string;
   /** Lines dropped since the plugin was loaded. */
   readonly dropped: number;
 }
 
-export function logBudget(settings: LogBudgetSettings = defaultLogBudget, now: () => number = () => performance.now()): LogBudget {
+/** `reportDropped` is called at the end of each window in which lines were dropped, with their count. */
+export function logBudget(reportDropped: (dropped: number) => void, settings: LogBudgetSettings = defaultLogBudget): LogBudget {
   let windowStart = -Infinity;
   let written = 0;
   let droppedInWindow = 0;
   let dropped = 0;
+  let reporting: NodeJS.Timeout | null = null;
   return {
-    admit(report) {
-      const time = now();
-      if (time - windowStart >= settings.windowMs) {
-        if (droppedInWindow > 0) report(droppedInWindow);
-        windowStart = time;
+    admit() {
+      const now = performance.now();
+      if (now - windowStart >= settings.windowMs) {
+        windowStart = now;
         written = 0;
-        droppedInWindow = 0;
       }
       if (written < settings.lines) {
         written++;
@@ -41,6 +42,15 @@ export function logBudget(settings: LogBudgetSettings = defaultLogBudget, now: (
       }
       droppedInWindow++;
       dropped++;
+      reporting ??= setTimeout(
+        () => {
+          reporting = null;
+          const count = droppedInWindow;
+          droppedInWindow = 0;
+          reportDropped(count);
+        },
+        Math.max(0, settings.windowMs - (now - windowStart)),
+      ).unref();
       return false;
     },
     trim(message) {

@@ -175,14 +175,14 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     if (traceIds.size >= 1024) traceIds.delete(traceIds.keys().next().value!);
     traceIds.set(ctx.requestId, ctx.traceId);
   };
-  const logs = logBudget();
+  const logs = logBudget((dropped) => pluginLog.warn({ dropped }, `plugin log lines dropped: over ${defaultLogBudget.lines} lines per second`));
   let permissions: PluginPermissions = {};
   let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
   const bridge: Bridge = {
     log: (level, requestId, message, at) => {
       // Plugin code can reach this callback with anything (it may take the bridge before the runtime hides it).
       if (!LOG_LEVELS.has(level) || typeof message !== "string" || typeof requestId !== "string" || typeof at !== "string") return;
-      if (!logs.admit((dropped) => pluginLog.warn({ dropped }, `plugin log lines dropped: over ${defaultLogBudget.lines} lines per second`))) return;
+      if (!logs.admit()) return;
       const position = /:(\d+):(\d+)$/.exec(at);
       const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
       const traceId = requestId ? traceIds.get(requestId) : undefined;

@@ -37,7 +37,7 @@ export interface MetricSources {
   runtime(): Runtime;
   store(): KeyValueStore;
   /** Sandboxed plugins' own accounting. */
-  sandboxed(): { name: string; calls: number; errors: number; timeouts: number; cpuMs: number }[];
+  sandboxed(): { name: string; calls: number; errors: number; timeouts: number; restarts: number; rejected: number; logDropped: number; cpuMs: number }[];
   spans(): SpanQueueCounts | null;
 }
 
@@ -68,6 +68,15 @@ export function attachMetricSources(sources: MetricSources): void {
   });
   registry.read("portcullis_plugin_timeouts_total", "Sandboxed hook calls stopped for running over their budget, by plugin.", "counter", function* () {
     for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.timeouts];
+  });
+  registry.read("portcullis_plugin_isolate_restarts_total", "Isolates of a sandboxed plugin disposed (deadline, CPU budget, memory limit) and replaced, by plugin.", "counter", function* () {
+    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.restarts];
+  });
+  registry.read("portcullis_plugin_rejected_total", "Sandboxed hook calls refused without entering the isolate (breaker open, isolate being replaced), by plugin.", "counter", function* () {
+    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.rejected];
+  });
+  registry.read("portcullis_plugin_log_lines_dropped_total", "Log lines of a sandboxed plugin dropped for going over its log budget, by plugin.", "counter", function* () {
+    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.logDropped];
   });
   registry.read("portcullis_plugin_cpu_seconds_total", "CPU time used by a sandboxed plugin's isolate, by plugin.", "counter", function* () {
     for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.cpuMs / 1000];

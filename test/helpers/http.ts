@@ -10,7 +10,8 @@ export interface Reply {
   json<T = Record<string, unknown>>(): T;
 }
 
-export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+/** `timeoutMs`: fail instead of waiting longer for the answer (a request that must never hang). */
+export function send(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((done, fail) => {
     const req = request(url, { method: options.method ?? "GET", headers: options.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -22,6 +23,7 @@ export function send(url: string, options: { method?: string; headers?: Record<s
       res.on("error", fail);
     });
     req.on("error", fail);
+    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`${url} did not answer within ${options.timeoutMs} ms`)));
     req.end(options.body);
   });
 }
