@@ -15,7 +15,8 @@
 // thread (an async hook in flight) goes asynchronously, and the figures /plugins shows are read
 // only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
-import ivm from "isolated-vm";
+import type IsolatedVM from "isolated-vm";
+import ivm from "./isolated-vm.js";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse, PluginSpan } from "../../src/pipeline/plugin.js";
 import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type SpanPatch, type WireError } from "../runtime/wire.js";
@@ -85,11 +86,11 @@ export class PluginError extends Error {
   }
 }
 
-type Ref = ivm.Reference<(...args: unknown[]) => unknown>;
+type Ref = IsolatedVM.Reference<(...args: unknown[]) => unknown>;
 
 /** One live isolate running a plugin's code. */
 interface Instance {
-  isolate: ivm.Isolate;
+  isolate: IsolatedVM.Isolate;
   request: Ref;
   response: Ref;
   log: Ref;
@@ -135,7 +136,7 @@ async function instantiate(code: string, bundleName: string, memoryMb: number, b
     await context.evalClosure(PRELUDE, [new ivm.Callback(bridge.log), new ivm.Reference(bridge.call), new ivm.Callback(syncCall)]);
     const script = await isolate.compileScript(code, { filename: bundleName });
     await script.run(context, { timeout: 1000 });
-    const api = (await context.global.get("__portcullis", { reference: true })) as ivm.Reference<Record<string, unknown>>;
+    const api = (await context.global.get("__portcullis", { reference: true })) as IsolatedVM.Reference<Record<string, unknown>>;
     const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
     if (grants !== null) await ref("grant").apply(undefined, [grants], { timeout: 1000 });
     const slot = isolateWatchdog().watch(isolate);

@@ -15,7 +15,8 @@
 // watchdog sleeps, waking it if so; the watchdog says it sleeps, then reads the count once more
 // before it waits. With all four operations sequentially consistent, either the watchdog sees the
 // new call or the host sees it asleep: a call never runs unwatched.
-import ivm from "isolated-vm";
+import type IsolatedVM from "isolated-vm";
+import ivm from "./isolated-vm.js";
 
 const CAPACITY = 4096;
 const TICK_MS = 5;
@@ -76,13 +77,13 @@ export class IsolateWatchdog {
   private readonly budgets = new Float64Array(this.budgetBuffer);
   private callNumber = 0;
   private readonly control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
-  private readonly isolates = new Map<number, ivm.Isolate>();
+  private readonly isolates = new Map<number, IsolatedVM.Isolate>();
   /** Slots the running loop knows about; calls into other isolates need a timer of their own. */
   private guarded = new Set<number>();
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private readonly own = new ivm.Isolate({ memoryLimit: 8 });
-  private readonly loop: ivm.Reference<(...args: unknown[]) => void>;
+  private readonly loop: IsolatedVM.Reference<(...args: unknown[]) => void>;
   private running: Promise<unknown> | null = null;
   private restarting = false;
   private restartAgain = false;
@@ -91,11 +92,11 @@ export class IsolateWatchdog {
   constructor() {
     const context = this.own.createContextSync();
     this.own.compileScriptSync(LOOP).runSync(context);
-    this.loop = context.global.getSync("watch", { reference: true }) as ivm.Reference<(...args: unknown[]) => void>;
+    this.loop = context.global.getSync("watch", { reference: true }) as IsolatedVM.Reference<(...args: unknown[]) => void>;
   }
 
   /** Starts watching an isolate; returns its slot, or -1 when every slot is taken. */
-  watch(isolate: ivm.Isolate): number {
+  watch(isolate: IsolatedVM.Isolate): number {
     const slot = this.freeSlots.pop() ?? (this.nextSlot < CAPACITY ? this.nextSlot++ : -1);
     if (slot < 0) return slot;
     this.calls[slot] = 0;
