@@ -113,7 +113,8 @@ export async function runPluginTests(dir: string, filter: string[] = []): Promis
       // Run as a test run of its own, even when started from inside another node --test run.
       const env = { ...process.env };
       delete env.NODE_TEST_CONTEXT;
-      const child = spawn(process.execPath, ["--no-node-snapshot", "--enable-source-maps", "--test", ...outputs], { stdio: "inherit", env });
+      // The spec reporter on every runtime: Node's default differs (TAP on 20 when not on a terminal, spec from 23).
+      const child = spawn(process.execPath, ["--no-node-snapshot", "--enable-source-maps", "--test", "--test-reporter=spec", ...outputs], { stdio: "inherit", env });
       child.on("exit", (code) => done(code ?? 1));
     });
   } finally {

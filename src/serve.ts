@@ -21,6 +21,7 @@ import { buildRuntime } from "./runtime.js";
 import { createAccessLog } from "./telemetry/access-log.js";
 import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.js";
 import { createLogging, type Logger } from "./telemetry/logger.js";
+import { nodeSupportWarning } from "./node-support.js";
 import { startTelemetry } from "./telemetry/tracing.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -83,6 +84,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const firstConfig = await loadConfigFile(configPath);
   const logging = createLogging(firstConfig.log.level, firstConfig.log.redact);
   const log = logging.log;
+  // With --workers the primary says it, once.
+  const runtimeWarning = options.clusterWorker ? null : nodeSupportWarning();
+  if (runtimeWarning) log.warn({ node: process.versions.node }, runtimeWarning);
   // Telemetry settings are read at start, like the listeners.
   const tracing = await startTelemetry(firstConfig.telemetry, version, log);
   const accessLog = createAccessLog(logging);

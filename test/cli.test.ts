@@ -129,8 +129,8 @@ describe("portcullis plugin", () => {
   it("test: runs the shipped example plugins' own tests in the real sandbox", async () => {
     const result = await runCli(["plugin", "test", "--plugins", join(projectRoot, "plugins")]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /# pass [1-9]/);
-    assert.match(result.stdout, /# fail 0/);
+    assert.match(result.stdout, /ℹ pass [1-9]/);
+    assert.match(result.stdout, /ℹ fail 0/);
   });
 
   it("new: scaffolds a plugin and a test that passes; a broken plugin makes `plugin test` exit 1", async () => {
@@ -145,7 +145,7 @@ describe("portcullis plugin", () => {
       await writeFile(join(dir, "plugins/greet.ts"), `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest() {} });\n`);
       const failing = await runCli(["plugin", "test", "greet", "--plugins", "plugins"], dir);
       assert.equal(failing.code, 1);
-      assert.match(failing.stdout, /# fail 1/);
+      assert.match(failing.stdout, /ℹ fail 1/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -550,7 +550,7 @@ describe("Server-sent events and large bodies", () => {
     }
   });
 
-  it("50 MiB up and 50 MiB down over h2 stream through with bounded gateway memory", async () => {
+  it("100 MiB up and 100 MiB down over h2 stream through with bounded gateway memory", async () => {
     const session = tlsSession();
     const download = (mebibytes: number) =>
       new Promise<number>((done, fail) => {
@@ -588,15 +588,16 @@ describe("Server-sent events and large bodies", () => {
       let peak = baseline;
       const sampler = setInterval(() => void rss().then((value) => (peak = Math.max(peak, value))), 10);
       try {
-        assert.equal(await download(50), 50 * MiB);
-        assert.deepEqual(await upload(50), { received: 50 * MiB });
+        assert.equal(await download(100), 100 * MiB);
+        assert.deepEqual(await upload(100), { received: 100 * MiB });
       } finally {
         clearInterval(sampler);
       }
-      // A gateway that held either body whole would grow by 50 MiB at least; streaming costs a fixed
-      // amount (measured about 28 MiB here, the same for 200 MiB: socket and allocator buffers, heap growth).
+      // A gateway that held either body whole would grow by 100 MiB at least; streaming costs a fixed
+      // amount whatever the size (socket and allocator buffers, heap growth: about 28 MiB on Node 20,
+      // 43 MiB on Node 24), well under the body's size.
       const growth = peak - baseline;
-      assert.ok(growth < 40 * MiB, `the gateway's resident memory grew by ${(growth / MiB).toFixed(1)} MiB while 100 MiB passed through`);
+      assert.ok(growth < 75 * MiB, `the gateway's resident memory grew by ${(growth / MiB).toFixed(1)} MiB while 200 MiB passed through`);
     } finally {
       session.close();
     }

@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { loadConfigFile } from "../config/load.js";
 import { createLogging, type Logger } from "../telemetry/logger.js";
+import { nodeSupportWarning } from "../node-support.js";
 import { createClusterAdmin } from "./admin-proxy.js";
 import { isClusterMessage, type PrimaryMessage } from "./messages.js";
 
@@ -40,6 +41,8 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const configPath = resolve(options.configPath);
   const config = await loadConfigFile(configPath);
   const log: Logger = createLogging(config.log.level, config.log.redact).log.child({ role: "primary" });
+  const runtimeWarning = nodeSupportWarning();
+  if (runtimeWarning) log.warn({ node: process.versions.node }, runtimeWarning);
   const count = workerCount(options.workers);
   if (config.store === "memory" && count > 1) {
     log.warn({ workers: count }, "the in-memory store is per worker: rate limits, quotas and the cache count separately in each worker; set store to a redis:// URL to share them");

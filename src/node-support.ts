@@ -1,0 +1,15 @@
+// Which Node.js lines Portcullis runs on, and what to tell an operator on another one. The list
+// matches package.json's engines and the isolated-vm builds in sandbox/engines.
+
+/** Supported major versions, and the end of life of those that reached it. */
+export const SUPPORTED_NODE_MAJORS = [20, 22, 24, 26] as const;
+const END_OF_LIFE: Record<number, string> = { 20: "2026-04-30" };
+
+/** One line for the log when the running Node deserves a warning; null when it does not. */
+export function nodeSupportWarning(version = process.versions.node): string | null {
+  const major = Number(version.split(".")[0]);
+  const current = SUPPORTED_NODE_MAJORS.filter((supported) => !END_OF_LIFE[supported]).join(", ");
+  if (END_OF_LIFE[major]) return `Node ${major} reached end of life on ${END_OF_LIFE[major]} and gets no security fixes; Portcullis supports it for now: move to Node ${current}`;
+  if (!(SUPPORTED_NODE_MAJORS as readonly number[]).includes(major)) return `Node ${major} is not a supported runtime; Portcullis runs on Node ${SUPPORTED_NODE_MAJORS.join(", ")}`;
+  return null;
+}
