@@ -1,12 +1,14 @@
-# Portcullis in a container: Node 20, isolated-vm compiled in the build stage, a non-root runtime.
+# Portcullis in a container: Node 24 (active LTS), a prebuilt isolated-vm, a non-root runtime with
+# no build toolchain.
 #   docker build -t portcullis .
 #   docker run -p 8080:8080 -p 9080:9080 -e ADMIN_TOKEN=change-me portcullis
 # Mount your own config and plugins over /app/config and /app/plugins (Kubernetes: deploy/kubernetes/).
 
-FROM node:20-bookworm AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# python3, make and g++ (in this image) build isolated-vm from source; `prepare` compiles the TypeScript.
-COPY package.json package-lock.json tsconfig.json ./
+# On Node 24 npm installs isolated-vm 7.0.1's prebuilt binary (sandbox/engines): no compiler is
+# needed, and the slim image has none. `prepare` compiles the TypeScript.
+COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY sandbox ./sandbox
@@ -14,7 +16,7 @@ COPY test ./test
 COPY bench ./bench
 RUN npm ci && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

@@ -105,6 +105,16 @@ describe("Dockerfile", () => {
     assert.match(runtime, /^USER node$/m);
     assert.match(runtime, /^ENTRYPOINT \["node", "--no-node-snapshot", "bin\/portcullis.js"\]$/m);
   });
+
+  it("builds on a current LTS image without a compiler, installing only the isolated-vm build for it", async () => {
+    const dockerfile = await readFile(join(projectRoot, "Dockerfile"), "utf8");
+    const images = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((match) => match[1]);
+    for (const image of images) assert.match(image, /^node:(24|26)-\S*slim$/, `${image}: a current LTS line, slim (no build toolchain)`);
+    assert.doesNotMatch(dockerfile, /apt-get|build-essential|g\+\+|python3/, "nothing installs a toolchain");
+    const build = dockerfile.split(/^FROM /m)[1];
+    assert.match(build, /^COPY .*\.npmrc/m, "the build stage has .npmrc, whose engine-strict leaves out the builds for other runtimes");
+    assert.match(build, /^COPY sandbox /m, "and the sandbox/engines packages npm installs from");
+  });
 });
 
 describe("ConfigMaps updated in place", () => {
