@@ -29,6 +29,14 @@ const hostile = (allowed: string, forbiddenPort: number): Record<string, string>
   "allocate.ts": `${header}export default definePlugin({
   onRequest() { const kept: number[][] = []; for (;;) kept.push(new Array(100_000).fill(Math.random())); },
 });`,
+  // A growing Map or Set reallocates its table in one piece: without a ceiling, V8 aborted the process.
+  "map-flood.ts": `${header}export default definePlugin({
+  onRequest(request) {
+    if (request.headers.get("x-kind") === "set") { const seen = new Set<number>(); for (let i = 0; ; i++) seen.add(i); }
+    if (request.headers.get("x-kind") === "fill") return { status: 200, body: { length: new Array(2 ** 26).fill(1.5).length } };
+    const cache = new Map<number, number>(); for (let i = 0; ; i++) cache.set(i, i);
+  },
+});`,
   "wasm-memory.ts": `${header}export default definePlugin({
   onRequest() { const memory = new (globalThis as any).WebAssembly.Memory({ initial: 1, maximum: 65536 }); for (;;) memory.grow(1); },
 });`,
@@ -267,6 +275,15 @@ describe("hostile plugins: each costs its own request, never the gateway", () =>
     const reply = await attack("/allocate/x");
     assertPluginError(reply);
     assert.ok((await pluginView("allocate")).restarts >= 1);
+  });
+
+  it("a Map or Set filled without end, or a huge array filled, stops at a ceiling instead of taking the process down", async () => {
+    const messages: Record<string, RegExp> = { map: /a Map may hold at most 262144 entries/, set: /a Set may hold at most 262144 entries/, fill: /fill\(\) on an array of more than 524288 elements is refused/ };
+    for (const [kind, message] of Object.entries(messages)) {
+      const reply = await attack("/map-flood/x", { "x-kind": kind });
+      assertPluginError(reply);
+      assert.match(JSON.stringify((await faultOf(reply)).err), message);
+    }
   });
 
   it("WebAssembly memory growth is not possible: WebAssembly is not in the sandbox", async () => {

@@ -44,7 +44,7 @@ export default definePlugin({
   onRequest(request) {
     if (request.headers.get("x-boom") !== "1") return;
     const hoard: number[][] = [];
-    for (;;) hoard.push(new Array(10_000_000).fill(0));
+    for (;;) hoard.push(new Array(1_000_000).fill(0));
   },
 });`,
   "audit.ts": `import { definePlugin } from "portcullis";

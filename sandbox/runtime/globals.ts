@@ -1,5 +1,6 @@
 // The web APIs a TypeScript author reaches for, installed on the isolate's global before plugin
 // code runs (the bundle imports this module first). A bare V8 isolate has none of them.
+import "./collection-caps.js";
 import type { HostBridge } from "./wire.js";
 import { atob, btoa } from "./web/base64.js";
 import { structuredClone } from "./web/clone.js";
