@@ -41,6 +41,8 @@ export default definePlugin({ onRequest() { throw new Error("plugin bug"); } });
 export default definePlugin({ onRequest() { for (;;) {} } });`,
   "hungry.ts": `import { definePlugin } from "portcullis";
 export default definePlugin({
+  // Time enough to reach the memory limit in steps of 8 MB (each under the sandbox's fill() ceiling).
+  limits: { timeoutMs: 5000 },
   onRequest(request) {
     if (request.headers.get("x-boom") !== "1") return;
     const hoard: number[][] = [];
