@@ -54,20 +54,28 @@ export async function startBenchUpstream(cacheControl = "", bodyBytes = 0): Prom
 
 const configDir = mkdtempSync(join(tmpdir(), "portcullis-bench-"));
 
+/** A Node binary and a checkout whose node_modules and dist/ were installed and built with it. */
+export interface NodeRuntime {
+  node: string;
+  root: string;
+}
+
+export const thisRuntime: NodeRuntime = { node: process.execPath, root };
+
 /** Starts the real CLI on the proxy core with the given config (admin off, no file watching). */
-export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false, extraArgs: string[] = [], cores = String(PROXY_CORE)): Promise<{ child: ChildProcess; url: string }> {
+export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false, extraArgs: string[] = [], cores = String(PROXY_CORE), runtime = thisRuntime): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
-  const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
+  const args = ["--no-node-snapshot", join(runtime.root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
   const scheme = secure ? "https" : "http";
   if (secure) {
     // A TLS listener does not answer the plain HTTP readiness probe: an open port is ready enough.
-    const child = spawn("taskset", ["-c", cores, process.execPath, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    const child = spawn("taskset", ["-c", cores, runtime.node, ...args], { stdio: ["ignore", "ignore", "inherit"] });
     await waitForPort(port);
     return { child, url: `${scheme}://127.0.0.1:${port}/` };
   }
-  const child = await spawnPinned(cores, process.execPath, args, `http://127.0.0.1:${port}/`);
+  const child = await spawnPinned(cores, runtime.node, args, `http://127.0.0.1:${port}/`);
   return { child, url: `${scheme}://127.0.0.1:${port}/` };
 }
 
@@ -166,6 +174,8 @@ export interface GatewayVariant {
   processTree?: boolean;
   /** The plugin folder (default: the repository's plugins/). */
   pluginsDir?: string;
+  /** Another Node and the checkout installed with it (default: this process's). */
+  runtime?: NodeRuntime;
 }
 
 /**
@@ -179,7 +189,7 @@ export interface GatewayVariant {
 export async function compareGateways(title: string, variants: GatewayVariant[], baseline: string, options: RoundOptions, others: ChildProcess[] = [], onRound?: (variant: string, requests: number) => void): Promise<void> {
   const start = async (variant: GatewayVariant): Promise<{ child: ChildProcess; target: Variant }> => {
     const file = variant.name.toLowerCase().replace(/[^a-z0-9.]+/g, "-");
-    const { child, url } = await startPortcullis(file, variant.config, variant.pluginsDir, false, variant.args ?? [], variant.cores);
+    const { child, url } = await startPortcullis(file, variant.config, variant.pluginsDir, false, variant.args ?? [], variant.cores, variant.runtime);
     return { child, target: { name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) } };
   };
   if (!options.fresh) {
