@@ -1,6 +1,6 @@
 // Built-in auth plugins (key-auth, ip-restriction, acl) and consumers, through the real gateway.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -128,8 +128,10 @@ describe("key-auth", () => {
   });
 
   it("never writes the key to the log", async () => {
-    await send(`${gateway.url}/keyed/x`, { headers: { "x-api-key": "super-secret-guess" } });
-    await gateway.waitForLog((line) => line.msg === "request refused" && line.code === "invalid_credentials");
+    const requestId = randomUUID();
+    await send(`${gateway.url}/keyed/x`, { headers: { "x-api-key": "super-secret-guess", "x-request-id": requestId } });
+    await gateway.waitForRequest(requestId);
+    assert.ok(gateway.logs.some((line) => line.msg === "request refused" && line.code === "invalid_credentials" && line.requestId === requestId), "the refusal itself is logged");
     assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes("super-secret-guess")));
   });
 });
@@ -147,11 +149,15 @@ describe("basic-auth", () => {
   });
 
   it("refuses a wrong password, an unknown user and missing credentials with 401 and a Basic challenge", async () => {
+    const requestIds: string[] = [];
     for (const headers of [basic("erin", "Tr0ub4dor&3"), basic("mallory", "correct horse battery staple"), {}]) {
-      const answer = await send(`${gateway.url}/basic/x`, { headers });
+      const requestId = randomUUID();
+      requestIds.push(requestId);
+      const answer = await send(`${gateway.url}/basic/x`, { headers: { ...headers, "x-request-id": requestId } });
       assert.equal(answer.status, 401);
       assert.equal(answer.headers["www-authenticate"], 'Basic realm="portcullis", charset="UTF-8"');
     }
+    for (const requestId of requestIds) await gateway.waitForRequest(requestId);
     assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes("Tr0ub4dor")), "passwords never reach the log");
   });
 

@@ -240,9 +240,12 @@ describe("JSON edits in the text (json-splice)", () => {
     '{"only":{"one":true}}',
     '{"user":{}}',
   ];
+  /** Splices compared with the parsed edit, per operation, over these documents and pointers. */
+  const COMPARED_CASES = { set: 13, add: 13, remove: 13 };
   const pointers = ["/user/name", "/user/new", "/only/one", "/user/empty/deep", "/missing/child", "/list/0/user", "/a", "/user/esc\"q/k"];
 
   it("gives the same document as editing the parsed JSON, or declines (null)", () => {
+    const compared = { set: 0, add: 0, remove: 0 };
     for (const text of documents) {
       for (const path of pointers) {
         const pointer = parsePointer(path);
@@ -256,9 +259,12 @@ describe("JSON edits in the text (json-splice)", () => {
           const expected = JSON.parse(text) as unknown;
           edit(expected);
           assert.deepEqual(JSON.parse(spliced), expected, `${op} ${path} on ${text}`);
+          compared[op]++;
         }
       }
     }
+    // A splice that declined everything would pass the loop above: the cases it handles are counted.
+    assert.deepEqual(compared, COMPARED_CASES);
   });
 
   it("declines what it does not handle: arrays on the path, missing parents, text that is not an object", () => {

@@ -27,6 +27,11 @@ export interface GatewayProcess {
   stderr: string[];
   /** Resolves with the first log line (from index `since` of `logs` on, default 0) that passes the test. */
   waitForLog(test: (line: LogLine) => boolean, timeoutMs?: number, since?: number): Promise<LogLine>;
+  /**
+   * Resolves with the access-log line of the request with this id. It is written after everything
+   * else the request logs (same stream, after the response), so once it is here, so are they.
+   */
+  waitForRequest(requestId: string, timeoutMs?: number): Promise<LogLine>;
   writeConfig(yaml: string): Promise<void>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -93,6 +98,7 @@ export async function startGatewayProcess(yaml: string, extraArgs: string[] = []
     logs,
     stderr,
     waitForLog,
+    waitForRequest: (requestId, timeoutMs = 10_000) => waitForLog((line) => line.msg === "request" && line.requestId === requestId, timeoutMs),
     writeConfig: (text) => writeFile(configPath, text),
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
