@@ -204,10 +204,11 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   async function shutdownOnce(): Promise<void> {
     accepting = false;
     gateway.startDraining();
-    log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
     await stopWatching?.();
     await stopWatchingPlugins?.();
     listener.stopAccepting();
+    // Said once it is true: from this line on, new connections are refused.
+    log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
     const websocketsClosed = gateway.websockets.closeAll(1001, "gateway shutting down");
     // Keep-alive connections are not closed while requests still come: each answer now says
     // Connection: close, so its client opens a new connection elsewhere. Closing an idle

@@ -103,6 +103,28 @@ describe("balancers", () => {
 });
 
 describe("retries and health", () => {
+  it("retries an idempotent request up to retries.attempts and a POST never, even on a retryable status", async () => {
+    const targets = await upstreams(["a", "b", "c", "d"]);
+    for (const target of targets) {
+      target.handle = (_req, res) => {
+        res.writeHead(503, { "content-type": "text/plain" });
+        res.end("busy");
+      };
+    }
+    const gateway = await gatewayFor(`    targets: [${targets.map((target) => `{ url: "${target.url}" }`).join(", ")}]
+    retries: { attempts: 2, onStatus: [503], budget: { ratio: 1, minPerSecond: 100 } }
+    passiveHealth: { failures: 100 }
+`);
+    const received = () => targets.reduce((sum, target) => sum + target.received.length, 0);
+    const get = await send(`${gateway.url}/read`);
+    assert.equal(get.status, 503);
+    assert.equal(received(), 3, "the first try and two retries, no more");
+    const post = await send(`${gateway.url}/write`, { method: "POST", body: "once" });
+    assert.equal(post.status, 503);
+    assert.equal(received(), 4, "a POST is sent once");
+    assert.equal(targets.flatMap((target) => target.received).filter((request) => request.method === "POST").length, 1);
+  });
+
   it("retries a refused connection on another target, so no request fails", async () => {
     const [live] = await upstreams(["live"]);
     const dead = await deadPort();

@@ -3,6 +3,7 @@
 // and its fix on the plugins view, a request in the live tail with its per-plugin timings, a
 // rejected reload on the config view. Every view is photographed into test-artifacts/dashboard/.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,7 +48,8 @@ before(async () => {
   await writeFile(join(dir, "stamp.ts"), stamp);
   gateway = await startGatewayProcess(config(), ["--plugins", dir]);
   browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    // Whichever chromium the test setup found on PATH (Debian's /usr/bin/chromium, or another).
+    executablePath: execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim(),
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

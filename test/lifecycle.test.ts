@@ -75,8 +75,10 @@ describe("graceful shutdown", () => {
 
     const inFlight = Array.from({ length: 5 }, () => send(`${gateway.url}/work`));
     while (upstream.received.length < 5) await pause(10);
+    const mark = gateway.logs.length;
     const exit = gateway.stop("SIGTERM");
-    await pause(150);
+    // Logged once the listeners no longer accept: from then on a new connection is refused.
+    await gateway.waitForLog((line) => line.msg.startsWith("shutting down: no new connections"), 10_000, mark);
     const refused = await new Promise<string>((done) => {
       const req = request(`${gateway.url}/late`, (res) => done(String(res.statusCode)));
       req.on("error", (error: NodeJS.ErrnoException) => done(error.code ?? error.message));

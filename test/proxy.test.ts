@@ -211,16 +211,19 @@ describe("upstream failures", () => {
   });
 
   it("cuts off a response whose body stalls for longer than the read timeout", async () => {
+    let upstreamFinished = false;
     slow.handle = (_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("partial;");
-      setTimeout(() => res.end("rest"), 2500);
+      setTimeout(() => {
+        upstreamFinished = true;
+        res.end("rest");
+      }, 2500);
     };
     try {
-      const started = Date.now();
       const outcome = await readToEnd(`${gateway.url}/slow/stall`);
       assert.equal(outcome, "cut:partial;");
-      assert.ok(Date.now() - started < 2000, "cut off well before the upstream finished");
+      assert.equal(upstreamFinished, false, "cut off before the upstream finished");
     } finally {
       slow.handle = answerAfterDelay;
     }
@@ -233,10 +236,8 @@ describe("upstream failures", () => {
       setTimeout(() => res.socket?.destroy(), 50);
     };
     try {
-      const started = Date.now();
       const outcome = await readToEnd(`${gateway.url}/main/reset`);
       assert.equal(outcome, "cut:partial;");
-      assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
     } finally {
       upstream.handle = defaultAnswer("main");
     }
@@ -251,6 +252,7 @@ describe("upstream failures", () => {
   it("answers 502 as problem+json when the connection is refused", async () => {
     const reply = await send(`${gateway.url}/refused/x`, { headers: { "x-request-id": "refused-1" } });
     assert.equal(reply.status, 502);
+    assert.equal(reply.headers["content-type"], "application/problem+json");
     assert.equal(reply.json().code, "upstream_unavailable");
     assert.equal(reply.json().requestId, "refused-1");
   });
@@ -260,6 +262,7 @@ describe("upstream failures", () => {
     try {
       const reply = await send(`${gateway.url}/main/x`, { method: "POST", body: "x" });
       assert.equal(reply.status, 502);
+      assert.equal(reply.headers["content-type"], "application/problem+json");
       assert.equal(reply.json().code, "upstream_unavailable");
     } finally {
       upstream.handle = defaultAnswer("main");
@@ -277,22 +280,30 @@ describe("bodies", () => {
   });
 
   it("streams a chunked response as it arrives", async () => {
+    // The upstream sends its second chunk only once the client has the first: a gateway that held
+    // the body until the end would never deliver the first, and the client's deadline fails the test.
+    let clientHasFirst!: () => void;
+    const firstDelivered = new Promise<void>((resolve) => (clientHasFirst = resolve));
     upstream.handle = (_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.write("first;");
-      setTimeout(() => res.end("second"), 300);
+      void firstDelivered.then(() => res.end("second"));
     };
     try {
-      const firstChunkAt = await new Promise<number>((done, fail) => {
-        const started = Date.now();
+      const text = await new Promise<string>((done, fail) => {
         const req = request(`${gateway.url}/main/stream`, (res) => {
-          res.once("data", () => done(Date.now() - started));
-          res.resume();
+          let received = "";
+          res.on("data", (chunk: Buffer) => {
+            received += chunk.toString();
+            if (received === "first;") clientHasFirst();
+          });
+          res.on("end", () => done(received));
         });
+        req.setTimeout(10_000, () => req.destroy(new Error("the first chunk never arrived before the upstream's end")));
         req.on("error", fail);
         req.end();
       });
-      assert.ok(firstChunkAt < 250, `first chunk arrived after ${firstChunkAt} ms`);
+      assert.equal(text, "first;second");
     } finally {
       upstream.handle = defaultAnswer("main");
     }
