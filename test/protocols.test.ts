@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect as http2Connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
@@ -146,6 +146,8 @@ apis:
       - { path: /open }
       - { path: /idle, websocket: { idleTimeout: 400ms } }
       - { path: /limited, websocket: { maxConnections: 2 } }
+      - path: /ticketed
+        plugins: [{ name: ticket }]
       - path: /guarded
         plugins:
           - name: jwt-auth
@@ -191,9 +193,22 @@ before(async () => {
   });
   const mutualClose = closer(mutualServer as unknown as Server);
   mutualUpstream = { url: `https://${await listenOn(mutualServer as unknown as Server)}`, close: mutualClose };
+  // A sandboxed plugin on a WebSocket route: it refuses an upgrade without a ticket and rewrites the path of one with it.
+  await mkdir(join(dir, "plugins"));
+  await writeFile(
+    join(dir, "plugins/ticket.ts"),
+    `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request) {
+    if (!new URLSearchParams(request.search).has("ticket")) return { status: 403, body: { refused: "no ticket" } };
+    request.path = "/ticket-checked";
+  },
+});`,
+  );
+  const plugins = ["--plugins", join(dir, "plugins")];
   [tlsGateway, plainGateway] = await Promise.all([
-    startGatewayProcess(gatewayConfig(`  tls: { cert: "${join(dir, "server.pem")}", key: "${join(dir, "server.key")}" }`)),
-    startGatewayProcess(gatewayConfig("  h2c: true")),
+    startGatewayProcess(gatewayConfig(`  tls: { cert: "${join(dir, "server.pem")}", key: "${join(dir, "server.key")}" }`), plugins),
+    startGatewayProcess(gatewayConfig("  h2c: true"), plugins),
   ]);
 });
 
@@ -447,6 +462,21 @@ describe("WebSocket through the gateway", () => {
     await nextMessage(second);
     second.send("close:4001");
     assert.deepEqual(await closed(second), { code: 4001, reason: "asked to" });
+  });
+
+  it("a sandboxed plugin runs on the upgrade request: it can refuse the upgrade, or change the request that goes upstream", async () => {
+    await assert.rejects(openSocket(`ws://127.0.0.1:${plainGateway.port}/ws/ticketed`), (error: Error & { status?: number; body?: string }) => {
+      assert.equal(error.status, 403);
+      assert.match(error.body ?? "", /no ticket/);
+      return true;
+    });
+    const socket = await openSocket(`ws://127.0.0.1:${plainGateway.port}/ws/ticketed?ticket=1`);
+    try {
+      const hello = JSON.parse((await nextMessage(socket)).data.toString()) as { hello: string };
+      assert.equal(hello.hello, "/ticket-checked?ticket=1");
+    } finally {
+      socket.terminate();
+    }
   });
 
   it("jwt-auth refuses an upgrade without a token with 401, and lets a valid one through", async () => {
