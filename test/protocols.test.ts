@@ -116,6 +116,9 @@ async function startStreamingUpstream() {
   return { url: `http://${address}`, server, release: () => release(), uploaded, close };
 }
 
+/** The gateway's plugin folder (it holds the ticket plugin gatewayConfig attaches). */
+const pluginArgs = () => ["--plugins", join(dir, "plugins")];
+
 function gatewayConfig(listen: string): string {
   return `
 listen:
@@ -205,7 +208,7 @@ export default definePlugin({
   },
 });`,
   );
-  const plugins = ["--plugins", join(dir, "plugins")];
+  const plugins = pluginArgs();
   [tlsGateway, plainGateway] = await Promise.all([
     startGatewayProcess(gatewayConfig(`  tls: { cert: "${join(dir, "server.pem")}", key: "${join(dir, "server.key")}" }`), plugins),
     startGatewayProcess(gatewayConfig("  h2c: true"), plugins),
@@ -523,7 +526,7 @@ describe("WebSocket through the gateway", () => {
   });
 
   it("graceful shutdown closes open connections with 1001", async () => {
-    const gateway = await startGatewayProcess(gatewayConfig("  h2c: false"));
+    const gateway = await startGatewayProcess(gatewayConfig("  h2c: false"), pluginArgs());
     try {
       const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/ws/open`);
       await nextMessage(socket);
@@ -670,6 +673,7 @@ describe("listener certificates", () => {
     certificates:
       - { cert: "${join(dir, "api.pem")}", key: "${join(dir, "api.key")}" }
       - { cert: "${join(dir, "apps.pem")}", key: "${join(dir, "apps.key")}" }`),
+      pluginArgs(),
     );
     try {
       assert.equal(await servedCertificate(gateway.port, "api.example.test"), "api.example.test");
@@ -686,7 +690,7 @@ describe("listener certificates", () => {
     await writeFile(join(dir, "added.pem"), extra.certPem);
     await writeFile(join(dir, "added.key"), extra.keyPem);
     const listen = `  tls:\n    cert: "${join(dir, "server.pem")}"\n    key: "${join(dir, "server.key")}"`;
-    const gateway = await startGatewayProcess(gatewayConfig(listen));
+    const gateway = await startGatewayProcess(gatewayConfig(listen), pluginArgs());
     try {
       assert.equal(await servedCertificate(gateway.port, "added.example.test"), "127.0.0.1");
       const mark = gateway.logs.length;
@@ -703,7 +707,7 @@ describe("listener certificates", () => {
     const keyPath = join(dir, "reload.key");
     const first = issue(ca, { commonName: "first", use: "server", ip: "127.0.0.1" });
     await writeIssued(first, certPath, keyPath);
-    const gateway = await startGatewayProcess(gatewayConfig(`  tls: { cert: "${certPath}", key: "${keyPath}" }`));
+    const gateway = await startGatewayProcess(gatewayConfig(`  tls: { cert: "${certPath}", key: "${keyPath}" }`), pluginArgs());
     try {
       assert.equal(await servedCertificate(gateway.port), "first");
       const mark = gateway.logs.length;
