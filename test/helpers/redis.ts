@@ -1,5 +1,6 @@
-// A real redis-server for tests: started on a free loopback port with nothing persisted, stopped
-// (or killed and restarted on the same port, to test reconnection) by PID.
+// A real redis-server for tests: started on a free loopback port with nothing persisted, confirmed
+// to be the process answering there, stopped (or killed and restarted on the same port, to test
+// reconnection) by PID.
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { deadPort } from "./upstream.js";
@@ -13,30 +14,58 @@ export interface TestRedis {
   restart(): Promise<void>;
 }
 
-async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const up = await new Promise<boolean>((done) => {
-      const socket = connect(port, "127.0.0.1", () => {
+/** The process id of the redis-server answering on the port (INFO server), or null if none answers. */
+function redisPid(port: number): Promise<number | null> {
+  return new Promise((done) => {
+    let text = "";
+    const socket = connect(port, "127.0.0.1", () => socket.write("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"));
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.on("data", (chunk) => {
+      text += chunk.toString();
+      const pid = /process_id:(\d+)/.exec(text);
+      if (pid) {
         socket.end();
-        done(true);
-      });
-      socket.on("error", () => done(false));
+        done(Number(pid[1]));
+      }
     });
-    if (up) return;
-    await new Promise((wait) => setTimeout(wait, 25));
-  }
-  throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
+    socket.on("error", () => done(null));
+    socket.on("close", () => done(null));
+  });
 }
 
+/**
+ * Starts redis-server with these arguments and waits until the server answering on `port` is this
+ * very process (its INFO names our PID): a port picked free a moment ago may have been taken since,
+ * and then the child exits and this resolves null, so the caller picks another.
+ */
+async function spawnRedis(port: number, args: string[], cwd?: string, timeoutMs = 5000): Promise<ChildProcess | null> {
+  const child = spawn("redis-server", args, { stdio: "ignore", cwd });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return null;
+    if ((await redisPid(port)) === child.pid) return child;
+    await new Promise((wait) => setTimeout(wait, 25));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`redis-server did not answer on ${port} within ${timeoutMs} ms`);
+}
+
+/** A redis-server on a free port: picked, then confirmed as ours; another port if it was taken meanwhile. */
+async function spawnRedisOnFreePort(args: (port: number) => string[], pick: () => Promise<number> = deadPort, cwd?: string): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await pick();
+    const child = await spawnRedis(port, args(port), cwd);
+    if (child) return { child, port };
+  }
+  throw new Error("redis-server found no free port in 5 attempts");
+}
+
+const standalone = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"];
+
 export async function startRedis(): Promise<TestRedis> {
-  const port = await deadPort();
-  let child: ChildProcess | null = null;
-  const launch = async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"], { stdio: "ignore" });
-    await waitForPort(port);
-  };
-  await launch();
+  const started = await spawnRedisOnFreePort(standalone);
+  const port = started.port;
+  let child: ChildProcess | null = started.child;
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -48,7 +77,10 @@ export async function startRedis(): Promise<TestRedis> {
       running.kill("SIGKILL");
       await exited;
     },
-    restart: launch,
+    async restart() {
+      child = await spawnRedis(port, standalone(port));
+      if (!child) throw new Error(`port ${port} was taken by another process while Redis was down`);
+    },
   };
 }
 
@@ -80,14 +112,16 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 export async function startRedisSentinel(dir: string): Promise<TestTopology> {
   const { writeFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
-  const masterPort = await deadPort();
-  const master = spawn("redis-server", ["--port", String(masterPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await waitForPort(masterPort);
-  const sentinelPort = await deadPort();
-  const conf = join(dir, `sentinel-${sentinelPort}.conf`);
-  await writeFile(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n`);
-  const sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
-  await waitForPort(sentinelPort);
+  const { child: master, port: masterPort } = await spawnRedisOnFreePort(standalone);
+  let sentinel: ChildProcess | null = null;
+  let sentinelPort = 0;
+  for (let attempt = 0; attempt < 5 && !sentinel; attempt++) {
+    sentinelPort = await deadPort();
+    const conf = join(dir, `sentinel-${sentinelPort}.conf`);
+    await writeFile(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n`);
+    sentinel = await spawnRedis(sentinelPort, [conf, "--sentinel"]);
+  }
+  if (!sentinel) throw new Error("the sentinel found no free port in 5 attempts");
   return { url: `redis-sentinel://127.0.0.1:${sentinelPort}/portcullis-master`, stop: () => stopAll([sentinel, master]) };
 }
 
@@ -95,15 +129,17 @@ export async function startRedisSentinel(dir: string): Promise<TestTopology> {
 export async function startRedisCluster(dir: string): Promise<TestTopology> {
   const { execFileSync } = await import("node:child_process");
   const ports: number[] = [];
+  const nodes: ChildProcess[] = [];
   while (ports.length < 3) {
     // Cluster nodes also listen on port + 10000 for their bus.
-    const port = await freePortBelow(55_000);
-    if (!ports.includes(port)) ports.push(port);
+    const node = await spawnRedisOnFreePort(
+      (port) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", `${dir}/nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+      () => freePortBelow(55_000),
+      dir,
+    );
+    ports.push(node.port);
+    nodes.push(node.child);
   }
-  const nodes = ports.map((port) =>
-    spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", `${dir}/nodes-${port}.conf`, "--cluster-node-timeout", "2000"], { stdio: "ignore", cwd: dir }),
-  );
-  for (const port of ports) await waitForPort(port);
   execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
   const deadline = Date.now() + 10_000;
   while (!execFileSync("redis-cli", ["-p", String(ports[0]), "cluster", "info"], { encoding: "utf8" }).includes("cluster_state:ok")) {
