@@ -44,6 +44,11 @@ export interface CacheCounters {
   stored: number;
   collapsed: number;
   errors: number;
+  /**
+   * Storage writes begun and not yet finished, counted from the moment a response is marked
+   * "stored" (before the client has it): zero means everything the cache set out to store is stored.
+   */
+  writing: number;
 }
 
 interface Found {
@@ -263,10 +268,23 @@ export class ResponseCache {
     this.counters.stale++;
     const answer = this.answerFromStore(request, stored, use, "STALE", "; fwd=stale");
     pending.leader?.done();
-    await exchange.respond({ status: answer.status, headers: answer.headers as OutgoingHttpHeaders, body: (answer.body as Buffer | undefined) ?? null });
-    // One background revalidation per key at a time (RFC 5861 §3).
-    if (this.revalidating.has(pending.storedKey!)) return;
-    this.revalidating.add(pending.storedKey!);
+    // One background revalidation per key at a time (RFC 5861 §3). It counts as a write from
+    // before the stale answer goes out.
+    const revalidate = !this.revalidating.has(pending.storedKey!);
+    if (revalidate) {
+      this.revalidating.add(pending.storedKey!);
+      this.counters.writing++;
+    }
+    try {
+      await exchange.respond({ status: answer.status, headers: answer.headers as OutgoingHttpHeaders, body: (answer.body as Buffer | undefined) ?? null });
+    } catch (error) {
+      if (revalidate) {
+        this.revalidating.delete(pending.storedKey!);
+        this.counters.writing--;
+      }
+      throw error;
+    }
+    if (!revalidate) return;
     try {
       const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
       if (!answer.ok) return;
@@ -282,6 +300,7 @@ export class ResponseCache {
       ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "background revalidation failed");
     } finally {
       this.revalidating.delete(pending.storedKey!);
+      this.counters.writing--;
     }
   }
 
@@ -329,11 +348,19 @@ export class ResponseCache {
     const copy = new BodyCopy(this.options.maxEntryBytes, fetched.body);
     pending.leaderKept = true;
     let copied = false;
+    this.counters.writing++;
     copy.once("copied", (body: Buffer) => {
       copied = true;
-      void this.store(request, ctx, pending, fetched, body).finally(() => pending.leader?.done());
+      void this.store(request, ctx, pending, fetched, body).finally(() => {
+        pending.leader?.done();
+        this.counters.writing--;
+      });
     });
-    copy.once("close", () => copied || pending.leader?.done());
+    copy.once("close", () => {
+      if (copied) return;
+      pending.leader?.done();
+      this.counters.writing--;
+    });
     await exchange.respond({ status: fetched.status, headers, body: fetched.body.pipe(copy) });
   }
 
@@ -351,10 +378,14 @@ export class ResponseCache {
     const verdict = storability("GET", updated.status, updated.headers, request.headers, new Map(), this.policy);
     if (verdict.storable) {
       const ttl = retentionSeconds(updated, verdict, this.options.keepStaleSeconds, this.options.staleIfErrorSeconds);
-      await this.storage.set(pending.storedKey!, { kind: "response", response: updated }, ttl * 1000).catch((error) => {
-        this.counters.errors++;
-        ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "updating a stored response failed");
-      });
+      this.counters.writing++;
+      await this.storage
+        .set(pending.storedKey!, { kind: "response", response: updated }, ttl * 1000)
+        .catch((error) => {
+          this.counters.errors++;
+          ctx.log.warn({ plugin: "cache", requestId: ctx.requestId, err: error }, "updating a stored response failed");
+        })
+        .finally(() => this.counters.writing--);
     }
     return updated;
   }

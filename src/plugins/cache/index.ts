@@ -6,7 +6,7 @@ import { cacheStorageFor } from "../../stores/cache-storage.js";
 import { ResponseCache, type CacheCounters } from "./cache.js";
 import { cacheOptionsSchema, type CacheOptions } from "./schema.js";
 
-const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, collapsed: 0, errors: 0 };
+const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, collapsed: 0, errors: 0, writing: 0 };
 
 export const cachePlugin: PluginDefinition = {
   name: "cache",
