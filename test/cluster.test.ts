@@ -121,13 +121,13 @@ describe("cluster mode", () => {
     const before = await workers(gateway);
     assert.equal(before.length, 2);
     const load = steadyLoad(`${gateway.url}/during-crash`, 4);
-    await new Promise((wait) => setTimeout(wait, 300));
+    await load.more(30); // traffic before and after each change, however slow the machine
     process.kill(before[0].pid, "SIGKILL");
     await waitFor(async () => {
       const now = await workers(gateway);
       return now.length === 2 && now.every((worker) => worker.serving) && !now.some((worker) => worker.pid === before[0].pid);
     }, "a replacement worker");
-    await new Promise((wait) => setTimeout(wait, 300));
+    await load.more(30); // traffic before and after each change, however slow the machine
     const result = await load.stop();
     assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
     // Four clients keep at most four requests in flight, over at most four connections to the killed
@@ -139,7 +139,7 @@ describe("cluster mode", () => {
   it("a rolling restart under steady load replaces every worker and loses no request", async () => {
     const before = await workers(gateway);
     const load = steadyLoad(`${gateway.url}/during-restart`, 4);
-    await new Promise((wait) => setTimeout(wait, 300));
+    await load.more(30); // traffic before and after each change, however slow the machine
     const restart = await new Promise<{ status: number; text: string }>((done, fail) => {
       const req = request(`${gateway.adminUrl}/workers/restart`, { method: "POST" }, (res) => {
         let text = "";
@@ -149,7 +149,7 @@ describe("cluster mode", () => {
       req.on("error", fail);
       req.end();
     });
-    await new Promise((wait) => setTimeout(wait, 300));
+    await load.more(30); // traffic before and after each change, however slow the machine
     const result = await load.stop();
     assert.equal(restart.status, 200);
     assert.deepEqual(JSON.parse(restart.text), { restarted: 2 });
@@ -174,7 +174,7 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
     try {
       const url = `https://127.0.0.1:${gateway.port}/steady`;
       const load = steadyLoad(url, 4, authority.certPem);
-      await new Promise((wait) => setTimeout(wait, 300));
+      await load.more(30); // traffic before and after each change, however slow the machine
 
       let mark = gateway.logs.length;
       await gateway.writeConfig(listen + config(`  - { name: added, basePath: /added, upstream: echo }\n`));
@@ -190,7 +190,7 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
       await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2, "both workers to load the new certificate");
       for (let i = 0; i < 4; i++) assert.equal(await servedCertificate(gateway.port), "second");
 
-      await new Promise((wait) => setTimeout(wait, 300));
+      await load.more(30); // traffic before and after each change, however slow the machine
       const result = await load.stop();
       assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
       assert.deepEqual(result.failures, []);

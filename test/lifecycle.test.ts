@@ -24,15 +24,15 @@ describe("config hot reload", () => {
     const gateway = await startGatewayProcess(configWith("one"));
     after(() => gateway.stop());
     const load = steadyLoad(`${gateway.url}/hello`);
-    await pause(300);
+    await load.more(20);
 
     await gateway.writeConfig(configWith("two"));
     await gateway.waitForLog((line) => line.msg === "config reloaded");
-    await pause(300);
+    await load.more(20);
 
     await gateway.writeConfig(configWith("three").replace("upstream: echo", "upstream: nowhere"));
     const rejected = await gateway.waitForLog((line) => line.msg.startsWith("config rejected"));
-    await pause(300);
+    await load.more(20);
     const result = await load.stop();
 
     assert.deepEqual(result.failures, []);

@@ -9,7 +9,13 @@ export interface LoadResult {
   bodies: Set<string>;
 }
 
-export function steadyLoad(url: string, clients = 4, ca?: string): { stop(): Promise<LoadResult> } {
+export interface SteadyLoad {
+  /** Resolves once `count` more requests have been answered (or failed) than when it was called. */
+  more(count: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<LoadResult>;
+}
+
+export function steadyLoad(url: string, clients = 4, ca?: string): SteadyLoad {
   const secure = url.startsWith("https:");
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: clients, ca }) : new Agent({ keepAlive: true, maxSockets: clients });
   const request = secure ? httpsRequest : httpRequest;
@@ -40,6 +46,14 @@ export function steadyLoad(url: string, clients = 4, ca?: string): { stop(): Pro
     while (running) await one();
   });
   return {
+    async more(count, timeoutMs = 30_000) {
+      const target = result.sent + count;
+      const deadline = Date.now() + timeoutMs;
+      while (result.sent < target) {
+        if (Date.now() > deadline) throw new Error(`steady load answered ${result.sent} of ${target} requests within ${timeoutMs} ms`);
+        await new Promise((wait) => setTimeout(wait, 10));
+      }
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
