@@ -361,7 +361,12 @@ apis:
         const traceId = (i + 1).toString(16).padStart(32, "a");
         traceIds.push(traceId);
         await send(`${withRedis.url}/cached`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
-        await new Promise((wait) => setTimeout(wait, 100));
+        // The second request is to hit what the first stored: wait until the cache has no write in progress.
+        for (const deadline = Date.now() + 10_000; ; ) {
+          const plugins = (await send(`${withRedis.adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
+          if (plugins.find((plugin) => plugin.name === "cache")?.writing === 0) break;
+          assert.ok(Date.now() < deadline, "the cache never finished storing");
+        }
       }
       const [first, second] = await Promise.all(traceIds.map((id) => receiver.trace(id, 5)));
       const limiter = first.find((span) => span.name === "plugin rate-limit request")!;

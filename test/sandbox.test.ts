@@ -121,20 +121,17 @@ describe("sandboxed plugins", () => {
   });
 
   it("a plugin that loops forever costs its request a 500, and the gateway keeps serving", async () => {
-    const started = Date.now();
-    const spun = await send(`${gateway.url}/spins/x`);
+    const spun = await send(`${gateway.url}/spins/x`, { timeoutMs: 10_000 });
     assert.equal(spun.status, 500);
-    assert.ok(Date.now() - started < 2000);
     assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
   });
 
   it("a plugin that loops forever after the gateway sat idle is stopped all the same", async () => {
-    // The watchdog sleeps after 100 ms without a plugin call; the next call must wake it.
+    // The watchdog sleeps after 100 ms without a plugin call; the next call must wake it. (Sitting
+    // idle is the condition under test: this wait is the idleness, not a guess at a duration.)
     await new Promise((wait) => setTimeout(wait, 400));
-    const started = Date.now();
-    const spun = await send(`${gateway.url}/spins/x`);
+    const spun = await send(`${gateway.url}/spins/x`, { timeoutMs: 10_000 });
     assert.equal(spun.status, 500);
-    assert.ok(Date.now() - started < 2000);
     assert.equal((await send(`${gateway.url}/plain/x`)).status, 200);
   });
 
@@ -198,11 +195,11 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
     const live = await startGatewayProcess(`log: { access: false }\nupstreams: { echo: { type: echo } }\napis: [{ name: v, basePath: /, upstream: echo, plugins: [{ name: versioned }] }]\n`, ["--plugins", folder]);
     try {
       const load = steadyLoad(`${live.url}/x`);
-      await new Promise((wait) => setTimeout(wait, 300));
+      await load.more(20);
       let mark = live.logs.length;
       await writeFile(join(folder, "versioned.ts"), version(2));
       await live.waitForLog((line) => line.msg === "plugin reloaded", 10_000, mark);
-      await new Promise((wait) => setTimeout(wait, 300));
+      await load.more(20);
       mark = live.logs.length;
       await writeFile(join(folder, "versioned.ts"), "export default {{{");
       await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving", 10_000, mark);
@@ -211,7 +208,7 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
       await writeFile(join(folder, "versioned.ts"), "");
       const empty = await live.waitForLog((line) => line.msg === "plugin not reloaded; the previous version keeps serving", 10_000, mark);
       assert.match(JSON.stringify(empty), /versioned\.ts exports no plugin/);
-      await new Promise((wait) => setTimeout(wait, 200));
+      await load.more(20);
       const result = await load.stop();
       assert.deepEqual(result.failures, []);
       assert.ok(result.bodies.has("v1") && result.bodies.has("v2"), [...result.bodies].join(","));
