@@ -74,7 +74,7 @@ describe("graceful shutdown", () => {
     const gateway = await startGatewayProcess(`upstreams: { slow: { targets: [{ url: "${upstream.url}" }] } }\napis: [{ name: slow, basePath: /, upstream: slow }]\n`);
 
     const inFlight = Array.from({ length: 5 }, () => send(`${gateway.url}/work`));
-    while (upstream.received.length < 5) await pause(10);
+    for (const deadline = Date.now() + 10_000; upstream.received.length < 5; await pause(10)) assert.ok(Date.now() < deadline, "the requests never reached the upstream");
     const mark = gateway.logs.length;
     const exit = gateway.stop("SIGTERM");
     // Logged once the listeners no longer accept: from then on a new connection is refused.
