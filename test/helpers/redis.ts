@@ -126,8 +126,13 @@ export async function startRedisSentinel(dir: string): Promise<TestTopology> {
 }
 
 /** A three-master Redis Cluster (no replicas), formed with redis-cli --cluster create. */
-export async function startRedisCluster(dir: string): Promise<TestTopology> {
+export async function startRedisCluster(parent: string): Promise<TestTopology> {
   const { execFileSync } = await import("node:child_process");
+  const { mkdtemp } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  // A folder of its own: a node given a port an earlier cluster's node had would otherwise load
+  // that node's nodes-PORT.conf, believe it is in a cluster already, and refuse to form a new one.
+  const dir = await mkdtemp(join(parent, "cluster-"));
   const ports: number[] = [];
   const nodes: ChildProcess[] = [];
   while (ports.length < 3) {
@@ -140,7 +145,13 @@ export async function startRedisCluster(dir: string): Promise<TestTopology> {
     ports.push(node.port);
     nodes.push(node.child);
   }
-  execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+  try {
+    execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    await stopAll(nodes);
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`redis-cli --cluster create failed on ports ${ports.join(", ")}: ${stdout ?? ""}${stderr ?? ""}`);
+  }
   const deadline = Date.now() + 10_000;
   while (!execFileSync("redis-cli", ["-p", String(ports[0]), "cluster", "info"], { encoding: "utf8" }).includes("cluster_state:ok")) {
     if (Date.now() > deadline) throw new Error("the test cluster did not come up");
