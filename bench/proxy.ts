@@ -6,11 +6,15 @@
 //                     (route match, request id, forwarding headers; bench/lib/koa-floor-proxy.ts)
 //   portcullis        the gateway with one route and no plugins (access log on, as shipped)
 //   portcullis-nolog  the same with log.access: false
+//   undici            a bare proxy on an undici Pool (bench/lib/undici-proxy.ts): the client's floor
+//   pc-sandboxed      Portcullis (access log off) with the sandboxed plugins/add-header.ts
+//   pc-typical        Portcullis (access log off) with key-auth, rate-limit in memory and add-header
 // Usage: node dist/bench/proxy.js [--rounds 5] [--seconds 8] [--connections 32]
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { forkPinned, freePort } from "./lib/measure.js";
-import { PROXY_CORE, roundOptions, runRounds, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
+import { oneRoute, PROXY_CORE, roundOptions, runRounds, sandboxedHeaders, startBenchUpstream, startPortcullis } from "./lib/rounds.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const options = roundOptions();
@@ -24,6 +28,14 @@ const floor = await forkPinned(PROXY_CORE, join(here, "lib/koa-floor-proxy.js"),
 const route = `upstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\napis:\n  - { name: app, basePath: /, upstream: app }\n`;
 const gateway = await startPortcullis("portcullis", `log: { access: true }\n${route}`);
 const quiet = await startPortcullis("portcullis-nolog", `log: { access: false }\n${route}`);
+const undiciPort = await freePort();
+const undici = await forkPinned(PROXY_CORE, join(here, "lib/undici-proxy.js"), [String(undiciPort), upstream.url]);
+const sandboxed = await startPortcullis("pc-sandboxed", oneRoute(upstream.url, sandboxedHeaders(1)));
+const apiKey = "bench-key-0123456789";
+const typical = await startPortcullis(
+  "pc-typical",
+  oneRoute(upstream.url, `{ name: key-auth }, { name: rate-limit, options: { limits: [{ limit: 100000000, windowMs: 60000 }], key: [ip] } }, ${sandboxedHeaders(1)}`, `consumers:\n  - { id: bench, keys: ["sha256:${createHash("sha256").update(apiKey).digest("hex")}"] }\n`),
+);
 
 await runRounds(
   "proxy throughput",
@@ -34,9 +46,12 @@ await runRounds(
     { name: "koa-floor", url: `http://127.0.0.1:${floorPort}/`, pid: floor.pid! },
     { name: "portcullis", url: gateway.url, pid: gateway.child.pid! },
     { name: "portcullis-nolog", url: quiet.url, pid: quiet.child.pid! },
+    { name: "undici", url: `http://127.0.0.1:${undiciPort}/`, pid: undici.pid! },
+    { name: "pc-sandboxed", url: sandboxed.url, pid: sandboxed.child.pid! },
+    { name: "pc-typical", url: typical.url, pid: typical.child.pid!, headers: { "x-api-key": apiKey } },
   ],
   "http-proxy",
   options,
 );
-for (const child of [upstream.child, bare, koa, floor, gateway.child, quiet.child]) child.kill("SIGTERM");
+for (const child of [upstream.child, bare, koa, floor, gateway.child, quiet.child, undici, sandboxed.child, typical.child]) child.kill("SIGTERM");
 process.exit(0);
