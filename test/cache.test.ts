@@ -9,28 +9,13 @@ import { parseDirectives, surrogateDirectives } from "../src/plugins/cache/direc
 import { mayServeOnError, usage } from "../src/plugins/cache/policy.js";
 import { MemoryCacheStorage, type CachedResponse } from "../src/stores/cache-storage.js";
 import { ageValue, currentAge, freshnessLifetime, responseRules, type FreshnessPolicy } from "../src/plugins/cache/freshness.js";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { cacheSettled, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, type Reply } from "./helpers/http.js";
 import { startRedis, type TestRedis } from "./helpers/redis.js";
 import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
 
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 
-/**
- * Waits until the gateway's cache has finished every storage write it began: its `writing` count
- * (in /plugins) is zero. A response marked stored is counted before the client has it, so after a
- * reply this is exact: a "stored" check cannot run before the store, and a "not stored" check
- * cannot pass only because a store was slow.
- */
-async function cacheSettled(backend: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const plugins = (await send(`${gateways[backend].adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
-    const writing = plugins.find((plugin) => plugin.name === "cache")?.writing;
-    if (writing === 0) return;
-    if (Date.now() > deadline) assert.fail(`the ${backend} cache still had ${writing} writes in progress after 10 s`);
-  }
-}
 type Handler = (req: IncomingMessage, res: ServerResponse, hits: number) => void;
 
 /** An origin whose answer is chosen per path; `hits(path)` is how many requests reached it. */
@@ -138,7 +123,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       assert.equal(first.status, 200);
       assert.equal(first.headers["x-cache"], "MISS");
       assert.equal(first.headers["cache-status"], "Portcullis; fwd=uri-miss; fwd-status=200; stored");
-      await cacheSettled(backend); // stored once the body is complete
+      await cacheSettled(gateways[backend]); // stored once the body is complete
       const second = await get(backend, path);
       assertHit(second, backend);
       assert.equal(second.text, `${path} #1`);
@@ -157,7 +142,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       const withDefault = pathFor("/ttl", backend, "no-info");
       origin.serve(withDefault, {});
       await get(backend, withDefault);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       assertHit(await get(backend, withDefault), `${backend} default TTL`);
       assert.equal(origin.hits(withDefault), 1);
     });
@@ -172,7 +157,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
         const path = pathFor("/c", backend, name);
         origin.serve(path, headers);
         await get(backend, path);
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path);
         assert.equal(origin.hits(path), expectedHits, `${backend} ${name}`);
       }
@@ -189,7 +174,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       origin.serve(invalid, { expires: "0" });
       for (const path of [future, invalid]) {
         await get(backend, path);
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path);
       }
       assert.equal(origin.hits(future), 1);
@@ -204,7 +189,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       origin.serve(accepted, { "last-modified": lastModified }, 202);
       for (const path of [ok, accepted]) {
         await get(backend, path);
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path);
       }
       assert.equal(origin.hits(ok), 1);
@@ -218,7 +203,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       origin.serve(old, { "cache-control": "max-age=60", age: "120" });
       await get(backend, young);
       await get(backend, old);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const hit = await get(backend, young);
       assertHit(hit, backend);
       assert.ok(Number(hit.headers.age) >= 30, `Age ${hit.headers.age}`);
@@ -233,7 +218,7 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       origin.serve(open, { "cache-control": "public, max-age=60" });
       for (const path of [plain, open]) {
         await get(backend, path, { authorization: "Bearer x" });
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path, { authorization: "Bearer x" });
       }
       assert.equal(origin.hits(plain), 2);
@@ -256,7 +241,7 @@ describe("cache: request directives (RFC 9111 §5.2.1)", () => {
         res.end("body");
       });
       await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       for (const directive of ["no-cache", "max-age=0"]) {
         const reply = await get(backend, path, { "cache-control": directive });
         assert.equal(reply.status, 200, directive);
@@ -273,7 +258,7 @@ describe("cache: request directives (RFC 9111 §5.2.1)", () => {
       const unstored = pathFor("/c", backend, "request-no-store");
       origin.serve(unstored, { "cache-control": "max-age=60" });
       await get(backend, unstored, { "cache-control": "no-store" });
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       await get(backend, unstored);
       assert.equal(origin.hits(unstored), 2);
     });
@@ -295,7 +280,7 @@ describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
         res.end("fresh");
       });
       await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       for (let i = 0; i < 2; i++) {
         const reply = await get(backend, path);
         assert.equal(reply.text, "fresh");
@@ -311,7 +296,7 @@ describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
       origin.serve(cdn, { "cdn-cache-control": "max-age=60" });
       for (const path of [own, cdn]) {
         await get(backend, path);
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path);
       }
       assert.equal(origin.hits(own), 1);
@@ -323,7 +308,7 @@ describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
     const path = pathFor("/c", "redis", "ttl");
     origin.serve(path, { "cache-control": "max-age=100, stale-while-revalidate=50" });
     await get("redis", path, { host: "ttl.example" });
-    await cacheSettled("redis");
+    await cacheSettled(gateways.redis);
     const ttl = Number(execFileSync("redis-cli", ["-p", String(redis.port), "PTTL", `portcullis:cache:e:${path}#ttl.example`], { encoding: "utf8" }).trim());
     assert.ok(ttl > 140_000 && ttl <= 150_000, `PTTL ${ttl}`);
   });
@@ -339,10 +324,10 @@ describe("cache: Vary, HEAD, conditional requests", () => {
         res.end(body);
       });
       const en = await get(backend, path, { "accept-language": "en" });
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const fr = await get(backend, path, { "accept-language": "fr" });
       assert.equal(fr.headers["cache-status"], "Portcullis; fwd=vary-miss; fwd-status=200; stored");
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const enAgain = await get(backend, path, { "accept-language": "en" });
       const frAgain = await get(backend, path, { "accept-language": "fr" });
       assertHit(enAgain, backend);
@@ -356,7 +341,7 @@ describe("cache: Vary, HEAD, conditional requests", () => {
       const path = pathFor("/c", backend, "head");
       origin.serve(path, { "cache-control": "max-age=60" });
       const full = await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const head = await get(backend, path, {}, "HEAD");
       assert.equal(head.status, 200);
       assert.equal(head.text, "");
@@ -369,7 +354,7 @@ describe("cache: Vary, HEAD, conditional requests", () => {
       const path = pathFor("/c", backend, "client-conditional");
       origin.serve(path, { "cache-control": "max-age=60", etag: '"c1"', "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" });
       await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const notModified = await get(backend, path, { "if-none-match": 'W/"c1"' });
       assert.equal(notModified.status, 304);
       assert.equal(notModified.text, "");
@@ -405,7 +390,7 @@ describe("cache: revalidation and serving stale (RFC 9111 §4.3, RFC 5861)", () 
       assert.equal(revalidated.headers["x-version"], "v2");
       assert.equal(revalidated.headers["content-length"], "8", "a 304's Content-Length does not replace the stored one");
       assert.equal(revalidated.headers["cache-status"], "Portcullis; fwd=stale; fwd-status=304");
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const hit = await get(backend, path);
       assertHit(hit, backend);
       assert.equal(hit.headers["x-version"], "v2");
@@ -425,7 +410,7 @@ describe("cache: revalidation and serving stale (RFC 9111 §4.3, RFC 5861)", () 
       const stale = await get(backend, path);
       assert.equal(stale.headers["x-cache"], "STALE");
       assert.equal(stale.text, `${path} #1`);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       assert.equal(origin.hits(path), 2, "one background request");
       const fresh = await get(backend, path);
       assertHit(fresh, backend);
@@ -504,7 +489,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       origin.serve(other, { "cache-control": "max-age=60" });
       await get(backend, path);
       await get(backend, other);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       origin.on(path, (req, res, hits) => {
         if (req.method === "POST") {
           res.writeHead(201, { location: other, "content-length": 0 });
@@ -524,7 +509,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       const third = pathFor("/c", backend, "invalidate-content-location");
       origin.serve(third, { "cache-control": "max-age=60" });
       await get(backend, third);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       origin.on(path, (_req, res) => {
         res.writeHead(200, { "content-location": `http://${"127.0.0.1"}:${gateways[backend].port}${third}`, "content-length": 0 });
         res.end();
@@ -535,7 +520,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       const failed = pathFor("/c", backend, "invalidate-failed");
       origin.serve(failed, { "cache-control": "max-age=60" });
       await get(backend, failed);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       origin.on(failed, (req, res) => {
         res.writeHead(req.method === "DELETE" ? 500 : 200, { "cache-control": "max-age=60", "content-length": 0 });
         res.end();
@@ -572,7 +557,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       });
       const first = await get(backend, big);
       assert.equal(first.text, body);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const second = await get(backend, big);
       assert.equal(second.text, body);
       assert.equal(origin.hits(big), 2);
@@ -582,7 +567,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       const path = pathFor("/q", backend, "query");
       origin.serve(path, { "cache-control": "max-age=60" });
       await get(backend, `${path}?page=2&utm=a`);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       assertHit(await get(backend, `${path}?utm=b&page=2`), backend);
       await get(backend, `${path}?page=3`);
       assert.equal(origin.hits(path), 2);
@@ -590,9 +575,9 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       const tenant = pathFor("/tenant", backend, "tenant");
       origin.serve(tenant, { "cache-control": "max-age=60" });
       await get(backend, tenant, { "x-tenant": "a" });
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       await get(backend, tenant, { "x-tenant": "b" });
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       assertHit(await get(backend, tenant, { "x-tenant": "a" }), backend);
       assert.equal(origin.hits(tenant), 2);
     });
@@ -601,7 +586,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       const path = pathFor("/bypass", backend, "bypass");
       origin.serve(path, { "cache-control": "max-age=60" });
       await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       const skipped = await get(backend, path, { "x-no-cache": "1" });
       assert.equal(skipped.headers["x-cache"], "BYPASS");
       assert.equal(skipped.headers["cache-status"], "Portcullis; fwd=bypass; fwd-status=200");
@@ -617,7 +602,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       origin.serve(surrogate, { "cache-control": "max-age=60", "surrogate-control": "no-store;portcullis, max-age=60" });
       for (const path of [cdn, surrogate]) {
         await get(backend, path);
-        await cacheSettled(backend);
+        await cacheSettled(gateways[backend]);
         await get(backend, path);
       }
       assert.equal(origin.hits(cdn), 1);
@@ -636,7 +621,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
       origin.serve(byTag, { "cache-control": "max-age=60", "cache-tag": "products, sale" });
       const all = [byKey, `${byPrefix}/a`, `${byPrefix}/b`, byTag];
       for (const path of all) await get(backend, path);
-      await cacheSettled(backend);
+      await cacheSettled(gateways[backend]);
       for (const path of all) assertHit(await get(backend, path), `${backend} ${path}`);
 
       assert.deepEqual((await send(`${admin}/cache?key=${encodeURIComponent(byKey)}`, { method: "DELETE" })).json(), { purged: 1 });
@@ -659,7 +644,7 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
     origin.serve(path, { "cache-control": "max-age=60" });
     const host = { host: "shop.example" }; // the key includes the host, as a load balancer would pass it to each gateway
     await get("redis", path, host);
-    await cacheSettled("redis");
+    await cacheSettled(gateways.redis);
     const second = await startGatewayProcess(configFor(redis.url, origin.server.url, fragile.url));
     try {
       // Until its connection is up, a gateway's lookups fail fast and count as misses.

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { issue, makeAuthority, servedCertificate, writeIssued, type Authority } from "./helpers/certificates.js";
+import { waitFor } from "./helpers/wait.js";
 import { startGatewayProcess, type GatewayProcess, type LogLine } from "./helpers/gateway.js";
 import { steadyLoad } from "./helpers/load.js";
 
@@ -62,14 +63,6 @@ async function workers(gateway: GatewayProcess): Promise<{ worker: number; pid: 
 
 function workerLines(gateway: GatewayProcess, since: number, test: (line: LogLine) => boolean): Set<string> {
   return new Set(gateway.logs.slice(since).filter(test).map((line) => String(line.worker)));
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((wait) => setTimeout(wait, 50));
-  }
 }
 
 describe("cluster mode", () => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
+import { waitFor } from "./helpers/wait.js";
 import { startGatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { steadyLoad } from "./helpers/load.js";
@@ -16,8 +17,6 @@ apis:
     upstream: echo
     plugins: [{ name: mock, options: { body: "${message}" } }]
 `;
-
-const pause = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 
 describe("config hot reload", () => {
   it("swaps in a valid config and keeps serving through an invalid one, failing no request", async () => {
@@ -74,7 +73,7 @@ describe("graceful shutdown", () => {
     const gateway = await startGatewayProcess(`upstreams: { slow: { targets: [{ url: "${upstream.url}" }] } }\napis: [{ name: slow, basePath: /, upstream: slow }]\n`);
 
     const inFlight = Array.from({ length: 5 }, () => send(`${gateway.url}/work`));
-    for (const deadline = Date.now() + 10_000; upstream.received.length < 5; await pause(10)) assert.ok(Date.now() < deadline, "the requests never reached the upstream");
+    await waitFor(() => upstream.received.length >= 5, "the five requests to reach the upstream");
     const mark = gateway.logs.length;
     const exit = gateway.stop("SIGTERM");
     // Logged once the listeners no longer accept: from then on a new connection is refused.

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PooledIdGenerator } from "../src/telemetry/ids.js";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { cacheSettled, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { startRedis } from "./helpers/redis.js";
 import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
@@ -361,12 +361,7 @@ apis:
         const traceId = (i + 1).toString(16).padStart(32, "a");
         traceIds.push(traceId);
         await send(`${withRedis.url}/cached`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
-        // The second request is to hit what the first stored: wait until the cache has no write in progress.
-        for (const deadline = Date.now() + 10_000; ; ) {
-          const plugins = (await send(`${withRedis.adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
-          if (plugins.find((plugin) => plugin.name === "cache")?.writing === 0) break;
-          assert.ok(Date.now() < deadline, "the cache never finished storing");
-        }
+        await cacheSettled(withRedis); // the second request is to hit what the first stored
       }
       const [first, second] = await Promise.all(traceIds.map((id) => receiver.trace(id, 5)));
       const limiter = first.find((span) => span.name === "plugin rate-limit request")!;

@@ -10,6 +10,7 @@ import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, type Reply } from "./helpers/http.js";
 import { startRedis, type TestRedis } from "./helpers/redis.js";
 import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { waitFor } from "./helpers/wait.js";
 
 let redis: TestRedis;
 let origin: TestUpstream;
@@ -65,14 +66,9 @@ const xCache = (reply: Reply) => String(reply.headers["x-cache"]);
 
 /** Sends until `done` holds for an answer, within a deadline; returns that answer. */
 async function until(url: string, done: (reply: Reply) => boolean, deadlineMs = 15_000): Promise<Reply> {
-  const deadline = Date.now() + deadlineMs;
   let last: Reply | null = null;
-  while (Date.now() < deadline) {
-    last = await send(url, { timeoutMs: 10_000 });
-    if (done(last)) return last;
-    await new Promise((resume) => setTimeout(resume, 50));
-  }
-  assert.fail(`no matching answer from ${url} within ${deadlineMs} ms; last: ${last?.status} ${last?.text}`);
+  await waitFor(async () => done((last = await send(url, { timeoutMs: 10_000 }))), `a matching answer from ${url}`, deadlineMs, 50);
+  return last!;
 }
 
 describe("Redis outage", () => {

@@ -5,6 +5,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { send } from "./http.js";
+import { waitFor } from "./wait.js";
 
 export const projectRoot = resolve(fileURLToPath(import.meta.url), "../../../..");
 export const cliPath = join(projectRoot, "bin/portcullis.js");
@@ -119,4 +121,17 @@ export function runCli(args: string[], cwd = projectRoot): Promise<{ code: numbe
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("exit", (code) => done({ code, stdout, stderr }));
   });
+}
+
+/**
+ * Waits until the gateway's cache has finished every storage write it began: `writing` in its
+ * /plugins entry is 0. A response marked stored counts from before the client has it, so after a
+ * reply this is exact: a "stored" check cannot run before the store, and a "not stored" check
+ * cannot pass only because a store was slow.
+ */
+export function cacheSettled(gateway: GatewayProcess): Promise<void> {
+  return waitFor(async () => {
+    const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
+    return plugins.find((plugin) => plugin.name === "cache")?.writing === 0;
+  }, "the cache to finish its storage writes", 10_000, 5);
 }

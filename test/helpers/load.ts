@@ -2,6 +2,7 @@
 // back to back over keep-alive connections (HTTP or HTTPS) until stopped, recording every status.
 import { Agent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { waitFor } from "./wait.js";
 
 export interface LoadResult {
   sent: number;
@@ -46,13 +47,9 @@ export function steadyLoad(url: string, clients = 4, ca?: string): SteadyLoad {
     while (running) await one();
   });
   return {
-    async more(count, timeoutMs = 30_000) {
+    more(count, timeoutMs = 30_000) {
       const target = result.sent + count;
-      const deadline = Date.now() + timeoutMs;
-      while (result.sent < target) {
-        if (Date.now() > deadline) throw new Error(`steady load answered ${result.sent} of ${target} requests within ${timeoutMs} ms`);
-        await new Promise((wait) => setTimeout(wait, 10));
-      }
+      return waitFor(() => result.sent >= target, `${count} more answered requests (${result.sent} of ${target} so far)`, timeoutMs, 10);
     },
     async stop() {
       running = false;
