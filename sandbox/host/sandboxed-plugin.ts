@@ -204,8 +204,8 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   permissions = description.permissions;
   const settings = settingsFor(name, description.limits);
   let limits = settings.limits;
-  // One Map's or Set's hash table stays under an eighth of the heap (sandbox/runtime/collection-caps.ts).
-  const grants = JSON.stringify({ env: grantedEnv(permissions), maxCollectionEntries: 2 ** Math.floor(Math.log2((limits.memoryMb * 1024 * 1024) / 128)) });
+  // The heap limit: the runtime's collection ceilings follow it (sandbox/runtime/collection-caps.ts).
+  const grants = JSON.stringify({ env: grantedEnv(permissions), heapMb: limits.memoryMb });
   hostCall = hostCalls(name, permissions, options.services ?? { store: null }, () => limits.timeoutMs);
   if (limits.memoryMb !== defaultLimits.memoryMb) {
     retire(instance);

@@ -4,13 +4,16 @@
 // down before the memory limit could act, and so did fill() on a sparse array of 2^26 elements
 // (which allocates all of its storage in one piece). Below the ceilings each such block stays a
 // fraction of the heap; past them, set(), add() and fill() throw a RangeError, a fault of the
-// plugin like any other. The host sets the ceiling from the heap limit.
+// plugin like any other. The ceilings follow the heap limit the host grants.
 
-let maxEntries = 1 << 19;
+/** Entries per Map or Set for a heap of this many megabytes: a table then stays near an eighth of it. */
+const entriesFor = (heapMb: number) => 2 ** Math.floor(Math.log2((heapMb * 1024 * 1024) / 128));
 
-/** Called by the runtime with what the host grants: entries allowed per Map or Set. */
-export function setCollectionCap(entries: number): void {
-  if (Number.isInteger(entries) && entries > 0) maxEntries = entries;
+let maxEntries = entriesFor(64);
+
+/** Called by the runtime with the isolate's heap limit, which the host grants. */
+export function setCollectionCaps(heapMb: number): void {
+  if (Number.isFinite(heapMb) && heapMb >= 8) maxEntries = entriesFor(heapMb);
 }
 
 const mapSet = Map.prototype.set;

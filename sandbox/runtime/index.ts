@@ -3,7 +3,7 @@
 // hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
 // never parses the request's headers, the vars bag or the route.
 import type { AccessEntry, PluginAnswer, PluginConsumer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule, PluginSpan, SpanValue } from "../sdk/index.js";
-import { setCollectionCap } from "./collection-caps.js";
+import { setCollectionCaps } from "./collection-caps.js";
 import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type SpanPatch, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
@@ -341,9 +341,9 @@ export function installRuntime(plugin: PluginModule) {
   const api: RuntimeApi = {
     describe: () => JSON.stringify(description),
     grant(grants) {
-      const granted = JSON.parse(grants) as { env: Record<string, string>; maxCollectionEntries?: number };
+      const granted = JSON.parse(grants) as { env: Record<string, string>; heapMb?: number };
       env = Object.freeze(granted.env);
-      if (granted.maxCollectionEntries !== undefined) setCollectionCap(granted.maxCollectionEntries);
+      if (granted.heapMb !== undefined) setCollectionCaps(granted.heapMb);
     },
     attach(attachment, options) {
       attachments.set(attachment, JSON.parse(options) as Record<string, unknown>);

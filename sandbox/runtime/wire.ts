@@ -132,7 +132,7 @@ export type HookResult = string | number;
 export interface RuntimeApi {
   /** JSON: the plugin's options schema, its hooks and its declared limits. */
   describe(): string;
-  /** Hands the isolate what the host grants it: the declared environment variables (JSON). */
+  /** Hands the isolate what the host grants it (JSON): the declared environment variables, and its heap limit in MB. */
   grant(grants: string): void;
   /** Registers one attachment's options (JSON) under a number the hook calls then use. */
   attach(attachment: number, options: string): void;
