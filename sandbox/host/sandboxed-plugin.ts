@@ -15,15 +15,14 @@
 // thread (an async hook in flight) goes asynchronously, and the figures /plugins shows are read
 // only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
-import type IsolatedVM from "isolated-vm";
-import ivm from "./isolated-vm.js";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse, PluginSpan } from "../../src/pipeline/plugin.js";
 import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type SpanPatch, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
-import { grantedEnv, hostCalls, hostSyncCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
+import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
 import { checkRequestPatch, checkResponsePatch, PatchError } from "./patch-checks.js";
+import { instantiate, type Bridge, type Instance, type Ref } from "./plugin-isolate.js";
 import { PluginSourceMap } from "./source-map.js";
 import { defaultLogBudget, logBudget } from "./log-budget.js";
 import { isolateWatchdog } from "./watchdog.js";
@@ -86,66 +85,7 @@ export class PluginError extends Error {
   }
 }
 
-type Ref = IsolatedVM.Reference<(...args: unknown[]) => unknown>;
-
-/** One live isolate running a plugin's code. */
-interface Instance {
-  isolate: IsolatedVM.Isolate;
-  request: Ref;
-  response: Ref;
-  log: Ref;
-  settle: Ref;
-  attach: Ref;
-  describe: Ref;
-  grant: Ref;
-  /** Slot in the process watchdog. */
-  slot: number;
-  /** Async hooks not yet settled: while any is, calls go asynchronously (the isolate may be busy). */
-  pending: number;
-  attached: Set<number>;
-  /** CPU time read just before the host disposed it, when it could still be read. */
-  cpuAtLoss?: number;
-  /** Set once the host has counted the isolate as lost (several calls may notice it). */
-  lost: boolean;
-}
-
-type LogLevel = "debug" | "info" | "warn" | "error";
 const LOG_LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
-
-/**
- * Installed before plugin code runs; the runtime takes it and removes it from the global. The
- * host-call Reference stays inside this closure: plugin code only ever sees the wrapper function.
- */
-const PRELUDE = `globalThis.__portcullisHost = {
-  log: $0,
-  call: (operation, payload) => $1.apply(undefined, [operation, payload], { result: { promise: true } }),
-  sync: $2,
-};`;
-
-const syncCall = hostSyncCalls();
-
-interface Bridge {
-  log(level: LogLevel, requestId: string, message: string, at: string): void;
-  call(operation: string, payload: string): Promise<string>;
-}
-
-async function instantiate(code: string, bundleName: string, memoryMb: number, bridge: Bridge, grants: string | null): Promise<Instance> {
-  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
-  try {
-    const context = await isolate.createContext();
-    await context.evalClosure(PRELUDE, [new ivm.Callback(bridge.log), new ivm.Reference(bridge.call), new ivm.Callback(syncCall)]);
-    const script = await isolate.compileScript(code, { filename: bundleName });
-    await script.run(context, { timeout: 1000 });
-    const api = (await context.global.get("__portcullis", { reference: true })) as IsolatedVM.Reference<Record<string, unknown>>;
-    const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
-    if (grants !== null) await ref("grant").apply(undefined, [grants], { timeout: 1000 });
-    const slot = isolateWatchdog().watch(isolate);
-    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), grant: ref("grant"), slot, pending: 0, attached: new Set(), lost: false };
-  } catch (error) {
-    if (!isolate.isDisposed) isolate.dispose();
-    throw error;
-  }
-}
 
 function encodeVars(vars: Record<string, unknown>): string {
   for (const _ in vars) return JSON.stringify(vars);
