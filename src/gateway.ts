@@ -3,17 +3,17 @@
 // (echo or a pool through http-proxy), response-phase plugins, access log and log-phase plugins.
 // `swap` puts a new runtime in place atomically; requests in flight finish on the old one.
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
 import Koa, { type Context } from "koa";
 import type { Logger } from "pino";
-import type { PluginAnswer, PluginRequest, PluginResponse } from "./pipeline/plugin.js";
-import { contextFor, runLogPhase, runRequestPhase, runResponsePhase, type PhaseScope } from "./pipeline/run.js";
-import { sendProblem, type Problem } from "./problem.js";
+import type { PluginAnswer, PluginRequest } from "./pipeline/plugin.js";
+import { Reply, type Outcome } from "./pipeline/reply.js";
+import { contextFor, runLogPhase, runRequestPhase, type PhaseScope } from "./pipeline/run.js";
 import { readRequestBody, toBuffer } from "./proxy/body.js";
 import { echoRequest } from "./proxy/echo.js";
 import { GatewayExchange } from "./proxy/exchange.js";
-import { forward, type ForwardOutcome } from "./proxy/forward.js";
+import { forward } from "./proxy/forward.js";
 import { clientAddress, plainAddress, setForwardingHeaders } from "./proxy/forwarded.js";
 import { dropClientCopies, hasRequestBody, stripHopByHop } from "./proxy/headers.js";
 import { upgradeOf, WebSocketConnections } from "./proxy/websocket.js";
@@ -23,7 +23,7 @@ import type { AccessLog } from "./telemetry/access-log.js";
 import { recordRequest } from "./telemetry/gateway-metrics.js";
 import { recentRequests } from "./telemetry/recent-requests.js";
 import type { PluginTiming } from "./telemetry/plugin-timing.js";
-import { endRequestTrace, startRequestTrace, timingHeader } from "./telemetry/request-trace.js";
+import { endRequestTrace, startRequestTrace } from "./telemetry/request-trace.js";
 import type { Tracing } from "./telemetry/tracing.js";
 
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
@@ -38,14 +38,6 @@ export interface Gateway {
   /** From now on, answers ask clients to close their connection. */
   startDraining(): void;
   inFlight(): number;
-}
-
-interface Outcome {
-  status: number;
-  target: string | null;
-  attempts: number;
-  bytes: number;
-  error: string | null;
 }
 
 /** How many Host fields the client sent; Node keeps only the first in req.headers. */
@@ -73,16 +65,22 @@ function upstreamPath(route: Route, path: string, params: Record<string, string>
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-function answerBody(answer: PluginAnswer): { body: Buffer; contentType: string | null } {
+/** A plugin's answer as the gateway sends it: the body as bytes, its type named when the plugin did not, and its length. */
+function sendAnswer(reply: Reply, answer: PluginAnswer): void | Promise<void> {
   const { body } = answer;
-  if (body === undefined) return { body: Buffer.alloc(0), contentType: null };
-  if (Buffer.isBuffer(body)) return { body, contentType: "application/octet-stream" };
-  if (typeof body === "string") return { body: Buffer.from(body), contentType: "text/plain; charset=utf-8" };
-  return { body: Buffer.from(JSON.stringify(body)), contentType: "application/json" };
+  let bytes: Buffer;
+  let contentType: string | null;
+  if (body === undefined) [bytes, contentType] = [Buffer.alloc(0), null];
+  else if (Buffer.isBuffer(body)) [bytes, contentType] = [body, "application/octet-stream"];
+  else if (typeof body === "string") [bytes, contentType] = [Buffer.from(body), "text/plain; charset=utf-8"];
+  else [bytes, contentType] = [Buffer.from(JSON.stringify(body)), "application/json"];
+  const headers: OutgoingHttpHeaders = { ...(contentType && answer.headers?.["content-type"] === undefined ? { "content-type": contentType } : {}), ...answer.headers };
+  // 204 and 304 carry no body; a 304's Content-Length, if any, speaks of the stored representation.
+  if (answer.status !== 204 && answer.status !== 304) headers["content-length"] = bytes.length;
+  return reply.send(answer.status, headers, bytes);
 }
 
 const DEBUG_HEADER = "x-portcullis-debug";
-const TIMING_HEADER = "x-portcullis-timing";
 
 export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog, tracing: Tracing | null = null): Gateway {
   const tracer = tracing?.tracer ?? null;
@@ -93,31 +91,6 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   const websockets = new WebSocketConnections();
   const app = new Koa();
   app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
-
-  /** Writes an answer that did not come from a pool (plugin, echo), after the response phase. */
-  async function sendAnswer(res: ServerResponse, answer: PluginAnswer, extra: Record<string, string>, route: Route, ran: number, scope: PhaseScope, source: string | null = null): Promise<Outcome> {
-    const answered = answerBody(answer);
-    const named = answer.headers !== undefined && answer.headers["content-type"] !== undefined;
-    const headers: OutgoingHttpHeaders = { ...(answered.contentType && !named ? { "content-type": answered.contentType } : {}), ...answer.headers, ...extra };
-    const response: PluginResponse = { status: answer.status, headers, body: answered.body };
-    try {
-      await runResponsePhase(route.chain, ran, response, scope);
-    } catch {
-      return sendGatewayProblem(res, { status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: scope.requestId }, extra);
-    }
-    stampTimings(response.headers, scope);
-    const body = toBuffer(response.body);
-    // 204 and 304 carry no body; a 304's Content-Length, if any, speaks of the stored representation.
-    if (response.status !== 204 && response.status !== 304) response.headers["content-length"] = body.length;
-    res.writeHead(response.status, response.headers);
-    res.end(body);
-    return { status: response.status, target: source, attempts: 0, bytes: body.length, error: null };
-  }
-
-  function sendGatewayProblem(res: ServerResponse, problem: Problem, extra: Record<string, string>): Outcome {
-    const bytes = sendProblem(res, problem, extra);
-    return { status: problem.status, target: null, attempts: 0, bytes, error: problem.code };
-  }
 
   async function serve(ctx: Context, current: Runtime): Promise<void> {
     const started = performance.now();
@@ -156,16 +129,17 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     let route: Route | null = null;
     let outcome: Outcome;
     let scope: PhaseScope | null = null;
+    const reply = new Reply(res, requestId, extra);
     if (hostFieldCount(req) > 1) {
-      outcome = sendGatewayProblem(res, { status: 400, code: "duplicate_host", detail: "the request has more than one Host header", requestId }, { ...extra, connection: "close" });
+      void reply.problem(400, "duplicate_host", "the request has more than one Host header", { connection: "close" });
+      outcome = await reply.outcome();
     } else {
       const matched = current.matcher.match(ctx) ?? preflightMatch(ctx, current);
       if (!matched) {
         const allowed = current.matcher.allowedMethods(ctx);
-        outcome =
-          allowed.length > 0
-            ? sendGatewayProblem(res, { status: 405, code: "method_not_allowed", detail: `${method} is not allowed here`, requestId }, { ...extra, allow: allowed.join(", ") })
-            : sendGatewayProblem(res, { status: 404, code: "route_not_found", detail: `no route for ${method} ${originalPath}`, requestId }, extra);
+        if (allowed.length > 0) void reply.problem(405, "method_not_allowed", `${method} is not allowed here`, { allow: allowed.join(", ") });
+        else void reply.problem(404, "route_not_found", `no route for ${method} ${originalPath}`);
+        outcome = await reply.outcome();
       } else {
         route = matched.route;
         scope = { requestId, route: route.info, vars: {}, log, consumer: null, trace: traced?.trace ?? null, traceId: traced?.span.spanContext().traceId, timings, showTimings: debug, startedAt: started };
@@ -173,7 +147,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
           traced.span.updateName(`${method} ${route.path}`);
           traced.span.setAttributes({ "http.route": route.path, "portcullis.api": route.info.api, "portcullis.operation": route.info.operation });
         }
-        outcome = await proxyRoute(ctx, route, matched.params, { idHeader, requestId, extra, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames });
+        outcome = await proxyRoute(ctx, reply, route, matched.params, { idHeader, requestId, peer, peerTrusted, clientIp, method, originalPath, scope, maxBodyBytes: config.limits.maxBodyBytes, consumerHeaders: config.consumerHeaders, consumerHeaderNames: current.consumerHeaderNames });
       }
     }
 
@@ -214,7 +188,6 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   interface RequestFacts {
     idHeader: string;
     requestId: string;
-    extra: Record<string, string>;
     peer: string;
     peerTrusted: boolean;
     clientIp: string;
@@ -226,14 +199,13 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     consumerHeaderNames: readonly string[];
   }
 
-  async function proxyRoute(ctx: Context, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
-    const { req, res } = ctx;
+  async function proxyRoute(ctx: Context, reply: Reply, route: Route, params: Record<string, string>, facts: RequestFacts): Promise<Outcome> {
+    const { req } = ctx;
     const headers = req.headers;
     const withBody = hasRequestBody(headers);
     const chunked = withBody && headers["content-length"] === undefined;
     const clientHost = headers.host ?? "";
     stripHopByHop(headers);
-    if (chunked) headers["transfer-encoding"] = "chunked";
     setForwardingHeaders(headers, { peer: facts.peer, peerTrusted: facts.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
     headers[facts.idHeader] = facts.requestId;
     // Only the gateway says who the consumer is: a client's own claim is dropped.
@@ -245,7 +217,10 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
     let body: Buffer | null = null;
     const pluginLimit = route.bodies.requestLimit;
     const limit = pluginLimit === null ? facts.maxBodyBytes : Math.min(pluginLimit, facts.maxBodyBytes);
-    const tooLarge = () => sendGatewayProblem(res, { status: 413, code: "request_too_large", detail: `the request body is larger than ${limit} bytes`, requestId: facts.requestId }, { ...facts.extra, connection: "close" });
+    const tooLarge = async () => {
+      void reply.problem(413, "request_too_large", `the request body is larger than ${limit} bytes`, { connection: "close" });
+      return reply.outcome();
+    };
     if (pluginLimit !== null && withBody && Number(headers["content-length"]) > limit) return tooLarge();
     if ((route.bodies.request || (pluginLimit !== null && chunked)) && withBody) {
       body = await readRequestBody(req, limit);
@@ -265,15 +240,20 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       body,
     };
 
+    const scope = facts.scope;
     let ran = route.chain.length;
     if (route.chain.length > 0) {
-      const phase = runRequestPhase(route.chain, request, facts.scope);
+      const phase = runRequestPhase(route.chain, request, scope);
       const result = phase instanceof Promise ? await phase : phase;
       ran = result.ran;
-      if (result.answer) return sendAnswer(res, result.answer, facts.extra, route, ran, facts.scope);
-    }
+      reply.afterRequestPhase(scope, route.hooks.response ? { chain: route.chain, ran, bodyLimit: route.bodies.response ? facts.maxBodyBytes : null } : null);
+      if (result.answer) {
+        await sendAnswer(reply, result.answer);
+        return reply.outcome();
+      }
+    } else reply.afterRequestPhase(scope, null);
 
-    const consumer = facts.scope.consumer;
+    const consumer = scope.consumer;
     if (consumer) {
       headers[consumerHeaders.id] = consumer.id;
       if (consumer.username !== null) headers[consumerHeaders.username] = consumer.username;
@@ -282,21 +262,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
 
     // A body that was read (and perhaps replaced) goes upstream whole, with its length.
     const upstreamBody = request.body === null ? body : toBuffer(request.body);
-    if (upstreamBody !== null) {
-      headers["content-length"] = String(upstreamBody.length);
-      if (headers["transfer-encoding"] !== undefined) delete headers["transfer-encoding"];
-    }
-
-    const scope = facts.scope;
-    const responsePhase =
-      ran > 0 && route.hooks.response
-        ? (response: { headers: OutgoingHttpHeaders } & PluginResponse): void | Promise<void> => {
-            const pending = runResponsePhase(route.chain, ran, response, scope);
-            if (pending) return pending.then(() => stampTimings(response.headers, scope));
-            stampTimings(response.headers, scope);
-          }
-        : null;
-    if (!responsePhase) stampTimings(facts.extra, scope);
+    if (upstreamBody !== null) headers["content-length"] = String(upstreamBody.length);
     // A sampled request gives each upstream attempt its own traceparent; an unsampled one passes the client's on.
     const traced = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;
 
@@ -314,7 +280,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
         route: route.label,
         settings: route.operation.websocket,
         requestId: facts.requestId,
-        responseHeaders: facts.extra,
+        responseHeaders: reply.extra,
         log,
       });
       return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
@@ -323,50 +289,56 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
       if (upstream.kind === "pool") applyHostPolicy(headers, upstream.pool.config.host);
       const exchange = new GatewayExchange({
         req,
-        res,
+        reply,
         upstream,
         request,
         requestId: facts.requestId,
-        extra: facts.extra,
         hashKey: upstream.kind === "pool" ? hashKeyFor(upstream.pool.config.hashOn, headers, facts.clientIp) : null,
-        responsePhase,
-        responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
         trace: traced,
         readTimeoutMs: route.operation.readTimeoutMs,
         log,
       });
       try {
-        await route.exchange.hooks.exchange!(request, contextFor(route.exchange, facts.scope), exchange);
+        await route.exchange.hooks.exchange!(request, contextFor(route.exchange, scope), exchange);
       } catch (error) {
         log.error({ plugin: route.exchange.name, requestId: facts.requestId, err: error }, "plugin fault in the upstream exchange");
       }
-      return exchange.outcome();
+      exchange.finish();
+      return reply.outcome();
     }
     if (upstream.kind === "echo") {
       const echoed = await echoRequest(req, request.method, request.path + request.search, upstreamBody);
-      return sendAnswer(res, { status: 200, body: echoed as unknown as Record<string, unknown> }, facts.extra, route, ran, facts.scope, "echo");
+      reply.target = "echo";
+      await sendAnswer(reply, { status: 200, body: echoed as unknown as Record<string, unknown> });
+      return reply.outcome();
     }
 
     const pool = upstream.pool;
     applyHostPolicy(headers, pool.config.host);
-    const outcome: ForwardOutcome = await forward({
-      req,
-      res,
+    const forwarding = forward({
       pool,
       method: request.method,
       pathAndSearch: request.path + request.search,
+      headers,
+      // The client's body streams through unless it was read (then it can be sent again).
+      body: upstreamBody ?? (withBody ? req : null),
+      replayable: !withBody || upstreamBody !== null,
       hashKey: hashKeyFor(pool.config.hashOn, headers, facts.clientIp),
       requestId: facts.requestId,
-      replayable: !withBody || upstreamBody !== null,
-      body: upstreamBody,
-      responseHeaders: facts.extra,
-      beforeResponse: responsePhase,
-      responseBodyLimit: route.bodies.response ? facts.maxBodyBytes : null,
-      trace: traced,
       readTimeoutMs: route.operation.readTimeoutMs,
+      trace: traced,
       log,
     });
-    return outcome;
+    reply.whileWaiting(() => forwarding.abort());
+    const result = await forwarding.result;
+    reply.target = result.target;
+    reply.attempts = result.attempts;
+    if (!result.ok) await reply.problem(result.status, result.code, result.detail);
+    else {
+      result.body.onBroken = (error) => reply.cut(error.message);
+      await reply.send(result.status, result.headers, result.body);
+    }
+    return reply.outcome();
   }
 
   app.use(async (ctx) => {
@@ -409,11 +381,6 @@ function preflightMatch(ctx: Context, current: Runtime) {
   if (ctx.method !== "OPTIONS" || headers.origin === undefined || typeof requested !== "string") return null;
   const matched = current.matcher.match(ctx, requested.trim().toUpperCase());
   return matched && matched.route.answersPreflight ? matched : null;
-}
-
-/** Adds x-portcullis-timing for a debug request: each plugin's time so far, and the gateway's. */
-function stampTimings(headers: OutgoingHttpHeaders, scope: PhaseScope): void {
-  if (scope.timings && scope.showTimings) headers[TIMING_HEADER] = timingHeader(scope.timings, performance.now() - (scope.startedAt ?? performance.now()));
 }
 
 /**

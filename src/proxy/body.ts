@@ -3,6 +3,7 @@
 // in an encoding the gateway cannot undo, are streamed through untouched with `body: null` for the
 // plugins. Compressed responses are handed to plugins decompressed.
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 
 /** The whole request body, or null once it grows past `limit` (the rest is left unread). */
@@ -27,7 +28,7 @@ export function readRequestBody(req: IncomingMessage, limit: number): Promise<Bu
 }
 
 /** The raw chunks of a response body read up to `limit` bytes; `complete` tells whether that was all of it. */
-export function collectResponseBody(res: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; size: number; complete: boolean }> {
+export function collectResponseBody(res: Readable & { complete?: boolean }, limit: number): Promise<{ chunks: Buffer[]; size: number; complete: boolean }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -44,7 +45,7 @@ export function collectResponseBody(res: IncomingMessage, limit: number): Promis
     const onEnd = () => resolve({ chunks, size, complete: true });
     res.on("data", onData);
     res.once("end", onEnd);
-    res.once("close", () => resolve({ chunks, size, complete: res.complete }));
+    res.once("close", () => resolve({ chunks, size, complete: res.complete ?? res.readableEnded }));
   });
 }
 
@@ -95,7 +96,7 @@ export interface BodyForPlugins {
   decoded: Buffer | null;
 }
 
-export async function readBodyForPlugins(stream: IncomingMessage, limit: number, contentEncoding: string | undefined): Promise<BodyForPlugins> {
+export async function readBodyForPlugins(stream: Readable & { complete?: boolean }, limit: number, contentEncoding: string | undefined): Promise<BodyForPlugins> {
   const read = await collectResponseBody(stream, limit);
   const raw = read.complete ? Buffer.concat(read.chunks, read.size) : null;
   return { chunks: read.chunks, raw, decoded: raw ? decodeResponseBody(raw, contentEncoding, limit) : null };

@@ -1,245 +1,260 @@
-// Forwards one request to an upstream pool through http-proxy, and streams the answer back.
-// Around http-proxy it adds what a gateway needs: target choice, connect/read/total timeouts,
-// retries to another target within a budget, passive health reports, hop-by-hop stripping on the
-// way back, a hook for response-phase plugins before anything is sent, and one outcome per request.
-// The gateway writes the response head itself (http-proxy's selfHandleResponse) in every case: it
-// has to for response plugins and retries on status anyway, and measured it is also cheaper than
-// http-proxy's own head copying (one writeHead instead of a setHeader per field; bench/README.md).
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { ClientRequest } from "node:http";
+// Forwards one request to an upstream pool through undici and gives back the upstream's answer
+// (its head, and its body still arriving) or the problem the gateway should answer with. Around
+// undici it adds what a gateway needs: target choice, connect/read/total timeouts, retries to
+// another target within a budget, passive health reports, metrics and a client span per attempt.
+// It writes nothing to the client: the caller's reply runs the response phase and writes.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from "@opentelemetry/api";
-import { Readable } from "node:stream";
-import httpProxy from "http-proxy";
+import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
-import { sendProblem } from "../problem.js";
-import { readBodyForPlugins, replacedBody } from "./body.js";
-import { endToEndHeaders } from "./headers.js";
+import { fromUpstream } from "./headers.js";
 import type { UpstreamPool } from "./pool.js";
 import type { Target } from "./target.js";
+import { UpstreamBody } from "./upstream-body.js";
 import { recordUpstream } from "../telemetry/gateway-metrics.js";
 import { traceHeaders } from "../telemetry/tracing.js";
 
-export interface UpstreamResponse {
-  status: number;
-  headers: OutgoingHttpHeaders;
-  /** The (decompressed) body, when the job asked for it and it fit; null otherwise. */
-  body: Buffer | string | null;
-}
-
 export interface ForwardJob {
-  req: IncomingMessage;
-  res: ServerResponse;
   pool: UpstreamPool;
   method: string;
   /** Path and query string to request from the target. */
   pathAndSearch: string;
+  /** The request's headers, hop-by-hop fields already removed; Host is set here for `host: target`. */
+  headers: IncomingHttpHeaders;
+  /** The body: whole (replayable), the client's stream (sent once), or none. */
+  body: Buffer | Readable | null;
+  /** Whether the request can be sent again (no body, or a whole one). */
+  replayable: boolean;
   hashKey: string | null;
   requestId: string;
-  /** Whether the body can be sent again (there is none, or it is buffered in `body`). */
-  replayable: boolean;
-  body: Buffer | null;
-  /** Headers every answer to the client carries (request id, Connection: close while draining). */
-  responseHeaders: Record<string, string>;
-  /** Runs before the response head is written; may change status, headers and body. */
-  beforeResponse: ((response: UpstreamResponse) => void | Promise<void>) | null;
-  /** Read the response body (up to this many bytes) for `beforeResponse`; null streams it. */
-  responseBodyLimit: number | null;
-  /**
-   * Hands the upstream's answer, or the problem the gateway would send, to the caller instead of
-   * writing it (the cache's exchange); the caller then writes `res` itself.
-   */
-  takeOver?: TakeOver | null;
   /** The route's read (idle) timeout over the pool's; null: the pool's. */
-  readTimeoutMs?: number | null;
+  readTimeoutMs: number | null;
   /** The request's trace, when sampled: each attempt gets a client span, and its traceparent upstream. */
-  trace?: { tracer: Tracer; context: Context } | null;
+  trace: { tracer: Tracer; context: Context } | null;
   log: Logger;
 }
 
-export interface TakeOver {
-  response(body: IncomingMessage, status: number, headers: OutgoingHttpHeaders, requestTime: number): void;
-  failure(status: number, code: string, detail: string): void;
+export interface UpstreamAnswer {
+  ok: true;
+  status: number;
+  /** End-to-end headers, lower-case names. */
+  headers: OutgoingHttpHeaders;
+  body: UpstreamBody;
+  /** The target that answered ("http://host:port") and how many attempts it took. */
+  target: string;
+  attempts: number;
+  /** When the request went out and when the head came back (ms since the epoch), for age arithmetic. */
+  requestTime: number;
+  responseTime: number;
 }
 
-export interface ForwardOutcome {
+export interface UpstreamFailure {
+  ok: false;
   status: number;
+  code: string;
+  detail: string;
   target: string | null;
   attempts: number;
-  bytes: number;
-  /** Why the gateway answered instead of the upstream, if it did. */
-  error: string | null;
 }
 
+export type ForwardResult = UpstreamAnswer | UpstreamFailure;
+
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "EADDRNOTAVAIL"]);
-const kForwarding = Symbol("portcullis.forwarding");
+const CONNECT_FAILURES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "EADDRNOTAVAIL", "UND_ERR_CONNECT_TIMEOUT"]);
 
 type TimeoutKind = "connect" | "read" | "total";
 
-class UpstreamTimeout extends Error {
-  readonly code = "UPSTREAM_TIMEOUT";
-  constructor(readonly kind: TimeoutKind) {
-    super(`upstream ${kind} timeout`);
+/** One try against one target: the undici handler for its request. */
+class Attempt implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | null = null;
+  body: UpstreamBody | null = null;
+  status: number | null = null;
+  done = false;
+  readonly startedAt = performance.now();
+
+  constructor(
+    private readonly forwarding: Forwarding,
+    readonly target: Target,
+    /** The kind of timeout undici's headers timeout stands for on this attempt. */
+    readonly headersTimeoutKind: TimeoutKind,
+    readonly span: Span | null,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Queued for a connection while the client went away: it goes no further.
+    if (this.forwarding.aborted) controller.abort(new Error("the client went away"));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (status < 200) return; // interim answers (100 Continue, 103 Early Hints) are not forwarded
+    this.forwarding.onHead(this, status, headers, controller);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.body?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.forwarding.onEnd(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.forwarding.onError(this, error as Error & { code?: string });
   }
 }
 
-interface Attempt {
-  target: Target;
-  proxyReq: ClientRequest | null;
-  timer: NodeJS.Timeout | null;
-  connectTimer: NodeJS.Timeout | null;
-  timedOut: TimeoutKind | null;
-  done: boolean;
-  /** The upstream's response, once its head has arrived. */
-  body: IncomingMessage | null;
-  bytesSeen: number;
-  lastProgressAt: number;
-  startedAt: number;
-  span: Span | null;
-}
-
-const proxy = httpProxy.createProxyServer({ ignorePath: true, xfwd: false });
-proxy.on("proxyReq", (proxyReq, req) => (req as Tagged)[kForwarding]?.onProxyReq(proxyReq));
-proxy.on("proxyRes", (proxyRes, req) => (req as Tagged)[kForwarding]?.onProxyRes(proxyRes));
-proxy.on("econnreset", (error, req) => (req as Tagged)[kForwarding]?.onError(error));
-proxy.on("error", (error, req) => (req as Tagged)[kForwarding]?.onError(error));
-
-type Tagged = IncomingMessage & { [kForwarding]?: Forwarding };
-
-class Forwarding {
+export class Forwarding {
+  readonly result: Promise<ForwardResult>;
+  aborted = false;
+  private resolve!: (result: ForwardResult) => void;
   private readonly tried = new Set<Target>();
   private readonly deadline: number;
   private readonly readMs: number;
+  private readonly requestTime = Date.now();
   private attempt: Attempt | null = null;
   private attempts = 0;
-  private readonly startedAt = Date.now();
   private settled = false;
-  private outcome: ForwardOutcome = { status: 0, target: null, attempts: 0, bytes: 0, error: null };
 
-  constructor(
-    private readonly job: ForwardJob,
-    private readonly resolve: (outcome: ForwardOutcome) => void,
-  ) {
+  constructor(private readonly job: ForwardJob) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
     const timeouts = job.pool.config.timeouts;
     this.readMs = job.readTimeoutMs ?? timeouts.readMs;
     // A route that waits longer than the pool's total (a long poll) has its read timeout as the deadline, too.
-    this.deadline = Date.now() + Math.max(timeouts.totalMs, this.readMs);
-    (job.req as Tagged)[kForwarding] = this;
-    job.res.once("close", () => this.onResponseClose());
-  }
-
-  start(): void {
-    this.job.pool.retryBudget.recordRequest();
+    this.deadline = this.requestTime + Math.max(timeouts.totalMs, this.readMs);
+    // undici refuses Expect (the gateway's server has already answered 100 Continue to the client).
+    if (job.headers.expect !== undefined) delete job.headers.expect;
+    job.pool.retryBudget.recordRequest();
     this.next();
   }
 
+  /** The client went away: the attempt in flight, and its body, are given up. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const attempt = this.attempt;
+    if (!attempt || attempt.done) return;
+    if (attempt.body) attempt.body.abort();
+    else attempt.controller?.abort(new Error("the client went away"));
+  }
+
   private next(): void {
-    const { pool, req, res } = this.job;
+    const { pool, headers } = this.job;
     const target = pool.pick(this.job.hashKey, this.tried);
     if (!target) {
-      this.answerProblem(503, "no_healthy_target", `no target of upstream '${pool.config.name}' is serving`);
+      this.fail(503, "no_healthy_target", `no target of upstream '${pool.config.name}' is serving`);
       return;
     }
     this.attempts++;
     this.tried.add(target);
     target.active++;
-    const attempt: Attempt = { target, proxyReq: null, timer: null, connectTimer: null, timedOut: null, done: false, body: null, bytesSeen: 0, lastProgressAt: 0, startedAt: performance.now(), span: null };
-    const trace = this.job.trace;
-    if (trace) {
-      const url = target.url;
-      // Attributes set after the start (the SDK would copy and check them twice more for its sampler).
-      const span = trace.tracer.startSpan(this.job.method, { kind: SpanKind.CLIENT }, trace.context);
-      span.setAttributes({
-        "http.request.method": this.job.method,
-        "server.address": url.hostname,
-        "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
-        "url.full": `${url.origin}${this.job.pathAndSearch}`,
-        "portcullis.upstream": pool.config.name,
-      });
-      if (this.attempts > 1) span.setAttribute("http.request.resend_count", this.attempts - 1);
-      attempt.span = span;
-      // This attempt's own traceparent: the upstream's spans become children of its client span.
-      // Put among the request's headers, which http-proxy copies anyway (cheaper than a setHeader
-      // on the upstream request), and replaced by the next attempt's.
-      const parentOfUpstream = traceHeaders(span);
-      for (const name in parentOfUpstream) req.headers[name] = parentOfUpstream[name];
-    }
-    this.attempt = attempt;
-    this.outcome.target = target.origin;
-    // Host "target": this target's host:port, as Node would write it. Set rather than deleted (a
-    // delete makes the header object a slow dictionary), and set again for a retry's new target.
-    if (pool.config.host === "target") req.headers.host = target.url.host;
-    const readMs = this.readMs;
+    const span = this.job.trace ? this.startSpan(target) : null;
+    // Host "target": this target's host:port, set again for a retry's new target.
+    if (pool.config.host === "target") headers.host = target.url.host;
     const remaining = this.deadline - Date.now();
-    const kind: TimeoutKind = remaining < readMs ? "total" : "read";
-    attempt.timer = setTimeout(() => this.onTimer(attempt, kind), Math.max(1, Math.min(readMs, remaining)));
-    proxy.web(
-      req,
-      res,
+    const kind: TimeoutKind = remaining < this.readMs ? "total" : "read";
+    const attempt = new Attempt(this, target, kind, span);
+    this.attempt = attempt;
+    target.client!.dispatch(
       {
-        target: { protocol: target.url.protocol, hostname: target.url.hostname, host: target.url.hostname, port: target.url.port, path: this.job.pathAndSearch } as unknown as string,
-        agent: pool.agentFor(target),
-        // http-proxy sets rejectUnauthorized on each request, over the agent's: it must agree with the upstream's tls.verify.
-        secure: pool.config.tls?.verify ?? true,
-        method: this.job.method,
-        selfHandleResponse: true,
-        ...(this.job.body ? { buffer: bufferStream(this.job.body) } : {}),
-      } as httpProxy.ServerOptions,
-      (error) => this.onError(error),
+        path: this.job.pathAndSearch,
+        method: this.job.method as Dispatcher.HttpMethod,
+        headers: headers as Record<string, string | string[]>,
+        body: this.job.body,
+        // undici's own timers: the wait for the head (read, or what is left of total), and for each body chunk (read).
+        headersTimeout: Math.max(1, Math.min(this.readMs, remaining)),
+        bodyTimeout: this.readMs,
+      },
+      attempt,
     );
   }
 
-  onProxyReq(proxyReq: ClientRequest): void {
-    const attempt = this.attempt;
-    if (!attempt || attempt.done) return;
-    attempt.proxyReq = proxyReq;
-    const socket = proxyReq.socket;
-    if (socket?.connecting) {
-      attempt.connectTimer = setTimeout(() => this.onTimeout(attempt, "connect"), this.job.pool.config.timeouts.connectMs);
-      socket.once("connect", () => clearTimer(attempt, "connectTimer"));
-    }
+  private startSpan(target: Target): Span {
+    const trace = this.job.trace!;
+    const url = target.url;
+    // Attributes set after the start (the SDK would copy and check them twice more for its sampler).
+    const span = trace.tracer.startSpan(this.job.method, { kind: SpanKind.CLIENT }, trace.context);
+    span.setAttributes({
+      "http.request.method": this.job.method,
+      "server.address": url.hostname,
+      "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+      "url.full": `${url.origin}${this.job.pathAndSearch}`,
+      "portcullis.upstream": this.job.pool.config.name,
+    });
+    if (this.attempts > 1) span.setAttribute("http.request.resend_count", this.attempts - 1);
+    // This attempt's own traceparent: the upstream's spans become children of its client span.
+    const parentOfUpstream = traceHeaders(span);
+    for (const name in parentOfUpstream) this.job.headers[name] = parentOfUpstream[name];
+    return span;
   }
 
-  private onTimeout(attempt: Attempt, kind: TimeoutKind): void {
-    if (attempt.done) return;
-    attempt.timedOut = kind;
-    if (attempt.proxyReq) attempt.proxyReq.destroy(new UpstreamTimeout(kind));
-    else this.onError(new UpstreamTimeout(kind));
-  }
-
-  private endAttempt(attempt: Attempt, error: string | null = null): void {
-    if (attempt.done) return;
-    attempt.done = true;
-    if (attempt.span) {
-      if (error) {
-        attempt.span.setAttribute("error.type", error);
-        attempt.span.setStatus({ code: SpanStatusCode.ERROR, message: error });
-      }
-      attempt.span.end();
-    }
-    clearTimer(attempt, "timer");
-    clearTimer(attempt, "connectTimer");
-    attempt.target.active--;
-  }
-
-  onError(error: Error & { code?: string }): void {
-    const attempt = this.attempt;
-    if (!attempt || attempt.done || this.settled) return;
-    const { pool, method } = this.job;
-    const timedOut = attempt.timedOut;
-    const connectFailure = timedOut === "connect" || CONNECT_FAILURES.has(error.code ?? "");
-    const reason = timedOut ? `${timedOut} timeout` : (error.code ?? error.message);
-    if (!attempt.body) recordUpstream(pool.config.name, attempt.target.origin, "error", (performance.now() - attempt.startedAt) / 1000);
-    this.endAttempt(attempt, reason);
-    // A pooled keep-alive connection that the upstream closed just as this request went out on it
-    // (its idle timeout racing the reuse) says nothing of the target's health: counting it ejected
-    // healthy targets under load. The request goes again on a fresh connection when it may.
-    const staleConnection = !attempt.body && !timedOut && attempt.proxyReq?.reusedSocket === true && (error.code === "ECONNRESET" || error.message === "socket hang up");
-    if (!staleConnection) pool.reportFailure(attempt.target, reason);
-    if (this.job.res.headersSent || this.job.res.destroyed) {
-      this.settle(this.outcome.status || 502, reason);
+  onHead(attempt: Attempt, status: number, rawHeaders: Record<string, string | string[] | undefined>, controller: Dispatcher.DispatchController): void {
+    if (attempt.done || this.settled) {
+      controller.abort(new Error("the answer is no longer wanted"));
       return;
     }
+    const { pool } = this.job;
+    recordUpstream(pool.config.name, attempt.target.origin, status, (performance.now() - attempt.startedAt) / 1000);
+    attempt.span?.setAttribute("http.response.status_code", status);
+    if (pool.config.passiveHealth.statuses.includes(status)) pool.reportFailure(attempt.target, `status ${status}`);
+    else pool.reportSuccess(attempt.target);
+    const body = new UpstreamBody(controller);
+    attempt.body = body;
+    attempt.status = status;
+    if (pool.config.retries.onStatus.includes(status) && IDEMPOTENT.has(this.job.method) && this.job.replayable && this.canRetry()) {
+      body.discard();
+      this.endAttempt(attempt);
+      this.next();
+      return;
+    }
+    this.settled = true;
+    this.resolve({ ok: true, status, headers: fromUpstream(rawHeaders), body, target: attempt.target.origin, attempts: this.attempts, requestTime: this.requestTime, responseTime: Date.now() });
+  }
+
+  onEnd(attempt: Attempt): void {
+    this.endAttempt(attempt);
+    attempt.body?.end();
+  }
+
+  onError(attempt: Attempt, error: Error & { code?: string; socket?: { bytesRead?: number } }): void {
+    if (attempt.done) return;
+    const { pool, method } = this.job;
+    if (attempt.body && attempt.status !== null && !mayHaveBody(attempt.status, this.job.method) && error.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+      // A 304 or a HEAD answer may name the length of the body it stands for (RFC 9110 §8.6), and
+      // undici counts the missing bytes as a mismatch: the answer is complete, the connection goes.
+      this.onEnd(attempt);
+      return;
+    }
+    if (attempt.body) {
+      // The head has been handed on: the body broke off (closed, or silent past the read timeout).
+      const reason = error.code === "UND_ERR_BODY_TIMEOUT" ? "upstream went silent mid-body" : "upstream closed the connection mid-body";
+      this.endAttempt(attempt, reason);
+      if (!this.aborted && attempt.body.error === null) {
+        this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, reason);
+        pool.reportFailure(attempt.target, reason);
+      }
+      attempt.body.fail(new Error(reason));
+      return;
+    }
+    if (error.code === "UND_ERR_INVALID_ARG" || error.code === "UND_ERR_NOT_SUPPORTED") {
+      // The request itself cannot be sent (a header a plugin set that HTTP does not allow): not the target's failing.
+      this.endAttempt(attempt, error.message);
+      this.fail(502, "upstream_request_invalid", `the request could not be sent upstream: ${error.message}`);
+      return;
+    }
+    const timedOut: TimeoutKind | null = error.code === "UND_ERR_HEADERS_TIMEOUT" ? attempt.headersTimeoutKind : error.code === "UND_ERR_CONNECT_TIMEOUT" ? "connect" : null;
+    const connectFailure = CONNECT_FAILURES.has(error.code ?? "");
+    const reason = timedOut ? `${timedOut} timeout` : connectFailure ? (error.code ?? error.message) : socketFailure(error);
+    recordUpstream(pool.config.name, attempt.target.origin, "error", (performance.now() - attempt.startedAt) / 1000);
+    this.endAttempt(attempt, reason);
+    if (this.aborted || this.settled) return;
+    // A kept-alive connection that the upstream closed just as this request went out on it (its
+    // idle timeout racing the reuse) says nothing of the target's health: counting it ejected
+    // healthy targets under load. The connection had carried earlier answers (bytes read before
+    // this request's head). The request goes again on a fresh connection when it may.
+    const staleConnection = !timedOut && error.code === "UND_ERR_SOCKET" && (error.socket?.bytesRead ?? 0) > 0;
+    if (!staleConnection) pool.reportFailure(attempt.target, reason);
     // A refused connection never saw the request, so any method may go again; a reset after
     // sending may have had effects upstream, so only idempotent methods do. Timeouts are not
     // retried: a slow upstream should not receive the same slow request twice.
@@ -249,8 +264,8 @@ class Forwarding {
       this.next();
       return;
     }
-    if (timedOut) this.answerProblem(504, "upstream_timeout", `upstream '${pool.config.name}' did not answer in time (${timedOut} timeout)`);
-    else this.answerProblem(502, "upstream_unavailable", `upstream '${pool.config.name}' failed: ${reason}`);
+    if (timedOut) this.fail(504, "upstream_timeout", `upstream '${pool.config.name}' did not answer in time (${timedOut} timeout)`);
+    else this.fail(502, "upstream_unavailable", `upstream '${pool.config.name}' failed: ${reason}`);
   }
 
   /** A stale connection's retry is not the upstream's failing: it does not draw on the retry budget. */
@@ -258,236 +273,38 @@ class Forwarding {
     return this.attempts <= this.job.pool.config.retries.attempts && Date.now() < this.deadline && (staleConnection || this.job.pool.retryBudget.tryRetry());
   }
 
-  onProxyRes(proxyRes: IncomingMessage): void {
-    const attempt = this.attempt;
-    if (!attempt || attempt.done || this.settled) {
-      proxyRes.resume();
-      return;
-    }
-    clearTimer(attempt, "connectTimer");
-    const status = proxyRes.statusCode ?? 502;
-    const { pool } = this.job;
-    recordUpstream(pool.config.name, attempt.target.origin, status, (performance.now() - attempt.startedAt) / 1000);
-    attempt.span?.setAttribute("http.response.status_code", status);
-    if (pool.config.passiveHealth.statuses.includes(status)) pool.reportFailure(attempt.target, `status ${status}`);
-    else pool.reportSuccess(attempt.target);
-    if (pool.config.retries.onStatus.includes(status) && IDEMPOTENT.has(this.job.method) && this.job.replayable && this.canRetry()) {
-      proxyRes.resume();
-      this.endAttempt(attempt);
-      this.next();
-      return;
-    }
-    attempt.body = proxyRes;
-    attempt.lastProgressAt = Date.now();
-    attempt.bytesSeen = proxyRes.socket?.bytesRead ?? 0;
-    // The upstream may break off mid-body; the client must then see its response end too.
-    proxyRes.once("close", () => {
-      if (!proxyRes.complete && !this.job.res.destroyed) this.bodyBroken(attempt, "upstream closed the connection mid-body");
-    });
-    const headers = endToEndHeaders(proxyRes.headers);
-    const takeOver = this.job.takeOver;
-    if (takeOver) {
-      takeOver.response(proxyRes, status, headers, this.startedAt);
-      return;
-    }
-    Object.assign(headers, this.job.responseHeaders);
-    const response: UpstreamResponse = { status, headers, body: null };
-    if (this.job.beforeResponse) this.respondAfterPlugins(attempt, proxyRes, response);
-    else this.stream(proxyRes, response);
-  }
-
-  private countBytes(proxyRes: IncomingMessage, contentLength: string | number | string[] | undefined): void {
-    const declared = Number(contentLength);
-    if (contentLength !== undefined && Number.isFinite(declared)) this.outcome.bytes = declared;
-    else proxyRes.on("data", (chunk: Buffer) => (this.outcome.bytes += chunk.length));
-  }
-
-  /**
-   * Runs the response phase, on the body too when a plugin reads it. With the head only and
-   * synchronous hooks (the common case) the response goes on within the same turn, without a promise.
-   */
-  private respondAfterPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse): void {
-    // An event stream never ends by design: plugins see its head only, and it streams as it comes.
-    const limit = isEventStream(proxyRes.headers["content-type"]) ? null : this.job.responseBodyLimit;
-    if (limit !== null) {
-      void this.respondAfterBodyPlugins(attempt, proxyRes, response, limit);
-      return;
-    }
-    let pending: void | Promise<void>;
-    try {
-      pending = this.job.beforeResponse!(response);
-    } catch {
-      this.responsePluginFailed(attempt, proxyRes);
-      return;
-    }
-    if (pending instanceof Promise) {
-      pending.then(
-        () => this.stream(proxyRes, response),
-        () => this.responsePluginFailed(attempt, proxyRes),
-      );
-    } else this.stream(proxyRes, response);
-  }
-
-  private responsePluginFailed(attempt: Attempt, proxyRes: IncomingMessage): void {
-    proxyRes.destroy();
-    this.endAttempt(attempt);
-    this.answerProblem(500, "plugin_error", "a response plugin failed");
-  }
-
-  private async respondAfterBodyPlugins(attempt: Attempt, proxyRes: IncomingMessage, response: UpstreamResponse, limit: number): Promise<void> {
-    const read = await readBodyForPlugins(proxyRes, limit, proxyRes.headers["content-encoding"]);
-    if (attempt.done || this.settled) return;
-    const decoded = read.decoded;
-    response.body = decoded;
-    try {
-      await this.job.beforeResponse!(response);
-    } catch {
-      this.responsePluginFailed(attempt, proxyRes);
-      return;
-    }
-    // A plugin's new body goes out as is, uncompressed, with its own length.
-    const replaced = replacedBody(response, decoded, proxyRes.headers);
-    if (replaced) this.sendWhole(proxyRes, response, replaced);
-    else if (read.raw) this.sendWhole(proxyRes, response, read.raw);
-    else {
-      // Too large (or cut off) to hand to plugins: what was read goes first, then the rest streams.
-      this.stream(proxyRes, response, read.chunks);
-    }
-  }
-
-  private sendWhole(proxyRes: IncomingMessage, response: UpstreamResponse, body: Buffer): void {
-    const { res } = this.job;
-    if (res.destroyed) {
-      proxyRes.destroy();
-      return;
-    }
-    this.outcome.status = response.status;
-    this.outcome.bytes = body.length;
-    res.writeHead(response.status, response.headers);
-    res.end(body);
-  }
-
-  /** Writes the head, then `before` (chunks already read), then the rest of the upstream body as it comes. */
-  private stream(proxyRes: IncomingMessage, response: UpstreamResponse, before: Buffer[] = []): void {
-    const { res } = this.job;
-    if (res.destroyed) {
-      proxyRes.destroy();
-      return;
-    }
-    this.outcome.status = response.status;
-    this.countBytes(proxyRes, response.headers["content-length"]);
-    if (response.headers["content-length"] === undefined) for (const chunk of before) this.outcome.bytes += chunk.length;
-    res.writeHead(response.status, response.headers);
-    // Node sends a head with the first body bytes; an event stream's client must see it at once, events may be far off.
-    if (before.length === 0 && isEventStream(response.headers["content-type"])) res.flushHeaders();
-    // What was read goes out at the pace the client takes it (an HTTP/2 connection refuses new
-    // streams while a response's unsent bytes exceed its memory budget), then the rest is piped.
-    let next = 0;
-    const writeRead = () => {
-      while (next < before.length) {
-        if (!res.write(before[next++])) {
-          res.once("drain", writeRead);
-          return;
-        }
-      }
-      proxyRes.pipe(res);
-      proxyRes.resume();
-    };
-    writeRead();
-  }
-
-  /**
-   * The attempt's one timer: before the response head it is the read/total timeout; while the
-   * body streams it checks that bytes keep arriving, and gives up after `read` of silence.
-   */
-  private onTimer(attempt: Attempt, kind: TimeoutKind): void {
+  private endAttempt(attempt: Attempt, error: string | null = null): void {
     if (attempt.done) return;
-    const body = attempt.body;
-    if (!body) {
-      this.onTimeout(attempt, kind);
-      return;
-    }
-    const now = Date.now();
-    const bytesRead = body.socket?.bytesRead ?? attempt.bytesSeen;
-    if (bytesRead !== attempt.bytesSeen) {
-      attempt.bytesSeen = bytesRead;
-      attempt.lastProgressAt = now;
-    } else if (now - attempt.lastProgressAt >= this.readMs) {
-      body.destroy();
-      this.bodyBroken(attempt, "upstream went silent mid-body");
-      return;
-    }
-    attempt.timer?.refresh();
-  }
-
-  /** The head has gone to the client, so the only way to tell it the body is incomplete is to cut the connection. */
-  private bodyBroken(attempt: Attempt, reason: string): void {
-    this.job.log.warn({ requestId: this.job.requestId, target: attempt.target.origin }, reason);
-    this.job.pool.reportFailure(attempt.target, reason);
-    this.outcome.error = reason;
-    this.job.res.destroy();
-  }
-
-  /** The response is complete, or the client went away: either way this request is over. */
-  private onResponseClose(): void {
-    const attempt = this.attempt;
-    const { res, takeOver } = this.job;
-    const finished = res.writableFinished;
-    if (takeOver) {
-      // The caller wrote the response: its head says what went out.
-      this.outcome.status = res.statusCode;
-      this.outcome.bytes = Number(res.getHeader("content-length") ?? 0);
-    }
-    if (attempt && !attempt.done) {
-      if (!finished) {
-        attempt.proxyReq?.destroy();
-        attempt.body?.destroy();
+    attempt.done = true;
+    attempt.target.active--;
+    const span = attempt.span;
+    if (span) {
+      if (error) {
+        span.setAttribute("error.type", error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error });
       }
-      this.endAttempt(attempt);
+      span.end();
     }
-    if (this.settled) return;
-    if (finished) this.settle(this.outcome.status, takeOver ? this.outcome.error : null);
-    else if (this.outcome.error) this.settle(this.outcome.status, this.outcome.error); // the upstream broke off
-    else this.settle(499, "client closed the connection"); // 499: the nginx convention
   }
 
-  private answerProblem(status: number, code: string, detail: string): void {
-    if (this.job.takeOver && !this.job.res.headersSent) {
-      // The caller answers (perhaps from its cache); the outcome settles when the response is done.
-      this.outcome.error = code;
-      this.job.takeOver.failure(status, code, detail);
-      return;
-    }
-    this.outcome.bytes = sendProblem(this.job.res, { status, code, detail, requestId: this.job.requestId }, this.job.responseHeaders);
-    this.settle(status, code);
-  }
-
-  private settle(status: number, error: string | null): void {
+  private fail(status: number, code: string, detail: string): void {
     if (this.settled) return;
     this.settled = true;
-    // Cleared rather than deleted: a delete would turn every request object into a slow dictionary.
-    (this.job.req as Tagged)[kForwarding] = undefined;
-    this.outcome.status = status;
-    this.outcome.error = error;
-    this.outcome.attempts = this.attempts;
-    this.resolve(this.outcome);
+    this.resolve({ ok: false, status, code, detail, target: this.attempt?.target.origin ?? null, attempts: this.attempts });
   }
 }
 
-function isEventStream(contentType: string | string[] | number | undefined): boolean {
-  return typeof contentType === "string" && contentType.length >= 17 && contentType.slice(0, 17).toLowerCase() === "text/event-stream";
+/** Whether an answer of this status to this method can carry body bytes (RFC 9110 §6.4.1). */
+function mayHaveBody(status: number, method: string): boolean {
+  return method !== "HEAD" && status !== 204 && status !== 304;
 }
 
-function clearTimer(attempt: Attempt, field: "timer" | "connectTimer"): void {
-  if (attempt[field]) clearTimeout(attempt[field]!);
-  attempt[field] = null;
+/** What a failure on an open connection is called in logs and problems: the system's code where there is one. */
+function socketFailure(error: Error & { code?: string }): string {
+  if (error.code === "UND_ERR_SOCKET") return error.message === "other side closed" || error.message === "closed" ? "socket hang up" : error.message;
+  return error.code ?? error.message;
 }
 
-/** http-proxy pipes `buffer` instead of the request when given one: a fresh stream per attempt. */
-function bufferStream(body: Buffer): NodeJS.ReadableStream {
-  return Readable.from([body]);
-}
-
-export function forward(job: ForwardJob): Promise<ForwardOutcome> {
-  return new Promise((resolve) => new Forwarding(job, resolve).start());
+export function forward(job: ForwardJob): Forwarding {
+  return new Forwarding(job);
 }

@@ -35,6 +35,24 @@ export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeade
   return copy;
 }
 
+/**
+ * The end-to-end fields of an upstream answer as undici parsed them, ready for the client and for
+ * plugins: repeated fields joined into one list value as Node joins a request's (RFC 9110 §5.3),
+ * so that a repeated Age or Expires shows up as the invalid value it is; Set-Cookie, which cannot
+ * be joined, stays a list.
+ */
+export function fromUpstream(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const connection = headers.connection;
+  const named = connectionNamed(Array.isArray(connection) ? connection.join(",") : connection);
+  const copy: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP_SET.has(name) || (named && named.includes(name))) continue;
+    const value = headers[name];
+    copy[name] = Array.isArray(value) && name !== "set-cookie" ? value.join(", ") : value;
+  }
+  return copy;
+}
+
 /** True when the request carries a body (RFC 9112 §6.3): a non-zero Content-Length or any Transfer-Encoding. */
 export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
   if (headers["transfer-encoding"] !== undefined) return true;

@@ -1,8 +1,8 @@
 // An upstream pool: its targets, the balancer that picks among them, passive health (ejection
 // after consecutive failures, with doubling back-off), active health checks, the retry budget,
-// and the keep-alive agents its connections share (one for http:// targets, one for https://).
-import { Agent } from "node:http";
+// and each target's undici client (kept-alive connections, no pipelining).
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from "node:https";
+import { Pool } from "undici";
 import type { Logger } from "pino";
 import type { UpstreamConfig } from "../config/types.js";
 import { createBalancer, type Balancer } from "./balancers.js";
@@ -23,9 +23,6 @@ export interface TargetView {
 
 export class UpstreamPool {
   readonly targets: Target[];
-  readonly agent: Agent;
-  /** For https:// targets: verification, CA bundle, client certificate and SNI from the upstream's tls section. */
-  readonly tlsAgent: HttpsAgent | null;
   /** WebSocket connections are never pooled; over TLS they still need the upstream's TLS settings. */
   readonly upgradeAgent: HttpsAgent | null;
   readonly retryBudget: RetryBudget;
@@ -39,15 +36,10 @@ export class UpstreamPool {
     this.targets = config.targets.map((target) => new Target(target));
     this.balancer = createBalancer(config.balance, this.targets);
     this.retryBudget = new RetryBudget(config.retries.budget.ratio, config.retries.budget.minPerSecond);
-    this.agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
     const secure = this.targets.some((target) => target.url.protocol === "https:");
-    this.tlsAgent = secure ? new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000, ...upstreamTlsOptions(config) }) : null;
-    this.upgradeAgent = secure ? new HttpsAgent({ keepAlive: false, ...upstreamTlsOptions(config) }) : null;
-  }
-
-  /** The agent requests to this target go through. */
-  agentFor(target: Target): Agent {
-    return target.url.protocol === "https:" ? this.tlsAgent! : this.agent;
+    const tls = upstreamTlsOptions(config);
+    for (const target of this.targets) target.client = new Pool(target.origin, clientOptions(config, target.url.protocol === "https:" ? tls : null));
+    this.upgradeAgent = secure ? new HttpsAgent({ keepAlive: false, ...tls }) : null;
   }
 
   start(): void {
@@ -60,8 +52,8 @@ export class UpstreamPool {
   close(): void {
     this.stopHealthChecks?.();
     this.stopHealthChecks = null;
-    this.agent.destroy();
-    this.tlsAgent?.destroy();
+    // Connections close once their requests in flight are answered.
+    for (const target of this.targets) void target.client?.close().catch(() => undefined);
     this.upgradeAgent?.destroy();
   }
 
@@ -111,6 +103,23 @@ export class UpstreamPool {
       lastError: target.lastError,
     }));
   }
+}
+
+/**
+ * A target's undici client: connections kept alive between requests (undici honours the
+ * upstream's Keep-Alive timeout hint, less a margin, so it rarely reuses one the upstream is
+ * closing), one request at a time on each (pipelining would put a slow request in front of
+ * others), no limit on their number, and the upstream's connect timeout.
+ */
+function clientOptions(config: UpstreamConfig, tls: HttpsAgentOptions | null): Pool.Options {
+  return {
+    connections: null,
+    pipelining: 1,
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 60_000,
+    connectTimeout: config.timeouts.connectMs,
+    ...(tls ? { connect: tls as Pool.Options["connect"] } : {}),
+  };
 }
 
 /** TLS options for connections to https:// targets. Verification is on unless the config turns it off. */

@@ -1,5 +1,6 @@
 // One server of an upstream pool and what the gateway knows of its health. A target serves when
 // active probes say it is up and passive checks have not ejected it.
+import type { Pool } from "undici";
 import type { TargetConfig } from "../config/types.js";
 
 export type TargetHealth = "healthy" | "ejected" | "unhealthy";
@@ -19,6 +20,8 @@ export class Target {
   probeHealthy = true;
   probeStreak = 0;
   lastError: string | null = null;
+  /** The undici client requests to this target go through; set by the pool that owns it. */
+  client: Pool | null = null;
 
   constructor(config: TargetConfig) {
     this.url = config.url;
