@@ -30,6 +30,8 @@ export interface RoundOptions {
   connections: number;
   /** A gateway process started afresh for each measurement (compareGateways). */
   fresh?: boolean;
+  /** Measure only these variants (and the baseline), where a script supports choosing (--only a,b). */
+  only?: string[] | null;
 }
 
 export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions {
@@ -39,9 +41,11 @@ export function roundOptions(defaults: Partial<RoundOptions> = {}): RoundOptions
       seconds: { type: "string", default: String(defaults.seconds ?? 8) },
       connections: { type: "string", default: String(defaults.connections ?? 32) },
       fresh: { type: "boolean", default: false },
+      only: { type: "string" },
     },
   });
-  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), fresh: values.fresh };
+  const only = values.only ? values.only.split(",").map((name) => name.trim()) : null;
+  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), fresh: values.fresh, only };
 }
 
 /** Starts the benchmark upstream (on the load core, beside wrk). */
@@ -134,11 +138,13 @@ function printTable(title: string, results: Map<string, Measurement[]>, baseline
   const baseRounds = results.get(baseline)!;
   const paired = (name: string) => median(results.get(name)!.map((r, i) => r.rps / baseRounds[i].rps));
   console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s${note}, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
-  console.log(`variant                 req/s   vs ${baseline.padEnd(12)}  paired   p50 ms   p99 ms   CPU µs/req   errors`);
+  // CPU per request first: on a shared machine it is the steadier figure.
+  console.log(`variant                CPU µs/req   × ${baseline.padEnd(12)}    req/s   vs ${baseline.padEnd(12)}  paired   p50 ms   p99 ms   errors`);
   for (const row of rows) {
+    const cpuRatio = `${(row.cpu / base.cpu).toFixed(2)}×`;
     const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
     const pairedRatio = `${(paired(row.name) * 100).toFixed(1)}%`;
-    console.log(`${row.name.padEnd(22)} ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}  ${pairedRatio.padStart(6)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${row.cpu.toFixed(1).padStart(10)}   ${String(row.errors).padStart(6)}`);
+    console.log(`${row.name.padEnd(22)} ${row.cpu.toFixed(1).padStart(10)}   ${cpuRatio.padStart(14)}   ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}  ${pairedRatio.padStart(6)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${String(row.errors).padStart(6)}`);
   }
 }
 
