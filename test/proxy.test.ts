@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send, sendRaw } from "./helpers/http.js";
 import { deadPort, defaultAnswer, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { waitFor } from "./helpers/wait.js";
 
 /** The slow upstream answers "late" after ?delay= milliseconds. */
 function answerAfterDelay(req: IncomingMessage, res: ServerResponse): void {
@@ -240,6 +241,25 @@ describe("upstream failures", () => {
       assert.equal(outcome, "cut:partial;");
     } finally {
       upstream.handle = defaultAnswer("main");
+    }
+  });
+
+  it("a client that leaves while the upstream is still thinking is logged as 499, and the request is over for the gateway", async () => {
+    const held: ServerResponse[] = [];
+    upstream.handle = (_req, res) => held.push(res);
+    try {
+      const seen = upstream.received.length;
+      const client = request(`${gateway.url}/main/thinking`, { headers: { "x-request-id": "leaves-1" } });
+      client.on("error", () => undefined);
+      client.end();
+      await waitFor(() => upstream.received.length > seen, "the request to reach the upstream");
+      client.destroy();
+      const line = await gateway.waitForRequest("leaves-1");
+      assert.equal(line.status, 499);
+      await waitFor(async () => (await send(`${gateway.adminUrl}/stats`)).json<{ inFlight: number }>().inFlight === 0, "no request left in flight");
+    } finally {
+      upstream.handle = defaultAnswer("main");
+      for (const res of held) res.end();
     }
   });
 

@@ -71,7 +71,8 @@ export async function startPortcullis(name: string, configYaml: string, pluginsD
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
-  const args = ["--no-node-snapshot", join(runtime.root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
+  // The flags the portcullis command and npm start run with (bin/portcullis.js).
+  const args = ["--no-node-snapshot", "--max-semi-space-size=64", join(runtime.root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
   const scheme = secure ? "https" : "http";
   if (secure) {
     // A TLS listener does not answer the plain HTTP readiness probe: an open port is ready enough.

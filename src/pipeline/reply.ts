@@ -65,6 +65,10 @@ export class Reply {
 
   /** Called if the client goes away before the response is complete (gives up the upstream request). */
   whileWaiting(onClientGone: (() => void) | null): void {
+    if (this.closed && !this.res.writableFinished) {
+      onClientGone?.();
+      return;
+    }
     this.onClientGone = onClientGone;
   }
 

@@ -134,9 +134,12 @@ export class Forwarding {
     if (this.aborted) return;
     this.aborted = true;
     const attempt = this.attempt;
-    if (!attempt || attempt.done) return;
-    if (attempt.body) attempt.body.abort();
-    else attempt.controller?.abort(new Error("the client went away"));
+    if (attempt && !attempt.done) {
+      if (attempt.body) attempt.body.abort();
+      else attempt.controller?.abort(new Error("the client went away"));
+    }
+    // Nobody waits for an answer any more; the caller still learns that the wait is over.
+    this.fail(499, "client_closed", "the client closed the connection");
   }
 
   private next(): void {

@@ -8,6 +8,8 @@ const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 /** Header names the Connection field lists (besides the standard hop-by-hop ones). */
 function connectionNamed(connection: string | string[] | number | undefined): string[] | null {
   if (typeof connection !== "string") return null;
+  // Nearly every Connection field is one of these two; they name no other header.
+  if (connection === "keep-alive" || connection === "close") return null;
   const names: string[] = [];
   for (const token of connection.split(",")) {
     const name = token.trim().toLowerCase();
