@@ -1,6 +1,7 @@
 // The gateway: a Koa application that serves every request on the runtime current when it arrived.
 // For each request: request id, client address, route match, request-phase plugins, upstream
-// (echo or a pool through http-proxy), response-phase plugins, access log and log-phase plugins.
+// (echo, or a pool through undici), the reply (response-phase plugins, then the write), access
+// log and log-phase plugins.
 // `swap` puts a new runtime in place atomically; requests in flight finish on the old one.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
