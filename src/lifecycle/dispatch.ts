@@ -1,0 +1,85 @@
+// Step 6, dispatch: the request goes to whatever answers it. A WebSocket upgrade is handed to the
+// WebSocket proxy; a route with an exchange plugin (the cache) lets it ask the upstream itself;
+// the echo upstream answers in process; a pool gets it through undici (src/proxy/forward.ts).
+// Every answer but a WebSocket's goes out through the reply (the response phase, then the write).
+import { contextFor } from "../pipeline/run.js";
+import type { Outcome } from "../pipeline/reply.js";
+import { echoRequest } from "../proxy/echo.js";
+import { GatewayExchange } from "../proxy/exchange.js";
+import { forward } from "../proxy/forward.js";
+import { upgradeOf } from "../proxy/websocket.js";
+import type { GatewayServices, InFlight } from "./in-flight.js";
+import type { UpstreamPlan } from "./prepare-upstream.js";
+import { sendAnswer } from "./request-phase.js";
+
+/** The outcome of a WebSocket upgrade, which has no reply; null for everything else (the reply's outcome says). */
+export async function dispatch(call: InFlight, plan: UpstreamPlan, services: GatewayServices): Promise<Outcome | null> {
+  const { req, reply, requestId } = call;
+  const route = call.route!;
+  const request = call.request!;
+  const scope = call.scope!;
+  const { log } = services;
+  const upstream = route.upstream;
+  const pathAndSearch = request.path + request.search;
+  // A sampled request gives each upstream attempt its own traceparent; an unsampled one passes the client's on.
+  const trace = scope.trace ? { tracer: scope.trace.tracer, context: scope.trace.context } : null;
+
+  const upgrade = upgradeOf(req);
+  if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
+    const opened = await services.websockets.proxy({
+      req,
+      upgrade,
+      pool: upstream.pool,
+      headers: request.headers,
+      pathAndSearch,
+      hashKey: plan.hashKey,
+      route: route.label,
+      settings: route.operation.websocket,
+      requestId,
+      responseHeaders: reply.extra,
+      log,
+    });
+    return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
+  }
+  if (route.exchange) {
+    const exchange = new GatewayExchange({ req, reply, upstream, request, requestId, hashKey: plan.hashKey, trace, readTimeoutMs: route.operation.readTimeoutMs, log });
+    try {
+      await route.exchange.hooks.exchange!(request, contextFor(route.exchange, scope), exchange);
+    } catch (error) {
+      log.error({ plugin: route.exchange.name, requestId, err: error }, "plugin fault in the upstream exchange");
+    }
+    exchange.finish();
+    return null;
+  }
+  if (upstream.kind === "echo") {
+    const echoed = await echoRequest(req, request.method, pathAndSearch, plan.body);
+    reply.target = "echo";
+    await sendAnswer(reply, { status: 200, body: echoed as unknown as Record<string, unknown> });
+    return null;
+  }
+
+  const forwarding = forward({
+    pool: upstream.pool,
+    method: request.method,
+    pathAndSearch,
+    headers: request.headers,
+    // The client's body streams through unless it was read (then it can be sent again).
+    body: plan.body ?? (call.withBody ? req : null),
+    replayable: !call.withBody || plan.body !== null,
+    hashKey: plan.hashKey,
+    requestId,
+    readTimeoutMs: route.operation.readTimeoutMs,
+    trace,
+    log,
+  });
+  reply.whileWaiting(() => forwarding.abort());
+  const result = await forwarding.result;
+  reply.target = result.target;
+  reply.attempts = result.attempts;
+  if (!result.ok) await reply.problem(result.status, result.code, result.detail);
+  else {
+    result.body.onBroken = (error) => reply.cut(error.message);
+    await reply.send(result.status, result.headers, result.body);
+  }
+  return null;
+}

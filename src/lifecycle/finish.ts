@@ -1,0 +1,45 @@
+// Step 8, finish (once the response is complete or the client has gone): the request's metrics,
+// the end of its server span, its access-log line, its entry in the dashboard's live tail, and
+// the plugins' log phase.
+import type { Outcome } from "../pipeline/reply.js";
+import { runLogPhase } from "../pipeline/run.js";
+import { recordRequest } from "../telemetry/gateway-metrics.js";
+import { recentRequests } from "../telemetry/recent-requests.js";
+import { endRequestTrace } from "../telemetry/request-trace.js";
+import type { GatewayServices, InFlight } from "./in-flight.js";
+
+export function finish(call: InFlight, outcome: Outcome, services: GatewayServices): void {
+  const { route, traced, requestId, method, originalPath } = call;
+  const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000;
+  recordRequest(route ? route.info.api : "(none)", route ? route.path : "(none)", method, outcome.status, durationMs / 1000);
+  let traceIds: { trace_id: string; span_id: string } | null = null;
+  if (traced) {
+    if (outcome.status === 499) traced.span.setAttribute("error.type", "client_closed");
+    endRequestTrace(traced.span, outcome.status, outcome.error);
+    const context = traced.span.spanContext();
+    if (traced.trace) traceIds = { trace_id: context.traceId, span_id: context.spanId };
+  }
+  if (call.runtime.config.log.access) {
+    services.accessLog.record({
+      requestId,
+      method,
+      path: originalPath,
+      route: route ? route.label : null,
+      status: outcome.status,
+      upstream: outcome.target,
+      attempts: outcome.attempts || undefined,
+      durationMs,
+      bytes: outcome.bytes,
+      clientIp: call.clientIp,
+      error: outcome.error ?? undefined,
+      ...traceIds,
+    });
+  }
+  if (call.tail) {
+    recentRequests.record({ at: new Date().toISOString(), requestId, method, path: originalPath, route: route ? route.label : null, status: outcome.status, durationMs, upstream: outcome.target, timings: call.timings ?? [] });
+  }
+  const scope = call.scope;
+  if (route && scope && route.hooks.log) {
+    runLogPhase(route.chain, { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target }, scope);
+  }
+}

@@ -1,0 +1,59 @@
+// Step 5, prepare the upstream request: the consumer an auth plugin resolved goes up in the
+// consumer headers, a body that was read goes whole with its length, the Host field follows the
+// upstream's `host` setting, and the key that consistent hashing balances on is taken.
+import type { IncomingHttpHeaders } from "node:http";
+import { toBuffer } from "../proxy/body.js";
+import type { InFlight } from "./in-flight.js";
+
+export interface UpstreamPlan {
+  /** The body to send whole (read for plugins, perhaps replaced), or null: none, or the client's stream. */
+  body: Buffer | null;
+  /** What the pool's hash balancer places the request by (null: the balancer's own choice). */
+  hashKey: string | null;
+}
+
+export function prepareUpstream(call: InFlight): UpstreamPlan {
+  const request = call.request!;
+  const headers = request.headers;
+  const consumer = call.scope!.consumer;
+  if (consumer) {
+    const names = call.runtime.config.consumerHeaders;
+    headers[names.id] = consumer.id;
+    if (consumer.username !== null) headers[names.username] = consumer.username;
+    if (consumer.groups.length > 0) headers[names.groups] = consumer.groups.join(",");
+  }
+  const body = request.body === null ? null : toBuffer(request.body);
+  if (body !== null) headers["content-length"] = String(body.length);
+  const upstream = call.route!.upstream;
+  if (upstream.kind !== "pool") return { body, hashKey: null };
+  const pool = upstream.pool.config;
+  applyHostPolicy(headers, pool.host);
+  return { body, hashKey: hashKeyFor(pool.hashOn, headers, call.clientIp) };
+}
+
+/**
+ * The upstream Host for "preserve" (the client's, left as it is) and a fixed name. "target" is the
+ * chosen target's host:port, set by whoever picks the target (forward() on each attempt, the
+ * WebSocket proxy once): set, not deleted, since a delete makes the header object a slow dictionary.
+ */
+function applyHostPolicy(headers: IncomingHttpHeaders, hostPolicy: string): void {
+  if (hostPolicy !== "target" && hostPolicy !== "preserve") headers.host = hostPolicy;
+}
+
+function hashKeyFor(hashOn: { header?: string; cookie?: string; clientIp?: boolean }, headers: IncomingHttpHeaders, clientIp: string): string | null {
+  if (hashOn.header) {
+    const value = headers[hashOn.header.toLowerCase()];
+    return value === undefined ? null : String(value);
+  }
+  if (hashOn.cookie) {
+    const cookie = headers.cookie;
+    if (!cookie) return null;
+    for (const part of cookie.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === hashOn.cookie) return part.slice(eq + 1).trim();
+    }
+    return null;
+  }
+  if (hashOn.clientIp) return clientIp;
+  return null;
+}
