@@ -26,17 +26,6 @@ export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
 }
 
-/** A copy of the end-to-end headers (response headers on their way to the client). */
-export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const named = connectionNamed(headers.connection);
-  const copy: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    if (HOP_BY_HOP_SET.has(name) || (named && named.includes(name))) continue;
-    copy[name] = headers[name];
-  }
-  return copy;
-}
-
 /**
  * The end-to-end fields of an upstream answer as undici parsed them, ready for the client and for
  * plugins: repeated fields joined into one list value as Node joins a request's (RFC 9110 §5.3),
