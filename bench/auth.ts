@@ -13,7 +13,12 @@ const options = roundOptions();
 const upstream = await startBenchUpstream();
 const pair = await generateKeyPair("RS256", { extractable: true });
 const jwk = JSON.stringify({ ...(await exportJWK(pair.publicKey)), kid: "bench" });
-const token = await new SignJWT({ sub: "bench", scope: "read" }).setProtectedHeader({ alg: "RS256", kid: "bench" }).setIssuer("https://idp.bench").setAudience("bench").setExpirationTime("2h").sign(pair.privateKey);
+const token = await new SignJWT({ sub: "bench", scope: "read" })
+  .setProtectedHeader({ alg: "RS256", kid: "bench" })
+  .setIssuer("https://idp.bench")
+  .setAudience("bench")
+  .setExpirationTime("2h")
+  .sign(pair.privateKey);
 const apiKey = "bench-api-key-0123456789";
 const keyDigest = createHash("sha256").update(apiKey).digest("hex");
 
@@ -22,7 +27,11 @@ await compareGateways(
   "auth plugin cost",
   [
     { name: "no-plugin", config: withPlugins("") },
-    { name: "jwt-auth (RS256)", config: withPlugins(`{ name: jwt-auth, options: { algorithms: [RS256], keys: [{ jwk: ${jwk} }], issuer: "https://idp.bench", audience: bench } }`), headers: { authorization: `Bearer ${token}` } },
+    {
+      name: "jwt-auth (RS256)",
+      config: withPlugins(`{ name: jwt-auth, options: { algorithms: [RS256], keys: [{ jwk: ${jwk} }], issuer: "https://idp.bench", audience: bench } }`),
+      headers: { authorization: `Bearer ${token}` },
+    },
     { name: "key-auth", config: withPlugins("{ name: key-auth }"), headers: { "x-api-key": apiKey } },
   ],
   "no-plugin",

@@ -27,7 +27,13 @@ if (!existsSync(join(suiteDir, "package.json")) || JSON.parse(readFileSync(join(
 const scratch = mkdtempSync(join(tmpdir(), "portcullis-conformance-"));
 const children: ChildProcess[] = [];
 const originPort = await freePort();
-children.push(spawn(process.execPath, ["server/server.mjs"], { cwd: suiteDir, stdio: "ignore", env: { ...process.env, npm_config_port: String(originPort), npm_config_protocol: "http", npm_config_pidfile: join(scratch, "origin.pid") } }));
+children.push(
+  spawn(process.execPath, ["server/server.mjs"], {
+    cwd: suiteDir,
+    stdio: "ignore",
+    env: { ...process.env, npm_config_port: String(originPort), npm_config_protocol: "http", npm_config_pidfile: join(scratch, "origin.pid") },
+  }),
+);
 await waitForPort(originPort);
 const redisPort = await freePort();
 children.push(spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" }));
@@ -37,15 +43,27 @@ async function startGateway(store: string): Promise<{ url: string; child: ChildP
   const port = await freePort();
   const configPath = join(scratch, `${store.replace(/\W/g, "_")}.yaml`);
   // The suite's origin answers 5xx and drops connections on purpose: no target ejection here.
-  writeFileSync(configPath, `admin: { enabled: false }\nlog: { access: false }\nstore: "${store}"\nupstreams:\n  origin: { targets: [{ url: "http://127.0.0.1:${originPort}" }], passiveHealth: { statuses: [], failures: 1000000 } }\napis:\n  - { name: conformance, basePath: /, upstream: origin, plugins: [{ name: cache }] }\n`);
-  const child = spawn(process.execPath, ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--port", String(port), "--no-watch"], { stdio: "ignore" });
+  writeFileSync(
+    configPath,
+    `admin: { enabled: false }\nlog: { access: false }\nstore: "${store}"\nupstreams:\n  origin: { targets: [{ url: "http://127.0.0.1:${originPort}" }], passiveHealth: { statuses: [], failures: 1000000 } }\napis:\n  - { name: conformance, basePath: /, upstream: origin, plugins: [{ name: cache }] }\n`,
+  );
+  const child = spawn(
+    process.execPath,
+    ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--port", String(port), "--no-watch"],
+    { stdio: "ignore" },
+  );
   children.push(child);
   await waitForPort(port);
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
 function runSuite(base: string): Record<string, unknown> {
-  const output = execFileSync(process.execPath, ["--no-warnings", "cli.mjs"], { cwd: suiteDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_base: base, npm_config_id: "", npm_package_config_id: "" } });
+  const output = execFileSync(process.execPath, ["--no-warnings", "cli.mjs"], {
+    cwd: suiteDir,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, npm_config_base: base, npm_config_id: "", npm_package_config_id: "" },
+  });
   return JSON.parse(output) as Record<string, unknown>;
 }
 
@@ -56,7 +74,9 @@ interface SuiteTest {
 const { default: suites } = (await import(pathToFileURL(join(suiteDir, "tests/index.mjs")).href)) as { default: { tests: SuiteTest[] }[] };
 const { default: surrogate } = (await import(pathToFileURL(join(suiteDir, "tests/surrogate-control.mjs")).href)) as { default: { tests: SuiteTest[] } };
 suites.push(surrogate); // the command-line client adds it too
-const { determineTestResult } = (await import(pathToFileURL(join(suiteDir, "lib/display.mjs")).href)) as { determineTestResult: (suites: unknown, id: string, results: unknown) => string[] };
+const { determineTestResult } = (await import(pathToFileURL(join(suiteDir, "lib/display.mjs")).href)) as {
+  determineTestResult: (suites: unknown, id: string, results: unknown) => string[];
+};
 
 interface Tally {
   required: number;
@@ -100,7 +120,12 @@ try {
 } finally {
   for (const child of children) child.kill("SIGTERM");
 }
-for (const [name, file] of [["Apache Traffic Server", "trafficserver"], ["Apache httpd", "apache"], ["Varnish", "varnish"], ["nginx", "nginx"]]) {
+for (const [name, file] of [
+  ["Apache Traffic Server", "trafficserver"],
+  ["Apache httpd", "apache"],
+  ["Varnish", "varnish"],
+  ["nginx", "nginx"],
+]) {
   const path = join(suiteDir, "results", `${file}.json`);
   if (existsSync(path)) rows.push([`${name} (published)`, tally(JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>)]);
 }
@@ -108,7 +133,9 @@ for (const [name, file] of [["Apache Traffic Server", "trafficserver"], ["Apache
 console.log(`\nhttp-cache-tests ${SUITE_VERSION}, counted with the suite's rules (a test whose dependency fails is not counted as passed)\n`);
 console.log("cache                              required passed   failed   not run/setup   optimal passed");
 for (const [name, row] of rows) {
-  console.log(`${name.padEnd(34)} ${`${row.passed}/${row.required}`.padStart(15)}   ${String(row.failed).padStart(6)}   ${String(row.other).padStart(13)}   ${`${row.optimalPassed}/${row.optimal}`.padStart(14)}`);
+  console.log(
+    `${name.padEnd(34)} ${`${row.passed}/${row.required}`.padStart(15)}   ${String(row.failed).padStart(6)}   ${String(row.other).padStart(13)}   ${`${row.optimalPassed}/${row.optimal}`.padStart(14)}`,
+  );
 }
 for (const [name, row] of rows.filter(([name]) => name.startsWith("Portcullis"))) {
   if (row.failures.length > 0 && (verbose || row.failures.length <= 5)) console.log(`\n${name} failures:\n  ${row.failures.join("\n  ")}`);

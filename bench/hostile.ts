@@ -21,7 +21,10 @@ const options = roundOptions({ rounds: 5, seconds: 8 });
 
 const pluginsDir = mkdtempSync(join(tmpdir(), "portcullis-bench-hostile-"));
 writeFileSync(join(pluginsDir, "spin-sync.ts"), 'import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest() { for (;;) {} } });\n');
-writeFileSync(join(pluginsDir, "spin-async.ts"), 'import { definePlugin } from "portcullis";\nexport default definePlugin({ permissions: { kv: true }, async onRequest(_req, ctx) { await ctx.kv.get("x"); for (;;) {} } });\n');
+writeFileSync(
+  join(pluginsDir, "spin-async.ts"),
+  'import { definePlugin } from "portcullis";\nexport default definePlugin({ permissions: { kv: true }, async onRequest(_req, ctx) { await ctx.kv.get("x"); for (;;) {} } });\n',
+);
 
 const config = (failures: number) => `log: { access: false }
 sandbox: { timeout: 50ms, cpu: 50ms, breaker: { failures: ${failures}, coolDown: 1h } }
@@ -73,15 +76,21 @@ for (let round = 1; round <= options.rounds; round++) {
     const cpuUsPerRequest = ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests);
     driver?.kill();
     results.get(variant.name)!.push({ ...result, cpuUsPerRequest });
-    process.stderr.write(`round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99ms.toFixed(2)} ms, ${cpuUsPerRequest.toFixed(1)} µs CPU/req\n`);
+    process.stderr.write(
+      `round ${round} ${variant.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99ms.toFixed(2)} ms, ${cpuUsPerRequest.toFixed(1)} µs CPU/req\n`,
+    );
   }
 }
 
-console.log(`\nclean route beside a spinning plugin: ${options.rounds} interleaved rounds of ${options.seconds}s, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, gateway on core ${PROXY_CORE} (medians)\n`);
+console.log(
+  `\nclean route beside a spinning plugin: ${options.rounds} interleaved rounds of ${options.seconds}s, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, gateway on core ${PROXY_CORE} (medians)\n`,
+);
 console.log("variant                          req/s    p50 ms    p99 ms   CPU µs/req   errors");
 for (const [name, list] of results) {
   const row = (pick: (m: Measurement) => number, digits: number, width: number) => median(list.map(pick)).toFixed(digits).padStart(width);
-  console.log(`${name.padEnd(30)} ${row((m) => m.rps, 0, 7)}  ${row((m) => m.p50ms, 2, 8)}  ${row((m) => m.p99ms, 2, 8)}   ${row((m) => m.cpuUsPerRequest, 1, 10)}   ${String(list.reduce((sum, m) => sum + m.errors, 0)).padStart(6)}`);
+  console.log(
+    `${name.padEnd(30)} ${row((m) => m.rps, 0, 7)}  ${row((m) => m.p50ms, 2, 8)}  ${row((m) => m.p99ms, 2, 8)}   ${row((m) => m.cpuUsPerRequest, 1, 10)}   ${String(list.reduce((sum, m) => sum + m.errors, 0)).padStart(6)}`,
+  );
 }
 for (const gateway of [closedBreaker, openingBreaker]) gateway.child.kill();
 process.exit(0);

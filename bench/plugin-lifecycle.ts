@@ -34,7 +34,18 @@ async function startGateway(configYaml: string, pluginsDir: string, watch: boole
   const port = await freePort();
   const configPath = join(work, `config-${port}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\nlog: { access: false }\n${configYaml}`);
-  const args = ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), ...(watch ? [] : ["--no-watch"])];
+  const args = [
+    "--no-node-snapshot",
+    join(root, "bin/portcullis.js"),
+    "start",
+    "-c",
+    configPath,
+    "--plugins",
+    pluginsDir,
+    "--port",
+    String(port),
+    ...(watch ? [] : ["--no-watch"]),
+  ];
   const began = performance.now();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const readyMs = await new Promise<number>((ready, fail) => {
@@ -82,9 +93,15 @@ for (let i = 0; i < 10; i++) writeFileSync(join(tenDir, `header-${i}.ts`), heade
 const attachments = Array.from({ length: 10 }, (_, i) => `{ name: header-${i}, options: { name: x-h${i}, value: v } }`).join(", ");
 const tenConfig = `upstreams: { echo: { type: echo } }\napis:\n  - { name: app, basePath: /, upstream: echo, plugins: [${attachments}] }\n`;
 const noneConfig = `upstreams: { echo: { type: echo } }\napis:\n  - { name: app, basePath: /, upstream: echo }\n`;
-const startRuns: Record<string, { readyMs: number[]; rssMb: number[] }> = { "no plugins": { readyMs: [], rssMb: [] }, "10 plugins": { readyMs: [], rssMb: [] } };
+const startRuns: Record<string, { readyMs: number[]; rssMb: number[] }> = {
+  "no plugins": { readyMs: [], rssMb: [] },
+  "10 plugins": { readyMs: [], rssMb: [] },
+};
 for (let round = 0; round < starts; round++) {
-  for (const [name, config, dir] of [["no plugins", noneConfig, emptyDir], ["10 plugins", tenConfig, tenDir]] as const) {
+  for (const [name, config, dir] of [
+    ["no plugins", noneConfig, emptyDir],
+    ["10 plugins", tenConfig, tenDir],
+  ] as const) {
     const started = await startGateway(config, dir, false);
     for (let i = 0; i < 200; i++) await get(started.port, "/x");
     await sleep(1000); // spares are built in the background
@@ -97,9 +114,14 @@ for (let round = 0; round < starts; round++) {
 // --- hot reload: 50 saves ---
 const reloadDir = join(work, "reload");
 mkdirSync(reloadDir, { recursive: true });
-const versioned = (n: number) => `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest() { return { status: 200, body: "v${n}" }; } });\n`;
+const versioned = (n: number) =>
+  `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest() { return { status: 200, body: "v${n}" }; } });\n`;
 writeFileSync(join(reloadDir, "versioned.ts"), versioned(0));
-const reloading = await startGateway(`upstreams: { echo: { type: echo } }\napis:\n  - { name: app, basePath: /, upstream: echo, plugins: [{ name: versioned }] }\n`, reloadDir, true);
+const reloading = await startGateway(
+  `upstreams: { echo: { type: echo } }\napis:\n  - { name: app, basePath: /, upstream: echo, plugins: [{ name: versioned }] }\n`,
+  reloadDir,
+  true,
+);
 const reloadMs: number[] = [];
 for (let n = 1; n <= saves; n++) {
   const written = performance.now();
@@ -117,6 +139,8 @@ process.stdout.write(`variant          ready ms   RSS MB\n`);
 for (const [name, runs] of Object.entries(startRuns)) process.stdout.write(`${name.padEnd(14)}${fmt(median(runs.readyMs))} ${fmt(median(runs.rssMb))}\n`);
 const sorted = [...reloadMs].sort((a, b) => a - b);
 process.stdout.write(`\nhot reload, ${saves} saves: write → first response from the new version\n\n`);
-process.stdout.write(`median ${median(reloadMs).toFixed(1)} ms   p90 ${sorted[Math.floor(sorted.length * 0.9)].toFixed(1)} ms   max ${sorted.at(-1)!.toFixed(1)} ms   min ${sorted[0].toFixed(1)} ms\n`);
+process.stdout.write(
+  `median ${median(reloadMs).toFixed(1)} ms   p90 ${sorted[Math.floor(sorted.length * 0.9)].toFixed(1)} ms   max ${sorted.at(-1)!.toFixed(1)} ms   min ${sorted[0].toFixed(1)} ms\n`,
+);
 process.stdout.write(`targets: start with 10 plugins ≤ 1500 ms, RSS ≤ 150 MB; reload median ≤ 100 ms, max ≤ 300 ms\n`);
 process.exit(0);

@@ -23,7 +23,10 @@ await compareGateways(
   "sandboxed plugin cost",
   [
     { name: "no-plugin", config: oneRoute(upstream.url) },
-    { name: "1 built-in header", config: oneRoute(upstream.url, "{ name: headers, options: { request: { set: { x-h0: v } }, response: { set: { x-h0: v } } } }") },
+    {
+      name: "1 built-in header",
+      config: oneRoute(upstream.url, "{ name: headers, options: { request: { set: { x-h0: v } }, response: { set: { x-h0: v } } } }"),
+    },
     { name: "1 sandboxed no-op", config: oneRoute(upstream.url, "{ name: no-op }"), pluginsDir },
     { name: "1 sandboxed header", config: oneRoute(upstream.url, sandboxedHeaders(1)), pluginsDir },
     { name: "5 sandboxed headers", config: oneRoute(upstream.url, sandboxedHeaders(5)), pluginsDir },

@@ -30,7 +30,27 @@ execFileSync("taskset", ["-p", "-c", String(LOAD_CORE), String(process.pid)], { 
 function selfSigned(dir: string): { cert: string; key: string } {
   const cert = join(dir, "bench.pem");
   const key = join(dir, "bench.key");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
   return { cert, key };
 }
 
@@ -39,7 +59,8 @@ const tls = selfSigned(dir);
 const upstream = await startBenchUpstream("", 0);
 const echoPort = await freePort();
 const echo = await forkPinned(LOAD_CORE, join(here, "lib/ws-echo-server.js"), [String(echoPort)]);
-const config = (listen: string) => `log: { access: false }\nlisten: ${listen}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\n  echo: { targets: [{ url: "http://127.0.0.1:${echoPort}" }] }\napis:\n  - { name: echo, basePath: /ws, upstream: echo }\n  - { name: app, basePath: /, upstream: app }\n`;
+const config = (listen: string) =>
+  `log: { access: false }\nlisten: ${listen}\nupstreams:\n  app: { targets: [{ url: "${upstream.url}" }] }\n  echo: { targets: [{ url: "http://127.0.0.1:${echoPort}" }] }\napis:\n  - { name: echo, basePath: /ws, upstream: echo }\n  - { name: app, basePath: /, upstream: app }\n`;
 const cleartext = await startPortcullis("protocols-h2c", config("{ h2c: true }"));
 const secure = await startPortcullis("protocols-tls", config(`{ tls: { cert: "${tls.cert}", key: "${tls.key}" } }`), undefined, true);
 
@@ -65,11 +86,15 @@ async function websocketEcho(url: string, seconds: number, connections: number):
   let messages = 0;
   let running = true;
   const sockets = await Promise.all(
-    Array.from({ length: connections }, () => new Promise<WebSocket>((done, fail) => {
-      const socket = new WebSocket(url, { perMessageDeflate: false });
-      socket.once("open", () => done(socket));
-      socket.once("error", fail);
-    })),
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<WebSocket>((done, fail) => {
+          const socket = new WebSocket(url, { perMessageDeflate: false });
+          socket.once("open", () => done(socket));
+          socket.once("error", fail);
+        }),
+    ),
   );
   const started = performance.now();
   for (const socket of sockets) {
@@ -127,7 +152,9 @@ for (let round = 1; round <= options.rounds; round++) {
   record("WebSocket via Portcullis", through.rate, ((cpuSeconds(cleartext.child.pid!) - before) * 1e6) / Math.max(1, through.messages));
 }
 
-console.log(`\nprotocols: ${options.rounds} interleaved rounds of ${options.seconds}s, ${options.connections} connections, gateway on core 0, load on core ${LOAD_CORE} (medians)\n`);
+console.log(
+  `\nprotocols: ${options.rounds} interleaved rounds of ${options.seconds}s, ${options.connections} connections, gateway on core 0, load on core ${LOAD_CORE} (medians)\n`,
+);
 console.log("variant                        per second   vs baseline   gateway CPU µs   failed");
 const pairs: [string, string][] = [
   ["h2c (prior knowledge)", "HTTP/1.1 cleartext"],
@@ -143,7 +170,9 @@ for (const [name, baseline] of pairs) {
   const base = median(rows.get(baseline)!.rate);
   const rate = median(row.rate);
   const cpu = median(row.cpu);
-  console.log(`${name.padEnd(28)} ${rate.toFixed(0).padStart(12)}   ${`${((rate / base) * 100).toFixed(1)}%`.padStart(11)}   ${(Number.isFinite(cpu) ? cpu.toFixed(1) : "-").padStart(14)}   ${String(row.failed).padStart(6)}`);
+  console.log(
+    `${name.padEnd(28)} ${rate.toFixed(0).padStart(12)}   ${`${((rate / base) * 100).toFixed(1)}%`.padStart(11)}   ${(Number.isFinite(cpu) ? cpu.toFixed(1) : "-").padStart(14)}   ${String(row.failed).padStart(6)}`,
+  );
 }
 for (const child of [upstream.child, echo, cleartext.child, secure.child]) child.kill("SIGTERM");
 process.exit(0);

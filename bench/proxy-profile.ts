@@ -25,7 +25,12 @@ writeFileSync(config, `admin: { enabled: false }\n${oneRoute(upstream.url, value
 async function profile(name: string, args: (port: number) => string[]): Promise<Map<string, number>> {
   const dir = join(work, name);
   const port = await freePort();
-  const child = await spawnPinned(PROXY_CORE, process.execPath, ["--max-semi-space-size=64", "--cpu-prof", `--cpu-prof-dir=${dir}`, ...args(port)], `http://127.0.0.1:${port}/`);
+  const child = await spawnPinned(
+    PROXY_CORE,
+    process.execPath,
+    ["--max-semi-space-size=64", "--cpu-prof", `--cpu-prof-dir=${dir}`, ...args(port)],
+    `http://127.0.0.1:${port}/`,
+  );
   const url = `http://127.0.0.1:${port}/`;
   const requests = wrk(LOAD_CORE, url, 3, 32).requests + wrk(LOAD_CORE, url, seconds, 32).requests + 1;
   const exited = new Promise((done) => child.once("exit", done));
@@ -40,7 +45,18 @@ function signed(value: number): string {
 }
 
 const bare = await profile("undici", (port) => [join(here, "lib/undici-proxy.js"), String(port), upstream.url]);
-const gateway = await profile("portcullis", (port) => ["--no-node-snapshot", join(root, "bin/portcullis.js"), "start", "-c", config, "--plugins", join(root, "plugins"), "--port", String(port), "--no-watch"]);
+const gateway = await profile("portcullis", (port) => [
+  "--no-node-snapshot",
+  join(root, "bin/portcullis.js"),
+  "start",
+  "-c",
+  config,
+  "--plugins",
+  join(root, "plugins"),
+  "--port",
+  String(port),
+  "--no-watch",
+]);
 upstream.child.kill("SIGTERM");
 
 console.log(`\nCPU µs per request under the profiler, ${seconds} s of wrk -t1 -c32 each${values.plugins ? `; Portcullis with ${values.plugins}` : ""}\n`);

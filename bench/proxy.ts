@@ -61,7 +61,11 @@ const starters: Record<string, () => Promise<Variant>> = {
   "pc-typical": () =>
     gateway(
       "pc-typical",
-      oneRoute(upstream.url, `{ name: key-auth }, { name: rate-limit, options: { limits: [{ limit: 100000000, windowMs: 60000 }], key: [ip] } }, ${sandboxedHeaders(1)}`, `consumers:\n  - { id: bench, keys: ["sha256:${createHash("sha256").update(apiKey).digest("hex")}"] }\n`),
+      oneRoute(
+        upstream.url,
+        `{ name: key-auth }, { name: rate-limit, options: { limits: [{ limit: 100000000, windowMs: 60000 }], key: [ip] } }, ${sandboxedHeaders(1)}`,
+        `consumers:\n  - { id: bench, keys: ["sha256:${createHash("sha256").update(apiKey).digest("hex")}"] }\n`,
+      ),
       { "x-api-key": apiKey },
     ),
 };

@@ -38,6 +38,8 @@ await compareGateways(
   },
 );
 const trips = redisRoundTrips() - tripsBefore;
-console.log(`\nRedis: ${trips} script calls for ${redisRequests} requests through the Redis variant (warm-up included): ${(trips / Math.max(1, redisRequests)).toFixed(3)} round trips per request`);
+console.log(
+  `\nRedis: ${trips} script calls for ${redisRequests} requests through the Redis variant (warm-up included): ${(trips / Math.max(1, redisRequests)).toFixed(3)} round trips per request`,
+);
 redis.kill("SIGTERM");
 process.exit(0);

@@ -8,7 +8,14 @@ import { parseArgs } from "node:util";
 import { compareGateways, oneRoute, sandboxedHeaders, startBenchUpstream, thisRuntime, type NodeRuntime } from "./lib/rounds.js";
 
 const { values } = parseArgs({
-  options: { node: { type: "string" }, root: { type: "string" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "8" }, connections: { type: "string", default: "32" }, fresh: { type: "boolean", default: false } },
+  options: {
+    node: { type: "string" },
+    root: { type: "string" },
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "8" },
+    connections: { type: "string", default: "32" },
+    fresh: { type: "boolean", default: false },
+  },
 });
 if (!values.node || !values.root) {
   console.error("usage: node dist/bench/runtimes.js --node <other node binary> --root <checkout installed and built with it>");

@@ -49,7 +49,9 @@ for (const [name, sink] of Object.entries(sinks)) {
     sink.child.send("report");
   });
   const requests = served.get(name) ?? 0;
-  console.log(`${name.padEnd(14)} ${String(report.spans).padStart(9)} spans for ${requests} requests: ${((100 * report.spans) / (SPANS_PER_REQUEST * requests)).toFixed(1)}% of them traced`);
+  console.log(
+    `${name.padEnd(14)} ${String(report.spans).padStart(9)} spans for ${requests} requests: ${((100 * report.spans) / (SPANS_PER_REQUEST * requests)).toFixed(1)}% of them traced`,
+  );
   sink.child.kill("SIGTERM");
 }
 process.exit(0);

@@ -13,7 +13,13 @@ await compareGateways(
   "transformer plugins on a 4 KiB JSON response",
   [
     { name: "no-plugin", config: oneRoute(upstream.url) },
-    { name: "request-tr. headers", config: oneRoute(upstream.url, '{ name: request-transformer, options: { headers: { set: { x-api-version: "2", x-client: "{{ headers.user-agent }}" }, remove: [cookie] } } }') },
+    {
+      name: "request-tr. headers",
+      config: oneRoute(
+        upstream.url,
+        '{ name: request-transformer, options: { headers: { set: { x-api-version: "2", x-client: "{{ headers.user-agent }}" }, remove: [cookie] } } }',
+      ),
+    },
     { name: "response-tr. JSON", config: oneRoute(upstream.url, '{ name: response-transformer, options: { body: { set: { /user/name: "renamed" } } } }') },
   ],
   "no-plugin",

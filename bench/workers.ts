@@ -9,7 +9,11 @@ import { compareGateways, LOAD_CORE, oneRoute, PROXY_CORE, roundOptions, sandbox
 
 const options = roundOptions();
 const upstream = await startBenchUpstream();
-const cluster = (workers: number) => ({ args: ["--workers", String(workers)], processTree: true, ...(workers > 1 ? { cores: `${PROXY_CORE},${LOAD_CORE}` } : {}) });
+const cluster = (workers: number) => ({
+  args: ["--workers", String(workers)],
+  processTree: true,
+  ...(workers > 1 ? { cores: `${PROXY_CORE},${LOAD_CORE}` } : {}),
+});
 await compareGateways(
   "workers on a 2-core machine",
   [

@@ -15,6 +15,10 @@ test("a client IP on the list gets 403 with the stored reason", async () => {
 test("others pass, and the list can be keyed on a header", async () => {
   const passed = await runPlugin(plugin, { request: { clientIp: "192.0.2.8" }, kv: { "deny:192.0.2.7": "x" } });
   assert.equal(passed.answer, null);
-  const byUser = await runPlugin(plugin, { options: { header: "x-api-user" }, request: { headers: { "x-api-user": "mallory" } }, kv: { "deny:mallory": "suspended" } });
+  const byUser = await runPlugin(plugin, {
+    options: { header: "x-api-user" },
+    request: { headers: { "x-api-user": "mallory" } },
+    kv: { "deny:mallory": "suspended" },
+  });
   assert.equal(byUser.answer?.status, 403);
 });

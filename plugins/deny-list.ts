@@ -21,7 +21,11 @@ export default definePlugin<Options>({
     const reason = await ctx.kv.get(`deny:${who}`);
     if (reason !== null) {
       ctx.log.info("denied", who);
-      return { status: 403, headers: { "content-type": "application/problem+json" }, body: { type: "about:blank", title: "Forbidden", status: 403, detail: reason } };
+      return {
+        status: 403,
+        headers: { "content-type": "application/problem+json" },
+        body: { type: "about:blank", title: "Forbidden", status: 403, detail: reason },
+      };
     }
   },
 });

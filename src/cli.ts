@@ -66,7 +66,14 @@ program
     }
     let gateway;
     try {
-      gateway = await startGateway({ configPath: options.config, pluginsDir: options.plugins, port: options.port, adminPort: options.adminPort, watch: options.watch, clusterWorker: cluster.isWorker });
+      gateway = await startGateway({
+        configPath: options.config,
+        pluginsDir: options.plugins,
+        port: options.port,
+        adminPort: options.adminPort,
+        watch: options.watch,
+        clusterWorker: cluster.isWorker,
+      });
     } catch (error) {
       await closeIsolateWatchdog();
       reportConfigError(error);
@@ -145,7 +152,9 @@ program
   .action(async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+    const password = Buffer.concat(chunks)
+      .toString("utf8")
+      .replace(/\r?\n$/, "");
     if (!password) {
       process.stderr.write("portcullis: no password on stdin (try: printf %s 'secret' | portcullis hash-password)\n");
       process.exit(1);

@@ -9,7 +9,9 @@ const END_OF_LIFE: Record<number, string> = { 20: "2026-04-30" };
 export function nodeSupportWarning(version = process.versions.node): string | null {
   const major = Number(version.split(".")[0]);
   const current = SUPPORTED_NODE_MAJORS.filter((supported) => !END_OF_LIFE[supported]).join(", ");
-  if (END_OF_LIFE[major]) return `Node ${major} reached end of life on ${END_OF_LIFE[major]} and gets no security fixes; Portcullis supports it for now: move to Node ${current}`;
-  if (!(SUPPORTED_NODE_MAJORS as readonly number[]).includes(major)) return `Node ${major} is not a supported runtime; Portcullis runs on Node ${SUPPORTED_NODE_MAJORS.join(", ")}`;
+  if (END_OF_LIFE[major])
+    return `Node ${major} reached end of life on ${END_OF_LIFE[major]} and gets no security fixes; Portcullis supports it for now: move to Node ${current}`;
+  if (!(SUPPORTED_NODE_MAJORS as readonly number[]).includes(major))
+    return `Node ${major} is not a supported runtime; Portcullis runs on Node ${SUPPORTED_NODE_MAJORS.join(", ")}`;
   return null;
 }

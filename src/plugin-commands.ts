@@ -74,7 +74,9 @@ export async function scaffoldPlugin(name: string, dir: string): Promise<string[
  */
 export async function runPluginTests(dir: string, filter: string[] = []): Promise<number> {
   const folder = resolve(dir);
-  const tests = (await readdir(folder)).filter((file) => file.endsWith(".test.ts") && (filter.length === 0 || filter.some((part) => file.includes(part)))).sort();
+  const tests = (await readdir(folder))
+    .filter((file) => file.endsWith(".test.ts") && (filter.length === 0 || filter.some((part) => file.includes(part))))
+    .sort();
   if (tests.length === 0) {
     process.stderr.write(`portcullis: no *.test.ts files in ${folder}\n`);
     return 1;
@@ -102,7 +104,10 @@ export async function runPluginTests(dir: string, filter: string[] = []): Promis
           {
             name: "portcullis-sdk",
             setup(builder) {
-              builder.onResolve({ filter: /^portcullis(\/testing)?$/ }, (args) => ({ path: join(sdkDir, args.path === "portcullis" ? "index.js" : "testing.js"), external: true }));
+              builder.onResolve({ filter: /^portcullis(\/testing)?$/ }, (args) => ({
+                path: join(sdkDir, args.path === "portcullis" ? "index.js" : "testing.js"),
+                external: true,
+              }));
             },
           },
         ],
@@ -114,7 +119,10 @@ export async function runPluginTests(dir: string, filter: string[] = []): Promis
       const env = { ...process.env };
       delete env.NODE_TEST_CONTEXT;
       // The spec reporter on every runtime: Node's default differs (TAP on 20 when not on a terminal, spec from 23).
-      const child = spawn(process.execPath, ["--no-node-snapshot", "--enable-source-maps", "--test", "--test-reporter=spec", ...outputs], { stdio: "inherit", env });
+      const child = spawn(process.execPath, ["--no-node-snapshot", "--enable-source-maps", "--test", "--test-reporter=spec", ...outputs], {
+        stdio: "inherit",
+        env,
+      });
       child.on("exit", (code) => done(code ?? 1));
     });
   } finally {

@@ -80,7 +80,6 @@ export class Runtime {
     if (this.retired) this.releaseIfIdle();
   }
 
-
   private releaseIfIdle(): void {
     if (this.inFlight > 0 || this.released) return;
     this.released = true;
@@ -112,7 +111,13 @@ function routePath(api: ApiConfig, operation: OperationConfig): string {
 }
 
 /** Builds a runtime from a config snapshot; throws ConfigError (with file:line) if a plugin attachment is unusable. */
-export function buildRuntime(config: GatewayConfig, catalog: PluginCatalog, log: Logger, previous: Runtime | null, store: KeyValueStore | null = null): Runtime {
+export function buildRuntime(
+  config: GatewayConfig,
+  catalog: PluginCatalog,
+  log: Logger,
+  previous: Runtime | null,
+  store: KeyValueStore | null = null,
+): Runtime {
   const chains = new ChainBuilder(catalog, { consumers: new ConsumerDirectory(config.consumers), store, log });
   const upstreams = new Map<string, Upstream>();
   const pools = new Map<string, UpstreamPool>();

@@ -61,9 +61,15 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   }
   const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
   const status = timeout ? 408 : error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
-  const body = problemBody({ status, code: "bad_request", detail: timeout ? "request headers took too long" : `malformed request: ${error.code ?? error.message}` });
+  const body = problemBody({
+    status,
+    code: "bad_request",
+    detail: timeout ? "request headers took too long" : `malformed request: ${error.code ?? error.message}`,
+  });
   const reason = timeout ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request";
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** How long no request must be in progress before a draining gateway closes its idle connections. */
@@ -99,7 +105,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   attachMetricSources({
     runtime: () => gateway.current(),
     store: () => store,
-    sandboxed: () => [...userPlugins.plugins.values()].map((plugin) => ({ name: plugin.name, calls: plugin.stats.calls, errors: plugin.stats.errors, timeouts: plugin.stats.timeouts, restarts: plugin.stats.restarts, rejected: plugin.stats.rejected, logDropped: plugin.stats.logDropped(), cpuMs: plugin.stats.cpuMs() })),
+    sandboxed: () =>
+      [...userPlugins.plugins.values()].map((plugin) => ({
+        name: plugin.name,
+        calls: plugin.stats.calls,
+        errors: plugin.stats.errors,
+        timeouts: plugin.stats.timeouts,
+        restarts: plugin.stats.restarts,
+        rejected: plugin.stats.rejected,
+        logDropped: plugin.stats.logDropped(),
+        cpuMs: plugin.stats.cpuMs(),
+      })),
     spans: () => tracing.counts,
   });
   const reloads: ReloadRecord[] = [];
@@ -116,10 +132,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       if (JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) listener?.applyTls(config.listen.tls);
       gateway.swap(next);
       userPlugins.configure(config.sandbox);
-      if (config.listen.port !== previous.config.listen.port || config.admin.port !== previous.config.admin.port || config.listen.http2 !== previous.config.listen.http2 || config.listen.h2c !== previous.config.listen.h2c) {
+      if (
+        config.listen.port !== previous.config.listen.port ||
+        config.admin.port !== previous.config.admin.port ||
+        config.listen.http2 !== previous.config.listen.http2 ||
+        config.listen.h2c !== previous.config.listen.h2c
+      ) {
         log.warn("listen and admin addresses and the listener's protocols change only on restart");
       }
-      if (JSON.stringify({ ...config.telemetry, debugToken: "" }) !== JSON.stringify({ ...previous.config.telemetry, debugToken: "" })) log.warn("telemetry settings other than debugToken change only on restart");
+      if (JSON.stringify({ ...config.telemetry, debugToken: "" }) !== JSON.stringify({ ...previous.config.telemetry, debugToken: "" }))
+        log.warn("telemetry settings other than debugToken change only on restart");
       log.info({ trigger, file: configPath }, "config reloaded");
     } catch (error) {
       record.ok = false;
@@ -142,7 +164,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
 
   const handleRequest = gateway.app.callback();
-  const listener = await openListener(firstConfig, options.port ?? firstConfig.listen.port, { request: handleRequest, upgrade: upgradeAsRequest(handleRequest, () => accepting), clientError: answerClientError }, log);
+  const listener = await openListener(
+    firstConfig,
+    options.port ?? firstConfig.listen.port,
+    { request: handleRequest, upgrade: upgradeAsRequest(handleRequest, () => accepting), clientError: answerClientError },
+    log,
+  );
   const port = listener.port;
 
   let adminServer: Server | null = null;
@@ -160,7 +187,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       () => gateway.current().config.admin.token,
     );
     adminServer = createServer(adminApp.callback());
-    adminPort = options.clusterWorker ? await listenOn(adminServer, 0, "127.0.0.1", true) : await listenOn(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
+    adminPort = options.clusterWorker
+      ? await listenOn(adminServer, 0, "127.0.0.1", true)
+      : await listenOn(adminServer, options.adminPort ?? firstConfig.admin.port, firstConfig.admin.host);
   }
 
   /**

@@ -21,9 +21,44 @@ function pinoLine(entry: AccessRecord, endedAt: number, base: Record<string, str
 }
 
 const entries: AccessRecord[] = [
-  { requestId: "r-1", method: "GET", path: "/users/1", route: "users GET /:id", status: 200, upstream: "http://127.0.0.1:3001", attempts: 1, durationMs: 1.234, bytes: 57, clientIp: "127.0.0.1" },
-  { requestId: "r-2", method: "POST", path: "/nowhere", route: null, status: 404, upstream: null, durationMs: 0.2, bytes: 120, clientIp: "::1", error: "route_not_found" },
-  { requestId: 'q"uote\\back', method: "GET", path: "/ünïcode/\u0001\n\t", route: "a", status: 499, upstream: "echo", durationMs: 12, bytes: 0, clientIp: "127.0.0.2", error: "client closed the connection", trace_id: "0af7651916cd43dd8448eb211c80319c", span_id: "b7ad6b7169203331" },
+  {
+    requestId: "r-1",
+    method: "GET",
+    path: "/users/1",
+    route: "users GET /:id",
+    status: 200,
+    upstream: "http://127.0.0.1:3001",
+    attempts: 1,
+    durationMs: 1.234,
+    bytes: 57,
+    clientIp: "127.0.0.1",
+  },
+  {
+    requestId: "r-2",
+    method: "POST",
+    path: "/nowhere",
+    route: null,
+    status: 404,
+    upstream: null,
+    durationMs: 0.2,
+    bytes: 120,
+    clientIp: "::1",
+    error: "route_not_found",
+  },
+  {
+    requestId: 'q"uote\\back',
+    method: "GET",
+    path: "/ünïcode/\u0001\n\t",
+    route: "a",
+    status: 499,
+    upstream: "echo",
+    durationMs: 12,
+    bytes: 0,
+    clientIp: "127.0.0.2",
+    error: "client closed the connection",
+    trace_id: "0af7651916cd43dd8448eb211c80319c",
+    span_id: "b7ad6b7169203331",
+  },
 ];
 
 describe("access log lines", () => {

@@ -131,7 +131,10 @@ describe("key-auth", () => {
     const requestId = randomUUID();
     await send(`${gateway.url}/keyed/x`, { headers: { "x-api-key": "super-secret-guess", "x-request-id": requestId } });
     await gateway.waitForRequest(requestId);
-    assert.ok(gateway.logs.some((line) => line.msg === "request refused" && line.code === "invalid_credentials" && line.requestId === requestId), "the refusal itself is logged");
+    assert.ok(
+      gateway.logs.some((line) => line.msg === "request refused" && line.code === "invalid_credentials" && line.requestId === requestId),
+      "the refusal itself is logged",
+    );
     assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes("super-secret-guess")));
   });
 });
@@ -233,7 +236,10 @@ apis: []
 `,
     );
     const badRange = join(dir, "bad-range.yaml");
-    await writeFile(badRange, `upstreams: { echo: { type: echo } }\napis:\n  - { name: a, basePath: /, upstream: echo, plugins: [{ name: ip-restriction, options: { allow: [not-an-ip] } }] }\n`);
+    await writeFile(
+      badRange,
+      `upstreams: { echo: { type: echo } }\napis:\n  - { name: a, basePath: /, upstream: echo, plugins: [{ name: ip-restriction, options: { allow: [not-an-ip] } }] }\n`,
+    );
     try {
       const result = await runCli(["validate", "-c", file, "--plugins", dir]);
       assert.equal(result.code, 1);

@@ -18,7 +18,9 @@ async function upstreams(names: string[]): Promise<TestUpstream[]> {
 }
 
 async function gatewayFor(upstreamYaml: string): Promise<GatewayProcess> {
-  const gateway = await startGatewayProcess(`log: { access: false }\nupstreams:\n  pool:\n${upstreamYaml}\napis: [{ name: pool, basePath: /, upstream: pool }]\n`);
+  const gateway = await startGatewayProcess(
+    `log: { access: false }\nupstreams:\n  pool:\n${upstreamYaml}\napis: [{ name: pool, basePath: /, upstream: pool }]\n`,
+  );
   cleanup.push(() => gateway.stop());
   return gateway;
 }
@@ -83,7 +85,9 @@ describe("balancers", () => {
 
   it("random-two uses every target and avoids the loaded one of the pair", async () => {
     const three = await upstreams(["a", "b", "c"]);
-    const spread = await gatewayFor(`    balance: random-two\n    targets: [{ url: "${three[0].url}" }, { url: "${three[1].url}" }, { url: "${three[2].url}" }]\n`);
+    const spread = await gatewayFor(
+      `    balance: random-two\n    targets: [{ url: "${three[0].url}" }, { url: "${three[1].url}" }, { url: "${three[2].url}" }]\n`,
+    );
     const counts = await hitCounts(spread, 60);
     assert.deepEqual(Object.keys(counts).sort(), ["a", "b", "c"]);
 
@@ -94,7 +98,9 @@ describe("balancers", () => {
 
   it("consistent-hash keeps a key on one target and spreads many keys", async () => {
     const [a, b, c] = await upstreams(["a", "b", "c"]);
-    const gateway = await gatewayFor(`    balance: consistent-hash\n    hashOn: { header: x-user }\n    targets: [{ url: "${a.url}" }, { url: "${b.url}" }, { url: "${c.url}" }]\n`);
+    const gateway = await gatewayFor(
+      `    balance: consistent-hash\n    hashOn: { header: x-user }\n    targets: [{ url: "${a.url}" }, { url: "${b.url}" }, { url: "${c.url}" }]\n`,
+    );
     const same = await hitCounts(gateway, 20, () => ({ "x-user": "alice" }));
     assert.equal(Object.keys(same).length, 1, JSON.stringify(same));
     const many = await hitCounts(gateway, 60, (i) => ({ "x-user": `user-${i}` }));
@@ -146,7 +152,9 @@ describe("retries and health", () => {
       res.writeHead(503);
       res.end();
     };
-    const gateway = await gatewayFor(`    targets: [{ url: "${flaky.url}" }, { url: "${steady.url}" }]\n    retries: { onStatus: [503] }\n    passiveHealth: { failures: 2, ejectFor: 600ms }\n`);
+    const gateway = await gatewayFor(
+      `    targets: [{ url: "${flaky.url}" }, { url: "${steady.url}" }]\n    retries: { onStatus: [503] }\n    passiveHealth: { failures: 2, ejectFor: 600ms }\n`,
+    );
     // 503s are retried on the other target, so clients see only successes.
     assert.deepEqual(await hitCounts(gateway, 8), { steady: 8 });
     // Each attempt carries its own target's Host: a retry does not keep the first target's.

@@ -106,7 +106,8 @@ const backends = ["memory", "redis"] as const;
 let sequence = 0;
 /** A path of its own for one test on one backend. */
 const pathFor = (prefix: string, backend: string, name: string) => `${prefix}/${backend}/${name}-${++sequence}`;
-const get = (backend: string, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Reply> => send(gateways[backend].url + path, { method, headers });
+const get = (backend: string, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Reply> =>
+  send(gateways[backend].url + path, { method, headers });
 
 function assertHit(reply: Reply, message: string) {
   assert.equal(reply.headers["x-cache"], "HIT", `${message}: x-cache ${reply.headers["x-cache"]}`);
@@ -286,7 +287,10 @@ describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
         assert.equal(reply.text, "fresh");
         assert.equal(reply.headers["x-cache"], "REVALIDATED");
       }
-      assert.deepEqual(origin.requests(path).map((request) => request.headers["if-none-match"]), [undefined, '"n1"', '"n1"']);
+      assert.deepEqual(
+        origin.requests(path).map((request) => request.headers["if-none-match"]),
+        [undefined, '"n1"', '"n1"'],
+      );
     });
 
     it(`${backend}: the operator's own targeted field replaces Cache-Control; CDN-Cache-Control is then ignored`, async () => {
@@ -378,7 +382,13 @@ describe("cache: revalidation and serving stale (RFC 9111 §4.3, RFC 5861)", () 
           res.end();
           return;
         }
-        res.writeHead(200, { etag: '"e1"', "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT", "cache-control": "max-age=1", "x-version": "v1", "content-length": 8 });
+        res.writeHead(200, {
+          etag: '"e1"',
+          "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT",
+          "cache-control": "max-age=1",
+          "x-version": "v1",
+          "content-length": 8,
+        });
         res.end("original");
       });
       await get(backend, path);
@@ -634,7 +644,8 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
 
   it("a request answered by a later plugin does not hold back the requests collapsed behind it", async () => {
     const path = pathFor("/answered", "memory", "mocked");
-    const bounded = <T>(work: Promise<T>) => Promise.race([work, sleep(10_000).then(() => assert.fail("a collapsed request waited for a leader that never went upstream"))]);
+    const bounded = <T>(work: Promise<T>) =>
+      Promise.race([work, sleep(10_000).then(() => assert.fail("a collapsed request waited for a leader that never went upstream"))]);
     const replies = await bounded(Promise.all([get("memory", path), get("memory", path), get("memory", path)]));
     for (const reply of replies) assert.deepEqual(reply.json(), { from: "mock" });
   });
@@ -659,7 +670,12 @@ describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
 });
 
 describe("cache: parsing and arithmetic", () => {
-  const policy: FreshnessPolicy = { heuristic: { fraction: 0.1, maxSeconds: 86400 }, defaultTtlSeconds: null, targetedFields: ["surrogate-control", "cdn-cache-control"], surrogateName: "portcullis" };
+  const policy: FreshnessPolicy = {
+    heuristic: { fraction: 0.1, maxSeconds: 86400 },
+    defaultTtlSeconds: null,
+    targetedFields: ["surrogate-control", "cdn-cache-control"],
+    surrogateName: "portcullis",
+  };
 
   it("reads Cache-Control as RFC 9111 §5.2 says: first occurrence, quoted strings opaque, case-insensitive", () => {
     assert.equal(parseDirectives("MAX-AGE=10, max-age=20").get("max-age"), "10");
@@ -676,7 +692,10 @@ describe("cache: parsing and arithmetic", () => {
     assert.deepEqual(lifetime({ "cache-control": "max-age=3600a" }), { seconds: 0, source: "explicit" });
     assert.deepEqual(lifetime({ "cache-control": "max-age=99999999999" }), { seconds: 2 ** 31, source: "explicit" });
     assert.deepEqual(lifetime({ date: "Wed, 01 Jan 2020 00:00:00 GMT", expires: "Wed, 01 Jan 2020 00:01:00 GMT" }), { seconds: 60, source: "explicit" });
-    assert.deepEqual(lifetime({ date: "Wed, 11 Jan 2020 00:00:00 GMT", "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }), { seconds: 86400, source: "heuristic" });
+    assert.deepEqual(lifetime({ date: "Wed, 11 Jan 2020 00:00:00 GMT", "last-modified": "Wed, 01 Jan 2020 00:00:00 GMT" }), {
+      seconds: 86400,
+      source: "heuristic",
+    });
     assert.deepEqual(lifetime({ "cdn-cache-control": "max-age=5", "cache-control": "max-age=100", expires: "0" }), { seconds: 5, source: "explicit" });
     assert.equal(ageValue({ age: "7200.0" }), 2 ** 31);
     assert.equal(ageValue({ age: "0, 0" }), 2 ** 31);
@@ -700,7 +719,14 @@ describe("cache: parsing and arithmetic", () => {
 
   it("must-revalidate, proxy-revalidate and s-maxage rule out stale use; max-stale allows it otherwise", () => {
     const now = Date.now();
-    const stored = (cc: string): CachedResponse => ({ status: 200, headers: { "cache-control": cc, date: new Date(now - 10_000).toUTCString() }, body: Buffer.alloc(0), requestTime: now - 10_000, responseTime: now - 10_000, tags: [] });
+    const stored = (cc: string): CachedResponse => ({
+      status: 200,
+      headers: { "cache-control": cc, date: new Date(now - 10_000).toUTCString() },
+      body: Buffer.alloc(0),
+      requestTime: now - 10_000,
+      responseTime: now - 10_000,
+      tags: [],
+    });
     const maxStale = parseDirectives("max-stale=60");
     assert.equal(usage(stored("max-age=1"), maxStale, policy, now).kind, "stale-allowed");
     for (const cc of ["max-age=1, must-revalidate", "max-age=1, proxy-revalidate", "s-maxage=1"]) {

@@ -15,7 +15,10 @@ describe("plugin chain", () => {
       ["api", [attach("b")]],
       ["operation", [attach("c")]],
     ]);
-    assert.deepEqual(chain.map((entry) => entry.attachment.name), ["a", "b", "c"]);
+    assert.deepEqual(
+      chain.map((entry) => entry.attachment.name),
+      ["a", "b", "c"],
+    );
   });
 
   it("lets the most specific attachment of a plugin win, in the place of the outermost", () => {
@@ -24,10 +27,13 @@ describe("plugin chain", () => {
       ["api", [attach("cors", { level: "api" })]],
       ["operation", [attach("cors", { level: "operation" })]],
     ]);
-    assert.deepEqual(chain.map((entry) => [entry.attachment.name, entry.scope, entry.attachment.options.level]), [
-      ["cors", "operation", "operation"],
-      ["log", "global", undefined],
-    ]);
+    assert.deepEqual(
+      chain.map((entry) => [entry.attachment.name, entry.scope, entry.attachment.options.level]),
+      [
+        ["cors", "operation", "operation"],
+        ["log", "global", undefined],
+      ],
+    );
   });
 
   it("keeps several attachments of one plugin at the same level", () => {

@@ -24,7 +24,10 @@ describe("portcullis validate", () => {
   it("exits 1 with file:line:column for each problem", async () => {
     const dir = await temp();
     const file = join(dir, "bad.yaml");
-    await writeFile(file, "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins: [{ name: no-such-plugin }]\n  - name: b\n    upstream: missing\n");
+    await writeFile(
+      file,
+      "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins: [{ name: no-such-plugin }]\n  - name: b\n    upstream: missing\n",
+    );
     const result = await runCli(["validate", "-c", file]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`${file}:8:15 apis\\[1\\]\\.upstream: no upstream named 'missing'`));
@@ -33,7 +36,10 @@ describe("portcullis validate", () => {
   it("checks plugin attachments: unknown names and invalid options, at their line", async () => {
     const dir = await temp();
     const file = join(dir, "plugins.yaml");
-    await writeFile(file, "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins:\n      - { name: no-such-plugin }\n      - { name: mock, options: { status: 42 } }\n");
+    await writeFile(
+      file,
+      "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins:\n      - { name: no-such-plugin }\n      - { name: mock, options: { status: 42 } }\n",
+    );
     const result = await runCli(["validate", "-c", file]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`${file}:7:9 plugin no-such-plugin: unknown plugin`));
@@ -71,7 +77,11 @@ describe("portcullis start", () => {
   });
 
   it("guards the admin API with the configured token, but not /health", async () => {
-    const gateway = await startGatewayProcess('admin: { token: "${ADMIN_TOKEN}" }\nupstreams: { echo: { type: echo } }\napis: [{ name: e, upstream: echo }]\n', [], { ADMIN_TOKEN: "t0ken" });
+    const gateway = await startGatewayProcess(
+      'admin: { token: "${ADMIN_TOKEN}" }\nupstreams: { echo: { type: echo } }\napis: [{ name: e, upstream: echo }]\n',
+      [],
+      { ADMIN_TOKEN: "t0ken" },
+    );
     after(() => gateway.stop());
     assert.equal((await send(`${gateway.adminUrl}/routes`)).status, 401);
     assert.equal((await send(`${gateway.adminUrl}/routes`, { headers: { authorization: "Bearer wrong" } })).status, 401);
@@ -95,11 +105,18 @@ apis:
       - { path: /plain }
 `);
     after(() => gateway.stop());
-    const routes = (await send(`${gateway.adminUrl}/routes`)).json<{ routes: { path: string; plugins: { scope: string; options: { body: string } }[] }[] }>().routes;
+    const routes = (await send(`${gateway.adminUrl}/routes`)).json<{ routes: { path: string; plugins: { scope: string; options: { body: string } }[] }[] }>()
+      .routes;
     const op = routes.find((route) => route.path === "/a/op")!;
     const plain = routes.find((route) => route.path === "/a/plain")!;
-    assert.deepEqual(op.plugins.map((p) => [p.scope, p.options.body]), [["operation", "operation"]]);
-    assert.deepEqual(plain.plugins.map((p) => [p.scope, p.options.body]), [["api", "api"]]);
+    assert.deepEqual(
+      op.plugins.map((p) => [p.scope, p.options.body]),
+      [["operation", "operation"]],
+    );
+    assert.deepEqual(
+      plain.plugins.map((p) => [p.scope, p.options.body]),
+      [["api", "api"]],
+    );
     assert.equal((await send(`${gateway.url}/a/op`)).text, "operation");
     assert.equal((await send(`${gateway.url}/a/plain`)).text, "api");
   });

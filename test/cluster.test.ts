@@ -62,7 +62,12 @@ async function workers(gateway: GatewayProcess): Promise<{ worker: number; pid: 
 }
 
 function workerLines(gateway: GatewayProcess, since: number, test: (line: LogLine) => boolean): Set<string> {
-  return new Set(gateway.logs.slice(since).filter(test).map((line) => String(line.worker)));
+  return new Set(
+    gateway.logs
+      .slice(since)
+      .filter(test)
+      .map((line) => String(line.worker)),
+  );
 }
 
 describe("cluster mode", () => {
@@ -107,7 +112,10 @@ describe("cluster mode", () => {
   it("SIGHUP to the primary reloads every worker", async () => {
     const mark = gateway.logs.length;
     gateway.child.kill("SIGHUP");
-    await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "config reloaded" && line.trigger === "SIGHUP").size === 2, "both workers to reload on SIGHUP");
+    await waitFor(
+      () => workerLines(gateway, mark, (line) => line.msg === "config reloaded" && line.trigger === "SIGHUP").size === 2,
+      "both workers to reload on SIGHUP",
+    );
   });
 
   it("a killed worker is replaced; only requests on that worker at that moment can fail", async () => {
@@ -148,7 +156,10 @@ describe("cluster mode", () => {
     assert.deepEqual(JSON.parse(restart.text), { restarted: 2 });
     const after = await workers(gateway);
     assert.equal(after.length, 2);
-    assert.ok(after.every((worker) => !before.some((old) => old.pid === worker.pid)), "every worker is new");
+    assert.ok(
+      after.every((worker) => !before.some((old) => old.pid === worker.pid)),
+      "every worker is new",
+    );
     assert.ok(result.sent > 50, `steady load sent ${result.sent}`);
     const faults = gateway.logs.filter((line) => line.msg === "plugin fault").map((line) => JSON.stringify(line.err));
     assert.deepEqual(result.failures, [], `plugin faults logged: ${faults.join("; ") || "none"}`);
@@ -180,7 +191,10 @@ describe("zero-downtime changes over HTTPS with two workers", () => {
       mark = gateway.logs.length;
       const second = issue(authority, { commonName: "second", use: "server", ip: "127.0.0.1" });
       await writeIssued(second, certPath, keyPath);
-      await waitFor(() => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2, "both workers to load the new certificate");
+      await waitFor(
+        () => workerLines(gateway, mark, (line) => line.msg === "listener certificates reloaded").size === 2,
+        "both workers to load the new certificate",
+      );
       for (let i = 0; i < 4; i++) assert.equal(await servedCertificate(gateway.port), "second");
 
       await load.more(30); // traffic before and after each change, however slow the machine

@@ -144,7 +144,9 @@ describe("config schema for editors", () => {
     const two = issueCertificate(authority, { commonName: "two", use: "server" });
     writeFileSync(join(dir, "one.pem"), one.certPem);
     writeFileSync(join(dir, "two.key"), two.keyPem);
-    const issues = issuesOf(`listen:\n  tls:\n    cert: ${join(dir, "one.pem")}\n    key: ${join(dir, "two.key")}\n    certificates:\n      - { cert: ${join(dir, "absent.pem")}, key: ${join(dir, "two.key")} }\n${minimal}`);
+    const issues = issuesOf(
+      `listen:\n  tls:\n    cert: ${join(dir, "one.pem")}\n    key: ${join(dir, "two.key")}\n    certificates:\n      - { cert: ${join(dir, "absent.pem")}, key: ${join(dir, "two.key")} }\n${minimal}`,
+    );
     const mismatch = issues.find((entry) => entry.path === "listen.tls.key")!;
     assert.equal(mismatch.line, 4);
     assert.match(mismatch.message, /does not go with/);
@@ -154,13 +156,19 @@ describe("config schema for editors", () => {
   });
 
   it("wants an upstream client certificate and its key together", () => {
-    const [issue] = issuesOf(`upstreams:\n  secure:\n    targets: [{ url: "https://127.0.0.1:9443" }]\n    tls: { serverName: api.internal, verify: true, cert: /nonexistent.pem }\napis:\n  - { name: a, upstream: secure }\n`);
+    const [issue] = issuesOf(
+      `upstreams:\n  secure:\n    targets: [{ url: "https://127.0.0.1:9443" }]\n    tls: { serverName: api.internal, verify: true, cert: /nonexistent.pem }\napis:\n  - { name: a, upstream: secure }\n`,
+    );
     assert.equal(issue.path, "upstreams.secure.tls");
     assert.match(issue.message, /cert and key go together/);
   });
 
   it("gives operations their API's WebSocket settings and read timeout unless they set their own", () => {
-    const config = parseConfig(FILE, `upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    timeouts: { read: 90s }\n    websocket: { idleTimeout: 30s }\n    operations:\n      - { path: /inherits }\n      - { path: /own, timeouts: { read: 5m }, websocket: { maxConnections: 3, enabled: false } }\n`, {});
+    const config = parseConfig(
+      FILE,
+      `upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    timeouts: { read: 90s }\n    websocket: { idleTimeout: 30s }\n    operations:\n      - { path: /inherits }\n      - { path: /own, timeouts: { read: 5m }, websocket: { maxConnections: 3, enabled: false } }\n`,
+      {},
+    );
     const [inherits, own] = config.apis[0].operations;
     assert.equal(inherits.readTimeoutMs, 90_000);
     assert.deepEqual(inherits.websocket, { enabled: true, idleTimeoutMs: 30_000, maxConnections: 10_000 });

@@ -50,7 +50,15 @@ before(async () => {
   browser = await chromium.launch({
     // Whichever chromium the test setup found on PATH (Debian's /usr/bin/chromium, or another).
     executablePath: execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim(),
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
@@ -70,6 +78,9 @@ async function traffic(count: number, headers: Record<string, string> = {}): Pro
 
 async function view(name: string): Promise<void> {
   await page.click(`nav a[href="#${name}"]`);
+  // The page marks the link current and the main area busy in one go when the hash changes (an
+  // event after the click): wait for that first, else a previous view's "not busy" would do.
+  await page.waitForSelector(`nav a[href="#${name}"][aria-current="page"]`);
   await page.waitForSelector('main[aria-busy="false"]');
 }
 
@@ -139,8 +150,14 @@ describe("admin dashboard", () => {
     await page.waitForSelector(`[data-detail="${id}"]`);
     const rows = page.locator(`[data-detail="${id}"] tbody tr`);
     const texts = await rows.allTextContents();
-    assert.ok(texts.some((text) => /^stamp\s*request\s*continue/.test(text)), texts.join(" | "));
-    assert.ok(texts.some((text) => /^headers\s*response\s*continue/.test(text)), texts.join(" | "));
+    assert.ok(
+      texts.some((text) => /^stamp\s*request\s*continue/.test(text)),
+      texts.join(" | "),
+    );
+    assert.ok(
+      texts.some((text) => /^headers\s*response\s*continue/.test(text)),
+      texts.join(" | "),
+    );
     await page.screenshot({ path: join(artifacts, "requests.png"), fullPage: true });
   });
 

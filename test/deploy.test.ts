@@ -43,14 +43,33 @@ describe("Kubernetes manifests", () => {
     const all = await manifests();
     assert.deepEqual(new Set(all.map((manifest) => manifest.kind)), new Set(["ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler"]));
     const deployment = all.find((manifest) => manifest.kind === "Deployment")!;
-    const pod = (deployment.spec as { template: { spec: { securityContext: { runAsNonRoot: boolean }; containers: { args: string[]; readinessProbe: { httpGet: { path: string; port: string } }; livenessProbe: { httpGet: { path: string; port: string } }; ports: { name: string; containerPort: number }[] }[]; volumes: { configMap?: { name: string } }[] } } }).template.spec;
+    const pod = (
+      deployment.spec as {
+        template: {
+          spec: {
+            securityContext: { runAsNonRoot: boolean };
+            containers: {
+              args: string[];
+              readinessProbe: { httpGet: { path: string; port: string } };
+              livenessProbe: { httpGet: { path: string; port: string } };
+              ports: { name: string; containerPort: number }[];
+            }[];
+            volumes: { configMap?: { name: string } }[];
+          };
+        };
+      }
+    ).template.spec;
     const container = pod.containers[0];
     assert.equal(pod.securityContext.runAsNonRoot, true);
     assert.deepEqual(container.readinessProbe.httpGet, { path: "/ready", port: "admin" });
     assert.deepEqual(container.livenessProbe.httpGet, { path: "/health", port: "admin" });
     assert.equal(container.ports.find((port) => port.name === "admin")!.containerPort, 9080);
     const mounted = pod.volumes.map((volume) => volume.configMap?.name).filter(Boolean);
-    for (const name of mounted) assert.ok(all.some((manifest) => manifest.kind === "ConfigMap" && manifest.metadata.name === name), `ConfigMap ${name}`);
+    for (const name of mounted)
+      assert.ok(
+        all.some((manifest) => manifest.kind === "ConfigMap" && manifest.metadata.name === name),
+        `ConfigMap ${name}`,
+      );
   });
 
   it("the shipped config and plugins pass portcullis validate", async () => {
@@ -122,8 +141,10 @@ describe("ConfigMaps updated in place", () => {
     const root = await mkdtemp(join(tmpdir(), "portcullis-configmap-"));
     const config = new MountedConfigMap(join(root, "config"));
     const plugins = new MountedConfigMap(join(root, "plugins"));
-    const routes = (basePath: string) => `log: { access: false }\nupstreams:\n  echo: { type: echo }\napis:\n  - { name: e, basePath: ${basePath}, upstream: echo, plugins: [{ name: stamp }] }\n`;
-    const stamp = (value: string) => `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest(request) { request.headers.set("x-stamp", "${value}"); } });\n`;
+    const routes = (basePath: string) =>
+      `log: { access: false }\nupstreams:\n  echo: { type: echo }\napis:\n  - { name: e, basePath: ${basePath}, upstream: echo, plugins: [{ name: stamp }] }\n`;
+    const stamp = (value: string) =>
+      `import { definePlugin } from "portcullis";\nexport default definePlugin({ onRequest(request) { request.headers.set("x-stamp", "${value}"); } });\n`;
     await config.write({ "portcullis.yaml": routes("/one") }, true);
     await plugins.write({ "stamp.ts": stamp("first") }, true);
     const gateway = await startGatewayProcess("unused: true\n", ["--config", join(root, "config/portcullis.yaml"), "--plugins", join(root, "plugins")]);

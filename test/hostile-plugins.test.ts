@@ -223,7 +223,10 @@ type Problem = { code: string; requestId: string };
  */
 async function attack(path: string, headers: Record<string, string> = {}): Promise<Reply> {
   const hostileReply = send(`${gateway.url}${path}`, { headers, timeoutMs: 10_000 });
-  const [clean, admin] = await Promise.all([send(`${gateway.url}/plain/meanwhile`, { timeoutMs: 10_000 }), send(`${gateway.adminUrl}/plugins`, { timeoutMs: 10_000 })]);
+  const [clean, admin] = await Promise.all([
+    send(`${gateway.url}/plain/meanwhile`, { timeoutMs: 10_000 }),
+    send(`${gateway.adminUrl}/plugins`, { timeoutMs: 10_000 }),
+  ]);
   assert.equal(clean.status, 200, "a clean route answers while the plugin misbehaves");
   assert.equal(admin.status, 200, "the admin API answers while the plugin misbehaves");
   const reply = await hostileReply;
@@ -239,8 +242,18 @@ function assertPluginError(reply: Reply): void {
   assert.equal(reply.json<Problem>().code, "plugin_error");
 }
 
-type PluginView = { name: string; timeouts: number; errors: number; restarts: number; rejected: number; logDropped: number; lastFault: string | null; breaker: { state: string } };
-const pluginView = async (name: string) => (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: PluginView[] }>().plugins.find((plugin) => plugin.name === name)!;
+type PluginView = {
+  name: string;
+  timeouts: number;
+  errors: number;
+  restarts: number;
+  rejected: number;
+  logDropped: number;
+  lastFault: string | null;
+  breaker: { state: string };
+};
+const pluginView = async (name: string) =>
+  (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: PluginView[] }>().plugins.find((plugin) => plugin.name === name)!;
 
 /** The plugin-fault log line of one request. */
 const faultOf = (reply: Reply) => gateway.waitForLog((line) => line.msg === "plugin fault" && line.requestId === reply.json<Problem>().requestId, 5000);
@@ -267,7 +280,10 @@ describe("hostile plugins: each costs its own request, never the gateway", () =>
   it("a hook spinning after an await of ctx.fetch is stopped", async () => {
     const reply = await attack("/spin-after-fetch/x");
     assertPluginError(reply);
-    assert.ok(allowedUpstream.received.some((request) => request.url === "/warm-up"), "the fetch went out before the spin");
+    assert.ok(
+      allowedUpstream.received.some((request) => request.url === "/warm-up"),
+      "the fetch went out before the spin",
+    );
     assert.ok((await pluginView("spin-after-fetch")).restarts >= 1);
   });
 
@@ -278,7 +294,11 @@ describe("hostile plugins: each costs its own request, never the gateway", () =>
   });
 
   it("a Map or Set filled without end, or a huge array filled, stops at a ceiling instead of taking the process down", async () => {
-    const messages: Record<string, RegExp> = { map: /a Map may hold at most 262144 entries/, set: /a Set may hold at most 262144 entries/, fill: /fill\(\) on an array of more than 524288 elements is refused/ };
+    const messages: Record<string, RegExp> = {
+      map: /a Map may hold at most 262144 entries/,
+      set: /a Set may hold at most 262144 entries/,
+      fill: /fill\(\) on an array of more than 524288 elements is refused/,
+    };
     for (const [kind, message] of Object.entries(messages)) {
       const reply = await attack("/map-flood/x", { "x-kind": kind });
       assertPluginError(reply);

@@ -117,7 +117,11 @@ describe("jwt-auth: valid tokens", () => {
   });
 
   it("verifies HMAC tokens with a configured secret", async () => {
-    const hs = await new SignJWT({ sub: "x" }).setProtectedHeader({ alg: "HS256" }).setIssuer(ISSUER).setExpirationTime("1m").sign(new TextEncoder().encode(SECRET));
+    const hs = await new SignJWT({ sub: "x" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(ISSUER)
+      .setExpirationTime("1m")
+      .sign(new TextEncoder().encode(SECRET));
     assert.equal(await status("/hmac/x", bearer(hs)), 200);
   });
 });
@@ -157,7 +161,12 @@ describe("jwt-auth: refusals", () => {
 
   it("RFC 8725: HMAC signed with the provider's public key is refused", async () => {
     const pem = await exportSPKI(signing.publicKey);
-    const forged = await new SignJWT({ sub: "acme", scope: "orders:read" }).setProtectedHeader({ alg: "HS256", kid: "k1" }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("1m").sign(new TextEncoder().encode(pem));
+    const forged = await new SignJWT({ sub: "acme", scope: "orders:read" })
+      .setProtectedHeader({ alg: "HS256", kid: "k1" })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime("1m")
+      .sign(new TextEncoder().encode(pem));
     assert.equal(await status("/orders/1", bearer(forged)), 401);
     assert.equal(await status("/hmac/x", bearer(forged)), 401, "nor accepted where HS256 is allowed but the secret differs");
   });
@@ -208,7 +217,10 @@ describe("jwt-auth: the provider's keys", () => {
     const requestId = randomUUID();
     await send(`${gateway.url}/orders/1`, { headers: { ...bearer(jwt), "x-request-id": requestId } });
     await gateway.waitForRequest(requestId);
-    assert.ok(gateway.logs.some((line) => line.msg === "request refused" && line.code === "insufficient_claims" && line.requestId === requestId), "the refusal itself is logged");
+    assert.ok(
+      gateway.logs.some((line) => line.msg === "request refused" && line.code === "insufficient_claims" && line.requestId === requestId),
+      "the refusal itself is logged",
+    );
     const signature = jwt.split(".")[2];
     assert.ok(!gateway.logs.some((line) => JSON.stringify(line).includes(signature)));
   });

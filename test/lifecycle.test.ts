@@ -44,7 +44,10 @@ describe("config hot reload", () => {
 
     const config = await send(`${gateway.adminUrl}/config`);
     const reloads = config.json<{ reloads: { ok: boolean }[] }>().reloads;
-    assert.deepEqual(reloads.map((reload) => reload.ok), [false, true]);
+    assert.deepEqual(
+      reloads.map((reload) => reload.ok),
+      [false, true],
+    );
   });
 
   it("reloads on POST /reload and reports a rejected file with its errors", async () => {
@@ -70,7 +73,9 @@ describe("graceful shutdown", () => {
     after(() => upstream.close());
     const answer = upstream.handle;
     upstream.handle = (req, res, body) => setTimeout(() => answer(req, res, body), 600);
-    const gateway = await startGatewayProcess(`upstreams: { slow: { targets: [{ url: "${upstream.url}" }] } }\napis: [{ name: slow, basePath: /, upstream: slow }]\n`);
+    const gateway = await startGatewayProcess(
+      `upstreams: { slow: { targets: [{ url: "${upstream.url}" }] } }\napis: [{ name: slow, basePath: /, upstream: slow }]\n`,
+    );
 
     const inFlight = Array.from({ length: 5 }, () => send(`${gateway.url}/work`));
     await waitFor(() => upstream.received.length >= 5, "the five requests to reach the upstream");
@@ -84,7 +89,10 @@ describe("graceful shutdown", () => {
       req.end();
     });
     const replies = await Promise.all(inFlight);
-    assert.deepEqual(replies.map((reply) => reply.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      replies.map((reply) => reply.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(refused, "ECONNREFUSED");
     assert.equal(await exit, 0);
   });

@@ -52,11 +52,15 @@ after(async () => {
 
 function get(path: string, client?: Issued, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((done, fail) => {
-    const req = request(`https://127.0.0.1:${gateway.port}${path}`, { ca: caPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), headers, agent: false }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }));
-    });
+    const req = request(
+      `https://127.0.0.1:${gateway.port}${path}`,
+      { ca: caPem, ...(client ? { cert: client.certPem, key: client.keyPem } : {}), headers, agent: false },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => done({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T }));
+      },
+    );
     req.on("error", fail);
     req.end();
   });
@@ -75,7 +79,11 @@ describe("HTTPS listener with mtls-auth", () => {
   });
 
   it("refuses no certificate, an unknown CA's and an expired one with 401", async () => {
-    for (const [client, code] of [[undefined, "missing_credentials"], [clients.unknownCa, "invalid_certificate"], [clients.expired, "invalid_certificate"]] as const) {
+    for (const [client, code] of [
+      [undefined, "missing_credentials"],
+      [clients.unknownCa, "invalid_certificate"],
+      [clients.expired, "invalid_certificate"],
+    ] as const) {
       const answer = await get("/secure/x", client);
       assert.equal(answer.status, 401, code);
       assert.equal(answer.json<{ code: string }>().code, code);

@@ -50,7 +50,9 @@ class Receiver {
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         if (req.url === "/v1/traces" && String(req.headers["content-type"]).startsWith("application/json")) {
-          const payload = JSON.parse(Buffer.concat(chunks).toString()) as { resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[] };
+          const payload = JSON.parse(Buffer.concat(chunks).toString()) as {
+            resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+          };
           for (const resourceSpans of payload.resourceSpans) {
             this.resources.push(resourceSpans.resource.attributes);
             for (const scope of resourceSpans.scopeSpans) this.spans.push(...scope.spans);
@@ -172,7 +174,9 @@ describe("traces", () => {
   it("a request through two plugins and one retry: server span, a span per plugin and phase, a client span per attempt", async () => {
     const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
     const clientSpan = "00f067aa0ba902b7";
-    const reply = await send(`${gateway.url}/shop/items/42?color=red`, { headers: { traceparent: `00-${clientTrace}-${clientSpan}-01`, baggage: "tenant=acme", "x-retry-me": "1", "user-agent": "otel \"test\" \\ agent" } });
+    const reply = await send(`${gateway.url}/shop/items/42?color=red`, {
+      headers: { traceparent: `00-${clientTrace}-${clientSpan}-01`, baggage: "tenant=acme", "x-retry-me": "1", "user-agent": 'otel "test" \\ agent' },
+    });
     assert.equal(reply.status, 200);
     const spans = await receiver.trace(clientTrace, 5);
     const server = spans.find((span) => span.kind === SERVER)!;
@@ -184,7 +188,7 @@ describe("traces", () => {
     assert.equal(attribute(server, "url.path"), "/shop/items/42");
     assert.equal(attribute(server, "http.response.status_code"), 200);
     assert.equal(attribute(server, "client.address"), "127.0.0.1");
-    assert.equal(attribute(server, "user_agent.original"), "otel \"test\" \\ agent", "values with quotes and backslashes survive the encoding");
+    assert.equal(attribute(server, "user_agent.original"), 'otel "test" \\ agent', "values with quotes and backslashes survive the encoding");
     assert.equal(attribute(server, "portcullis.request_id"), reply.headers["x-request-id"]);
 
     const plugins = spans.filter((span) => span.name.startsWith("plugin "));
@@ -199,9 +203,18 @@ describe("traces", () => {
     assert.equal(attribute(demo, "demo.checked"), true, "the sandboxed plugin's own attribute");
     assert.equal(demo.events?.[0]?.name, "demo.looked");
     assert.equal(attribute(demo.events![0], "header"), "1");
-    assert.equal(attribute(plugins.find((span) => span.name === "plugin headers request")!, "portcullis.plugin.version"), undefined, "built-ins have the gateway's version");
+    assert.equal(
+      attribute(
+        plugins.find((span) => span.name === "plugin headers request")!,
+        "portcullis.plugin.version",
+      ),
+      undefined,
+      "built-ins have the gateway's version",
+    );
 
-    const attempts = spans.filter((span) => span.kind === CLIENT).sort((a, b) => Number(attribute(a, "http.request.resend_count") ?? 0) - Number(attribute(b, "http.request.resend_count") ?? 0));
+    const attempts = spans
+      .filter((span) => span.kind === CLIENT)
+      .sort((a, b) => Number(attribute(a, "http.request.resend_count") ?? 0) - Number(attribute(b, "http.request.resend_count") ?? 0));
     assert.equal(attempts.length, 2);
     assert.equal(attribute(attempts[0], "http.response.status_code"), 503);
     assert.equal(attribute(attempts[0], "http.request.resend_count"), undefined);
@@ -229,11 +242,18 @@ describe("traces", () => {
     assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const traceId = traceparent.split("-")[1];
     const spans = await receiver.trace(traceId, 4);
-    assert.ok(spans.some((span) => span.kind === SERVER && (span.parentSpanId === undefined || span.parentSpanId === "")), "the server span is the trace's root");
+    assert.ok(
+      spans.some((span) => span.kind === SERVER && (span.parentSpanId === undefined || span.parentSpanId === "")),
+      "the server span is the trace's root",
+    );
     const access = await gateway.waitForLog((line) => line.msg === "request" && line.requestId === reply.headers["x-request-id"], 5000, since);
     assert.equal(access.trace_id, traceId);
     assert.equal(access.span_id, spans.find((span) => span.kind === SERVER)!.spanId);
-    const consoleLine = await gateway.waitForLog((line) => line.msg === "demo plugin saw the request" && line.requestId === reply.headers["x-request-id"], 5000, since);
+    const consoleLine = await gateway.waitForLog(
+      (line) => line.msg === "demo plugin saw the request" && line.requestId === reply.headers["x-request-id"],
+      5000,
+      since,
+    );
     assert.equal(consoleLine.plugin, "traced-demo");
     assert.equal(consoleLine.trace_id, traceId);
   });
@@ -331,7 +351,13 @@ describe("metrics", () => {
     assert.ok((after.get('portcullis_telemetry_spans_total{result="exported"}') ?? 0) > 0);
     assert.ok((after.get("process_resident_memory_bytes") ?? 0) > 10_000_000);
     assert.ok((after.get("process_cpu_seconds_total") ?? 0) > 0);
-    for (const family of ["portcullis_cache_requests_total", "portcullis_rate_limit_decisions_total", "portcullis_store_errors_total", "portcullis_config_reloads_total", "nodejs_eventloop_delay_seconds"]) {
+    for (const family of [
+      "portcullis_cache_requests_total",
+      "portcullis_rate_limit_decisions_total",
+      "portcullis_store_errors_total",
+      "portcullis_config_reloads_total",
+      "nodejs_eventloop_delay_seconds",
+    ]) {
       assert.match(reply.text, new RegExp(`# TYPE ${family} `), family);
     }
   });
@@ -442,7 +468,10 @@ describe("slow collector", () => {
 describe("exporter down", () => {
   it("keeps serving every request, and counts the spans it could not export", async () => {
     const nowhere = await deadPort();
-    const down = await startTracedGateway(`{ exporter: otlp-http, endpoint: "http://127.0.0.1:${nowhere}", exportInterval: 50ms, queueSize: 64, batchSize: 16 }`, '{ name: headers, options: { request: { set: { x-a: "1" } } } }');
+    const down = await startTracedGateway(
+      `{ exporter: otlp-http, endpoint: "http://127.0.0.1:${nowhere}", exportInterval: 50ms, queueSize: 64, batchSize: 16 }`,
+      '{ name: headers, options: { request: { set: { x-a: "1" } } } }',
+    );
     try {
       const statuses = await Promise.all(Array.from({ length: 300 }, () => send(`${down.url}/items`).then((reply) => reply.status)));
       assert.deepEqual(new Set(statuses), new Set([200]));

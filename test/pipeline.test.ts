@@ -5,11 +5,36 @@ import { pino } from "pino";
 import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../src/pipeline/plugin.js";
 import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
 
-const scope = (): PhaseScope => ({ requestId: "req-1", route: { api: "a", operation: "*", version: null }, vars: {}, log: pino({ level: "silent" }), consumer: null });
-const request = (): PluginRequest => ({ method: "GET", path: "/", search: "", headers: {}, originalPath: "/", clientIp: "127.0.0.1", params: {}, tls: null, body: null });
+const scope = (): PhaseScope => ({
+  requestId: "req-1",
+  route: { api: "a", operation: "*", version: null },
+  vars: {},
+  log: pino({ level: "silent" }),
+  consumer: null,
+});
+const request = (): PluginRequest => ({
+  method: "GET",
+  path: "/",
+  search: "",
+  headers: {},
+  originalPath: "/",
+  clientIp: "127.0.0.1",
+  params: {},
+  tls: null,
+  body: null,
+});
 
 function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = "fail-closed"): ChainLink {
-  return { name, id: name, scope: "api", options: {}, onError, hooks, definition: { name, optionsSchema: {}, create: () => hooks }, counts: { calls: 0, errors: 0 } };
+  return {
+    name,
+    id: name,
+    scope: "api",
+    options: {},
+    onError,
+    hooks,
+    definition: { name, optionsSchema: {}, create: () => hooks },
+    counts: { calls: 0, errors: 0 },
+  };
 }
 
 describe("phase runner", () => {
@@ -72,7 +97,17 @@ describe("phase runner", () => {
   });
 
   it("answers 500 problem+json with the request id when a fail-closed plugin throws", async () => {
-    const result = await runRequestPhase([link("broken", { onRequest: () => { throw new Error("boom"); } })], request(), scope());
+    const result = await runRequestPhase(
+      [
+        link("broken", {
+          onRequest: () => {
+            throw new Error("boom");
+          },
+        }),
+      ],
+      request(),
+      scope(),
+    );
     assert.equal(result.answer?.status, 500);
     assert.equal(result.answer?.headers?.["content-type"], "application/problem+json");
     const problem = JSON.parse(String(result.answer?.body));
@@ -83,7 +118,15 @@ describe("phase runner", () => {
   it("skips a fail-open plugin that throws, rejected promises included", async () => {
     const seen: string[] = [];
     const chain = [
-      link("broken", { onRequest: async () => { throw new Error("boom"); } }, "fail-open"),
+      link(
+        "broken",
+        {
+          onRequest: async () => {
+            throw new Error("boom");
+          },
+        },
+        "fail-open",
+      ),
       link("next", { onRequest: () => void seen.push("next") }),
     ];
     const result = await runRequestPhase(chain, request(), scope());
@@ -94,7 +137,22 @@ describe("phase runner", () => {
   it("turns a fail-closed fault in the response phase into a 500", async () => {
     const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" }, body: null };
     // A synchronous hook's fault is thrown at once; callers await the phase inside try either way.
-    await assert.rejects(async () => runResponsePhase([link("broken", { onResponse: () => { throw new Error("boom"); } })], 1, response, scope()), /broken/);
+    await assert.rejects(
+      async () =>
+        runResponsePhase(
+          [
+            link("broken", {
+              onResponse: () => {
+                throw new Error("boom");
+              },
+            }),
+          ],
+          1,
+          response,
+          scope(),
+        ),
+      /broken/,
+    );
     assert.equal(response.status, 500);
   });
 });

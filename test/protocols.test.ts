@@ -182,7 +182,9 @@ before(async () => {
   app = await startUpstream("app");
   wsUpstream = await startWebSocketUpstream();
   streams = await startStreamingUpstream();
-  const secureServer = createHttpsServer({ cert: serverCert.certPem, key: serverCert.keyPem }, (req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ secure: true, url: req.url })));
+  const secureServer = createHttpsServer({ cert: serverCert.certPem, key: serverCert.keyPem }, (req, res) =>
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ secure: true, url: req.url })),
+  );
   const secureClose = closer(secureServer as unknown as Server);
   secureUpstream = { url: `https://${await listenOn(secureServer as unknown as Server)}`, server: secureServer as unknown as Server, close: secureClose };
   // An upstream that wants a client certificate and has a certificate for a DNS name only: the gateway must send SNI and its own certificate.
@@ -190,10 +192,15 @@ before(async () => {
   await writeFile(join(dir, "gateway-client.pem"), gatewayClient.certPem);
   await writeFile(join(dir, "gateway-client.key"), gatewayClient.keyPem);
   const internal = issue(ca, { commonName: "upstream.internal", use: "server", dns: ["upstream.internal"] });
-  const mutualServer = createHttpsServer({ cert: internal.certPem, key: internal.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const socket = req.socket as import("node:tls").TLSSocket;
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ client: socket.getPeerCertificate().subject?.CN, servername: (socket as unknown as { servername: string }).servername }));
-  });
+  const mutualServer = createHttpsServer(
+    { cert: internal.certPem, key: internal.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const socket = req.socket as import("node:tls").TLSSocket;
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ client: socket.getPeerCertificate().subject?.CN, servername: (socket as unknown as { servername: string }).servername }));
+    },
+  );
   const mutualClose = closer(mutualServer as unknown as Server);
   mutualUpstream = { url: `https://${await listenOn(mutualServer as unknown as Server)}`, close: mutualClose };
   // A sandboxed plugin on a WebSocket route: it refuses an upgrade without a ticket and rewrites the path of one with it.
@@ -222,7 +229,11 @@ after(async () => {
 });
 
 function curl(args: string[]): Promise<string> {
-  return new Promise((done, fail) => execFile("curl", ["-sS", "--max-time", "20", ...args], { maxBuffer: 64 * MiB }, (error, stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout))));
+  return new Promise((done, fail) =>
+    execFile("curl", ["-sS", "--max-time", "20", ...args], { maxBuffer: 64 * MiB }, (error, stdout, stderr) =>
+      error ? fail(new Error(`${error.message}\n${stderr}`)) : done(stdout),
+    ),
+  );
 }
 
 /** One HTTP/2 request on a session; the whole body as a Buffer. */
@@ -246,9 +257,27 @@ function tlsSession(): ClientHttp2Session {
 describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
   it("curl --http2 gets h2 through ALPN; a client that does not offer h2 gets HTTP/1.1, on the same port", async () => {
     const caFile = join(dir, "ca.pem");
-    const h2 = await curl(["--http2", "--cacert", caFile, "-o", "/dev/null", "-w", "%{http_version} %{response_code}", `https://127.0.0.1:${tlsGateway.port}/app/one`]);
+    const h2 = await curl([
+      "--http2",
+      "--cacert",
+      caFile,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_version} %{response_code}",
+      `https://127.0.0.1:${tlsGateway.port}/app/one`,
+    ]);
     assert.equal(h2, "2 200");
-    const h1 = await curl(["--http1.1", "--cacert", caFile, "-o", "/dev/null", "-w", "%{http_version} %{response_code}", `https://127.0.0.1:${tlsGateway.port}/app/two`]);
+    const h1 = await curl([
+      "--http1.1",
+      "--cacert",
+      caFile,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_version} %{response_code}",
+      `https://127.0.0.1:${tlsGateway.port}/app/two`,
+    ]);
     assert.equal(h1, "1.1 200");
   });
 
@@ -269,7 +298,10 @@ describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
       assert.equal(seen.headers["x-custom"], "kept");
       assert.equal(seen.headers["x-forwarded-proto"], "https");
       assert.equal(seen.headers["x-forwarded-host"] ?? seen.headers.host, `127.0.0.1:${tlsGateway.port}`);
-      assert.deepEqual(Object.keys(seen.headers).filter((name) => name.startsWith(":")), []);
+      assert.deepEqual(
+        Object.keys(seen.headers).filter((name) => name.startsWith(":")),
+        [],
+      );
       const raw = app.received.at(-1)!.rawHeaders;
       assert.ok(!raw.some((name, i) => i % 2 === 0 && name.startsWith(":")), "no pseudo-header on the wire");
     } finally {
@@ -280,7 +312,13 @@ describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
   it("connection-specific response headers never reach an HTTP/2 client", async () => {
     const previous = app.handle;
     app.handle = (_req, res) => {
-      res.writeHead(200, { connection: "keep-alive, x-hop", "keep-alive": "timeout=5", "x-hop": "one hop only", "x-end": "end to end", "content-type": "text/plain" });
+      res.writeHead(200, {
+        connection: "keep-alive, x-hop",
+        "keep-alive": "timeout=5",
+        "x-hop": "one hop only",
+        "x-end": "end to end",
+        "content-type": "text/plain",
+      });
       res.end("ok");
     };
     const session = http2Connect(plainGateway.url);
@@ -358,13 +396,28 @@ interface Message {
 const inbox = new WeakMap<WebSocket, { queued: Message[]; waiting: ((message: Message) => void)[] }>();
 
 describe("HTTP/2 request rules (RFC 9113 §8) hold in front of the gateway", () => {
-  const valid: [string, string][] = [[":method", "GET"], [":scheme", "http"], [":path", "/app/raw"], [":authority", "127.0.0.1"]];
+  const valid: [string, string][] = [
+    [":method", "GET"],
+    [":scheme", "http"],
+    [":path", "/app/raw"],
+    [":authority", "127.0.0.1"],
+  ];
   const malformed: Record<string, [string, string][]> = {
     "an uppercase field name": [...valid, ["X-Upper", "1"]],
     "a connection-specific field": [...valid, ["connection", "keep-alive"]],
     "te other than trailers": [...valid, ["te", "gzip"]],
-    "a pseudo-header after a regular field": [[":method", "GET"], [":scheme", "http"], ["x-a", "1"], [":path", "/app/raw"], [":authority", "127.0.0.1"]],
-    "no :path": [[":method", "GET"], [":scheme", "http"], [":authority", "127.0.0.1"]],
+    "a pseudo-header after a regular field": [
+      [":method", "GET"],
+      [":scheme", "http"],
+      ["x-a", "1"],
+      [":path", "/app/raw"],
+      [":authority", "127.0.0.1"],
+    ],
+    "no :path": [
+      [":method", "GET"],
+      [":scheme", "http"],
+      [":authority", "127.0.0.1"],
+    ],
     "an unknown pseudo-header": [...valid, [":protocol-x", "1"]],
     "a repeated :path": [...valid, [":path", "/app/other"]],
   };
@@ -715,7 +768,16 @@ describe("listener certificates", () => {
       await writeIssued(second, certPath, keyPath);
       await gateway.waitForLog((line) => line.msg === "listener certificates reloaded", 10_000, mark);
       assert.equal(await servedCertificate(gateway.port), "second");
-      const answer = await curl(["--http2", "--cacert", join(dir, "ca.pem"), "-o", "/dev/null", "-w", "%{http_version} %{response_code}", `https://127.0.0.1:${gateway.port}/app/after-reload`]);
+      const answer = await curl([
+        "--http2",
+        "--cacert",
+        join(dir, "ca.pem"),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_version} %{response_code}",
+        `https://127.0.0.1:${gateway.port}/app/after-reload`,
+      ]);
       assert.equal(answer, "2 200");
 
       const badMark = gateway.logs.length;
@@ -731,7 +793,12 @@ describe("listener certificates", () => {
 describe("WebSocket frame boundaries (the gateway's clean close)", () => {
   /** A frame as a server sends it (unmasked) or a client does (masked), with 7-, 16- or 64-bit lengths. */
   function wsFrame(payloadLength: number, masked: boolean): Buffer {
-    const lengthBytes = payloadLength < 126 ? [payloadLength] : payloadLength < 65536 ? [126, payloadLength >> 8, payloadLength & 255] : [127, 0, 0, 0, 0, (payloadLength >>> 24) & 255, (payloadLength >> 16) & 255, (payloadLength >> 8) & 255, payloadLength & 255];
+    const lengthBytes =
+      payloadLength < 126
+        ? [payloadLength]
+        : payloadLength < 65536
+          ? [126, payloadLength >> 8, payloadLength & 255]
+          : [127, 0, 0, 0, 0, (payloadLength >>> 24) & 255, (payloadLength >> 16) & 255, (payloadLength >> 8) & 255, payloadLength & 255];
     const head = Buffer.from([0x82, (masked ? 0x80 : 0) | lengthBytes[0], ...lengthBytes.slice(1), ...(masked ? [1, 2, 3, 4] : [])]);
     return Buffer.concat([head, Buffer.alloc(payloadLength, 5)]);
   }

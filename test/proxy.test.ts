@@ -74,7 +74,16 @@ function last() {
 
 describe("request headers", () => {
   it("removes hop-by-hop headers, including those Connection names, before the upstream", async () => {
-    await send(`${gateway.url}/main/x`, { headers: { connection: "keep-alive, x-private-hop", "x-private-hop": "1", "keep-alive": "timeout=5", te: "trailers", "proxy-authorization": "Basic Zm9vOmJhcg==", "x-end-to-end": "kept" } });
+    await send(`${gateway.url}/main/x`, {
+      headers: {
+        connection: "keep-alive, x-private-hop",
+        "x-private-hop": "1",
+        "keep-alive": "timeout=5",
+        te: "trailers",
+        "proxy-authorization": "Basic Zm9vOmJhcg==",
+        "x-end-to-end": "kept",
+      },
+    });
     const headers = last().headers;
     assert.equal(headers["x-private-hop"], undefined);
     assert.equal(headers["keep-alive"], undefined);
@@ -139,20 +148,29 @@ describe("connection handling", () => {
 
 describe("client address and X-Forwarded-*", () => {
   it("replaces forwarding headers from a client that is not a trusted proxy", async () => {
-    await send(`${gateway.url}/main/x`, { headers: { host: "shop.test", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test", forwarded: "for=6.6.6.6" } });
+    await send(`${gateway.url}/main/x`, {
+      headers: { host: "shop.test", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-host": "evil.test", forwarded: "for=6.6.6.6" },
+    });
     const headers = last().headers;
     assert.equal(headers["x-forwarded-for"], "127.0.0.1");
     assert.equal(headers["x-forwarded-proto"], "http");
     assert.equal(headers["x-forwarded-host"], "shop.test");
-    assert.equal(headers.forwarded, 'for=127.0.0.1;host=shop.test;proto=http');
+    assert.equal(headers.forwarded, "for=127.0.0.1;host=shop.test;proto=http");
   });
 
   it("appends to the chain of a trusted proxy and takes the client address from it", async () => {
     const reply = await new Promise<number>((done, fail) => {
-      const req = request(`${gateway.url}/main/x`, { localAddress: "127.0.0.2", headers: { host: "shop.test", "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https", forwarded: "for=203.0.113.9;proto=https" } }, (res) => {
-        res.resume();
-        res.on("end", () => done(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${gateway.url}/main/x`,
+        {
+          localAddress: "127.0.0.2",
+          headers: { host: "shop.test", "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https", forwarded: "for=203.0.113.9;proto=https" },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => done(res.statusCode ?? 0));
+        },
+      );
       req.on("error", fail);
       req.end();
     });
@@ -363,7 +381,10 @@ apis:
         assert.equal(reply.status, 200, `request ${i}: ${reply.text}`);
       }
       const upstreams = (await send(`${racing.adminUrl}/upstreams`)).json<{ upstreams: { targets: { health: string; ejections: number }[] }[] }>();
-      assert.deepEqual(upstreams.upstreams[0].targets.map((target) => [target.health, target.ejections]), [["healthy", 0]]);
+      assert.deepEqual(
+        upstreams.upstreams[0].targets.map((target) => [target.health, target.ejections]),
+        [["healthy", 0]],
+      );
     } finally {
       await racing.stop();
       cutter.closeAllConnections();

@@ -43,10 +43,11 @@ async function burst(store: KeyValueStore, key: string, policy: RateLimitPolicy,
 }
 
 describe("rate-limit algorithms, memory and Redis alike", () => {
-  const stores = () => [
-    ["memory", new MemoryStore()],
-    ["redis", redisStore],
-  ] as const;
+  const stores = () =>
+    [
+      ["memory", new MemoryStore()],
+      ["redis", redisStore],
+    ] as const;
 
   for (const algorithm of ["fixed-window", "sliding-window", "sliding-log"] as const) {
     it(`${algorithm}: admits the limit, refuses the rest with a retry time within the window, admits again later`, async () => {
@@ -63,8 +64,16 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
           first = await burst(store, key, policy, 5);
           if (Math.floor(Date.now() / 400) === window) break;
         }
-        assert.deepEqual(first.map((d) => d.allowed), [true, true, true, false, false], name);
-        assert.deepEqual(first.slice(0, 3).map((d) => d.remaining), [2, 1, 0], name);
+        assert.deepEqual(
+          first.map((d) => d.allowed),
+          [true, true, true, false, false],
+          name,
+        );
+        assert.deepEqual(
+          first.slice(0, 3).map((d) => d.remaining),
+          [2, 1, 0],
+          name,
+        );
         for (const refused of first.slice(3)) assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 400, `${name}: ${refused.retryAfterMs}`);
         await sleep(algorithm === "sliding-window" ? 820 : 420); // the two-window estimate needs the old window fully out
         assert.equal((await store.consume(key, policy)).allowed, true, name);
@@ -77,13 +86,22 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     for (const [name, store] of stores()) {
       const key = `gcra-${name}-${Date.now()}`;
       const first = await burst(store, key, policy, 5);
-      assert.deepEqual(first.map((d) => d.allowed), [true, true, true, false, false], name);
+      assert.deepEqual(
+        first.map((d) => d.allowed),
+        [true, true, true, false, false],
+        name,
+      );
       const refusedBy = Date.now();
       const retryAfter = first[4].retryAfterMs;
       assert.ok(first[3].retryAfterMs > 0 && first[3].retryAfterMs <= 100, `${name}: ${first[3].retryAfterMs}`);
       // The token the refusal promised comes (peek asks without counting); whether a second one is
       // there too depends on how much time really passed: judged from the clock, not assumed.
-      await waitFor(async () => (await store.peek(key, policy)).allowed, `${name}: the token promised ${retryAfter} ms after the refusal`, retryAfter + 5000, 5);
+      await waitFor(
+        async () => (await store.peek(key, policy)).allowed,
+        `${name}: the token promised ${retryAfter} ms after the refusal`,
+        retryAfter + 5000,
+        5,
+      );
       assert.equal((await store.consume(key, policy)).allowed, true, `${name}: after the promised retry time`);
       const askedFrom = Date.now();
       const second = await store.consume(key, policy);
@@ -103,11 +121,16 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
       const started = Date.now();
       const decisions = await burst(store, key, policy, 6);
       const spent = Date.now() - started;
-      assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, true, false, false], name);
+      assert.deepEqual(
+        decisions.map((d) => d.allowed),
+        [true, true, true, true, false, false],
+        name,
+      );
       const delays = decisions.slice(0, 4).map((d) => d.delayMs);
       assert.equal(delays[0], 0, name);
       // Request i waits for slot i: i seconds after the first, less the time the burst took to send.
-      for (let i = 1; i < 4; i++) assert.ok(delays[i] > delays[i - 1] && delays[i] <= i * 10_000 && delays[i] >= i * 10_000 - spent, `${name}: ${delays.join(",")} (burst ${spent} ms)`);
+      for (let i = 1; i < 4; i++)
+        assert.ok(delays[i] > delays[i - 1] && delays[i] <= i * 10_000 && delays[i] >= i * 10_000 - spent, `${name}: ${delays.join(",")} (burst ${spent} ms)`);
       assert.ok(decisions[4].retryAfterMs > 0, name);
     }
   });
@@ -116,9 +139,17 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
     for (const [name, store] of stores()) {
       const key = `quota-${name}-${Date.now()}`;
       const day = (window: string) => ({ algorithm: "calendar" as const, limit: 2, windowMs: 30_000, window });
-      assert.deepEqual((await burst(store, key, day("2026-11-30"), 3)).map((d) => d.allowed), [true, true, false], name);
+      assert.deepEqual(
+        (await burst(store, key, day("2026-11-30"), 3)).map((d) => d.allowed),
+        [true, true, false],
+        name,
+      );
       assert.equal(await store.counter(key, "2026-11-30"), 3, name);
-      assert.deepEqual((await burst(store, key, day("2026-12-01"), 2)).map((d) => d.allowed), [true, true], name);
+      assert.deepEqual(
+        (await burst(store, key, day("2026-12-01"), 2)).map((d) => d.allowed),
+        [true, true],
+        name,
+      );
       await store.resetCounter(key, "2026-12-01");
       assert.equal((await store.consume(key, day("2026-12-01"))).allowed, true, name);
     }
@@ -148,7 +179,11 @@ describe("rate-limit algorithms, memory and Redis alike", () => {
         assert.equal(peeked.allowed, true, `${algorithm} ${name}`);
         assert.equal(peeked.remaining, 0, `${algorithm} ${name}: one left, none after it`);
         assert.equal((await store.peek(key, policy)).remaining, 0, `${algorithm} ${name}: peeking twice counts nothing`);
-        assert.deepEqual((await burst(store, key, policy, 2)).map((d) => d.allowed), [true, false], `${algorithm} ${name}`);
+        assert.deepEqual(
+          (await burst(store, key, policy, 2)).map((d) => d.allowed),
+          [true, false],
+          `${algorithm} ${name}`,
+        );
         await store.reset(key);
         assert.equal((await store.consume(key, policy)).remaining, 2, `${algorithm} ${name}: counts start over`);
       }
@@ -215,7 +250,11 @@ describe("calendar windows for quotas", () => {
     assert.deepEqual(calendarWindow(now, "month", "Europe/Paris"), { name: "2026-11", remainingMs: 30_000 });
     assert.deepEqual(calendarWindow(now + 31_000, "day", "Europe/Paris"), { name: "2026-12-01", remainingMs: 86_400_000 - 1000 });
     assert.deepEqual(calendarWindow(now, "day", "UTC"), { name: "2026-11-30", remainingMs: 3_600_000 + 30_000 });
-    assert.deepEqual(calendarWindow(now, "hour", "Asia/Kolkata"), { name: "2026-12-01T04", remainingMs: 30 * 60_000 + 30_000 }, "UTC+5:30: 04:29:30, half an hour and 30 s to 05:00");
+    assert.deepEqual(
+      calendarWindow(now, "hour", "Asia/Kolkata"),
+      { name: "2026-12-01T04", remainingMs: 30 * 60_000 + 30_000 },
+      "UTC+5:30: 04:29:30, half an hour and 30 s to 05:00",
+    );
     assert.equal(calendarWindow(Date.UTC(2026, 1, 10, 12), "month", "UTC").remainingMs, (18 * 24 + 12) * 3_600_000, "February 2026 has 28 days");
   });
 });
@@ -290,16 +329,26 @@ apis:
   });
 
   it("concurrency-limit: at most two in flight per key across both gateways; slots come back after the responses", async () => {
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => send(`${(i % 2 ? first : second).url}/guarded/x`, { headers: { "x-client": "eager" } })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => send(`${(i % 2 ? first : second).url}/guarded/x`, { headers: { "x-client": "eager" } })),
+    );
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 429, 429, 429]);
     assert.equal(results.find((r) => r.status === 429)!.json<{ code: string }>().code, "too_many_in_flight");
-    const again = await Promise.all([send(`${first.url}/guarded/x`, { headers: { "x-client": "eager" } }), send(`${second.url}/guarded/x`, { headers: { "x-client": "eager" } })]);
-    assert.deepEqual(again.map((r) => r.status), [200, 200]);
+    const again = await Promise.all([
+      send(`${first.url}/guarded/x`, { headers: { "x-client": "eager" } }),
+      send(`${second.url}/guarded/x`, { headers: { "x-client": "eager" } }),
+    ]);
+    assert.deepEqual(
+      again.map((r) => r.status),
+      [200, 200],
+    );
   });
 
   it("never admits more than the limit across two gateways, with 40 clients at once, in one script call each", async () => {
     const callsBefore = await scriptCalls(redis.url);
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => send(`${(i % 2 ? first : second).url}/exact/x`, { headers: { "x-client": "crowd" } })));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => send(`${(i % 2 ? first : second).url}/exact/x`, { headers: { "x-client": "crowd" } })),
+    );
     const admitted = results.filter((r) => r.status === 200).length;
     assert.equal(admitted, 10);
     // Decisions that arrive together are pipelined, but each is still its own call of the script.
@@ -314,7 +363,10 @@ apis:
     await windowStart(1000);
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await send(`${first.url}/two/x`));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 429],
+    );
     assert.equal(answers[0].headers["ratelimit-policy"], '"per-second";q=2;w=1, "per-minute";q=100;w=60');
     assert.match(String(answers[0].headers.ratelimit), /^"per-second";r=1;t=1, "per-minute";r=99;t=\d+$/);
     assert.match(String(answers[2].headers.ratelimit), /^"per-second";r=0;t=1, /);
@@ -342,9 +394,14 @@ apis:
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await send(`${(i % 2 ? first : second).url}/metered/x`, { headers: { "x-client": client } })).status);
     assert.deepEqual(statuses, [200, 200, 200, 429]);
-    const view = (await send(`${first.adminUrl}/quotas/${client}`)).json<{ quotas: { api: string; used: number; refused: number; remaining: number; window: string; timeZone: string }[] }>().quotas;
+    const view = (await send(`${first.adminUrl}/quotas/${client}`)).json<{
+      quotas: { api: string; used: number; refused: number; remaining: number; window: string; timeZone: string }[];
+    }>().quotas;
     assert.equal(view.length, 1);
-    assert.deepEqual({ ...view[0], window: undefined }, { ...view[0], api: "metered", used: 3, refused: 1, remaining: 0, timeZone: "Europe/Paris", window: undefined });
+    assert.deepEqual(
+      { ...view[0], window: undefined },
+      { ...view[0], api: "metered", used: 3, refused: 1, remaining: 0, timeZone: "Europe/Paris", window: undefined },
+    );
     assert.match(view[0].window, /^\d{4}-\d{2}-\d{2}$/);
     assert.equal((await send(`${second.adminUrl}/quotas/${client}`, { method: "DELETE" })).status, 200);
     assert.equal((await send(`${first.url}/metered/x`, { headers: { "x-client": client } })).status, 200, "a reset quota admits again");
@@ -355,7 +412,10 @@ apis:
     for (let i = 0; i < 3; i++) await send(`${first.url}/legacy/x`, { headers: { "x-client": client } });
     type View = { limits: { api: string; name: string; limit: number; remaining: number; resetMs: number }[] };
     const legacy = async () => (await send(`${second.adminUrl}/rate-limits/${client}`)).json<View>().limits.find((limit) => limit.api === "legacy")!;
-    assert.deepEqual({ ...(await legacy()), resetMs: 0 }, { api: "legacy", name: "5-per-60000ms", algorithm: "fixed-window", limit: 5, windowMs: 60_000, remaining: 2, resetMs: 0 });
+    assert.deepEqual(
+      { ...(await legacy()), resetMs: 0 },
+      { api: "legacy", name: "5-per-60000ms", algorithm: "fixed-window", limit: 5, windowMs: 60_000, remaining: 2, resetMs: 0 },
+    );
     assert.equal((await legacy()).remaining, 2, "looking does not count");
     assert.equal((await send(`${first.adminUrl}/rate-limits/${client}`, { method: "DELETE" })).status, 200);
     assert.equal((await legacy()).remaining, 5);
@@ -415,7 +475,10 @@ apis:
   it("counts in the process, with the same answers and headers as on Redis", async () => {
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await send(`${gateway.url}/x`));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 429],
+    );
     assert.equal(answers[0].headers["ratelimit-policy"], '"minute";q=2;w=60');
     assert.match(String(answers[1].headers.ratelimit), /^"minute";r=0;t=(59|60)$/);
     assert.ok(Number(answers[2].headers["retry-after"]) > 0);

@@ -79,7 +79,12 @@ describe("Redis store topologies", () => {
     const origin = await startUpstream("origin");
     origin.handle = (req, res) => {
       const body = JSON.stringify({ url: req.url, n: origin.received.length });
-      res.writeHead(200, { "content-type": "application/json", "cache-control": "max-age=300", "surrogate-key": "catalog", "content-length": Buffer.byteLength(body) });
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "cache-control": "max-age=300",
+        "surrogate-key": "catalog",
+        "content-length": Buffer.byteLength(body),
+      });
       res.end(body);
     };
     const config = `log: { access: false }

@@ -24,8 +24,12 @@ if (files.length === 0) {
 ensureServices();
 
 // A test that hangs (a request nobody answers) fails after two minutes instead of holding CI.
-const result = spawnSync(process.execPath, ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-  cwd: root,
-});
+const result = spawnSync(
+  process.execPath,
+  ["--no-node-snapshot", "--test", "--test-concurrency=2", "--test-timeout=120000", "--test-reporter=spec", ...files],
+  {
+    stdio: "inherit",
+    cwd: root,
+  },
+);
 process.exit(result.status ?? 1);

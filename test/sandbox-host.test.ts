@@ -160,8 +160,20 @@ after(async () => {
 });
 
 type Echo = { headers: Record<string, string> };
-type PluginView = { name: string; calls?: number; errors?: number; timeouts?: number; restarts?: number; rejected?: number; cpuMs?: number; lastFault?: string | null; breaker?: { state: string; opened: number }; limits?: { timeoutMs: number; cpuMs: number; memoryMb: number } };
-const pluginView = async (name: string) => (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: PluginView[] }>().plugins.find((plugin) => plugin.name === name)!;
+type PluginView = {
+  name: string;
+  calls?: number;
+  errors?: number;
+  timeouts?: number;
+  restarts?: number;
+  rejected?: number;
+  cpuMs?: number;
+  lastFault?: string | null;
+  breaker?: { state: string; opened: number };
+  limits?: { timeoutMs: number; cpuMs: number; memoryMb: number };
+};
+const pluginView = async (name: string) =>
+  (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: PluginView[] }>().plugins.find((plugin) => plugin.name === name)!;
 
 describe("host services for sandboxed plugins", () => {
   it("ctx.kv keeps state in the store between requests, awaited inside the hook", async () => {
@@ -189,7 +201,11 @@ describe("host services for sandboxed plugins", () => {
 describe("bodies for plugins that ask for them", () => {
   it("a request body rewritten by a plugin reaches the upstream whole, with its new length", async () => {
     bodies.handle = defaultAnswer("bodies");
-    const sent = await send(`${gateway.url}/stamp/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: 7 }) });
+    const sent = await send(`${gateway.url}/stamp/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: 7 }),
+    });
     assert.equal(sent.status, 200);
     const received = bodies.received.at(-1)!;
     assert.deepEqual(JSON.parse(received.body), { id: 7, stamped: true });

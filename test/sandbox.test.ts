@@ -165,7 +165,17 @@ describe("sandboxed plugins", () => {
     await send(`${gateway.url}/closed/x`);
     await send(`${gateway.url}/spins/x`);
     await send(`${gateway.url}/tagged/x`);
-    type View = { name: string; kind: string; state: string; calls?: number; errors?: number; timeouts?: number; cpuMs?: number; version?: string; lastError: string | null };
+    type View = {
+      name: string;
+      kind: string;
+      state: string;
+      calls?: number;
+      errors?: number;
+      timeouts?: number;
+      cpuMs?: number;
+      version?: string;
+      lastError: string | null;
+    };
     const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: View[] }>().plugins;
     const byName = new Map(plugins.map((plugin) => [plugin.name, plugin]));
     assert.equal(byName.get("mock")?.kind, "built-in");
@@ -192,7 +202,10 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
     const { steadyLoad } = await import("./helpers/load.js");
     const folder = await mkdtemp(join(tmpdir(), "portcullis-reload-"));
     await writeFile(join(folder, "versioned.ts"), version(1));
-    const live = await startGatewayProcess(`log: { access: false }\nupstreams: { echo: { type: echo } }\napis: [{ name: v, basePath: /, upstream: echo, plugins: [{ name: versioned }] }]\n`, ["--plugins", folder]);
+    const live = await startGatewayProcess(
+      `log: { access: false }\nupstreams: { echo: { type: echo } }\napis: [{ name: v, basePath: /, upstream: echo, plugins: [{ name: versioned }] }]\n`,
+      ["--plugins", folder],
+    );
     try {
       const load = steadyLoad(`${live.url}/x`);
       await load.more(20);
@@ -217,7 +230,11 @@ export default definePlugin({ onRequest() { return { status: 200, body: "v${n}" 
       // Deleting a plugin the config still attaches is refused; the last version keeps serving.
       mark = live.logs.length;
       await rm(join(folder, "versioned.ts"));
-      await live.waitForLog((line) => typeof line.msg === "string" && line.msg.startsWith("config rejected") && String(line.trigger).startsWith("plugin"), 10_000, mark);
+      await live.waitForLog(
+        (line) => typeof line.msg === "string" && line.msg.startsWith("config rejected") && String(line.trigger).startsWith("plugin"),
+        10_000,
+        mark,
+      );
       assert.equal((await send(`${live.url}/x`)).text, "v2");
     } finally {
       await live.stop();

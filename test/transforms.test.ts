@@ -174,7 +174,10 @@ function sendChunked(url: string, chunks: string[], headers: Record<string, stri
   });
 }
 
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((done, fail) => {
     const req = httpRequest(url, { headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -190,7 +193,16 @@ describe("request-transformer", () => {
   it("rewrites method, path, headers, query and nested JSON fields, with templated values", async () => {
     const reply = await send(`${gateway.url}/rt/users/42?q=shoes&secret=x&tag=a`, {
       method: "POST",
-      headers: { "x-api-key": apiKey, "content-type": "application/json", "x-drop": "1", "x-old": "moved", "x-in": "from-client", "x-list": "first", "x-present": "kept", "x-city": "Lyon" },
+      headers: {
+        "x-api-key": apiKey,
+        "content-type": "application/json",
+        "x-drop": "1",
+        "x-old": "moved",
+        "x-in": "from-client",
+        "x-list": "first",
+        "x-present": "kept",
+        "x-city": "Lyon",
+      },
       body: JSON.stringify({ user: { name: "Ada", id: 7 }, internal: { token: "t" } }),
     });
     assert.equal(reply.status, 200, reply.text);
@@ -198,7 +210,15 @@ describe("request-transformer", () => {
     assert.equal(seen.method, "PUT");
     const url = new URL(seen.url, "http://x");
     assert.equal(url.pathname, "/v2/accounts/42");
-    assert.deepEqual([...url.searchParams], [["tag", "a"], ["search", "shoes"], ["page", "1"], ["tag", "42"]]);
+    assert.deepEqual(
+      [...url.searchParams],
+      [
+        ["tag", "a"],
+        ["search", "shoes"],
+        ["page", "1"],
+        ["tag", "42"],
+      ],
+    );
     assert.equal(seen.headers["x-drop"], undefined);
     assert.equal(seen.headers["x-old"], undefined);
     assert.equal(seen.headers["x-new"], "moved");
@@ -213,9 +233,17 @@ describe("request-transformer", () => {
   });
 
   it("passes a body that is not JSON through untouched", async () => {
-    const reply = await send(`${gateway.url}/rt/users/1`, { method: "POST", headers: { "x-api-key": apiKey, "content-type": "text/plain" }, body: "plain words" });
+    const reply = await send(`${gateway.url}/rt/users/1`, {
+      method: "POST",
+      headers: { "x-api-key": apiKey, "content-type": "text/plain" },
+      body: "plain words",
+    });
     assert.equal(reply.json<Echoed>().body, "plain words");
-    const broken = await send(`${gateway.url}/rt/users/1`, { method: "POST", headers: { "x-api-key": apiKey, "content-type": "application/json" }, body: "{not json" });
+    const broken = await send(`${gateway.url}/rt/users/1`, {
+      method: "POST",
+      headers: { "x-api-key": apiKey, "content-type": "application/json" },
+      body: "{not json",
+    });
     assert.equal(broken.json<Echoed>().body, "{not json");
   });
 
@@ -242,7 +270,7 @@ describe("JSON edits in the text (json-splice)", () => {
   ];
   /** Splices compared with the parsed edit, per operation, over these documents and pointers. */
   const COMPARED_CASES = { set: 13, add: 13, remove: 13 };
-  const pointers = ["/user/name", "/user/new", "/only/one", "/user/empty/deep", "/missing/child", "/list/0/user", "/a", "/user/esc\"q/k"];
+  const pointers = ["/user/name", "/user/new", "/only/one", "/user/empty/deep", "/missing/child", "/list/0/user", "/a", '/user/esc"q/k'];
 
   it("gives the same document as editing the parsed JSON, or declines (null)", () => {
     const compared = { set: 0, add: 0, remove: 0 };
@@ -286,7 +314,11 @@ describe("response-transformer", () => {
   const document = { secret: "s3", data: { count: 3, owner: { id: 1 } }, padding: "x".repeat(200) };
 
   it("maps the status, edits headers and nested JSON fields; Content-Length and ETag follow", async () => {
-    answers.set("/json", { status: 404, headers: { "content-type": "application/json", "x-internal": "1", "x-old": "o", etag: '"up"' }, body: JSON.stringify(document) });
+    answers.set("/json", {
+      status: 404,
+      headers: { "content-type": "application/json", "x-internal": "1", "x-old": "o", etag: '"up"' },
+      body: JSON.stringify(document),
+    });
     const reply = await send(`${gateway.url}/resp/json`, { headers: { "x-name": "Ada" } });
     assert.equal(reply.status, 200);
     assert.equal(reply.headers["x-internal"], undefined);
@@ -297,9 +329,15 @@ describe("response-transformer", () => {
     assert.deepEqual(reply.json(), { data: { total: 3, owner: { id: 1, name: "Ada" } }, padding: document.padding });
   });
 
-  for (const [encoding, encode] of [["gzip", gzipSync], ["br", brotliCompressSync]] as const) {
+  for (const [encoding, encode] of [
+    ["gzip", gzipSync],
+    ["br", brotliCompressSync],
+  ] as const) {
     it(`edits a ${encoding}-encoded JSON body and sends the result identity-encoded`, async () => {
-      answers.set(`/${encoding}`, { headers: { "content-type": "application/json; charset=utf-8", "content-encoding": encoding }, body: encode(Buffer.from(JSON.stringify(document))) });
+      answers.set(`/${encoding}`, {
+        headers: { "content-type": "application/json; charset=utf-8", "content-encoding": encoding },
+        body: encode(Buffer.from(JSON.stringify(document))),
+      });
       const reply = await send(`${gateway.url}/resp/${encoding}`, { headers: { "x-name": "Bo" } });
       assert.equal(reply.headers["content-encoding"], undefined);
       assert.equal(Number(reply.headers["content-length"]), Buffer.byteLength(reply.text));
@@ -322,7 +360,10 @@ describe("response-transformer", () => {
 
 describe("cors", () => {
   const preflight = (path: string, origin: string, method = "POST", headers = "content-type") =>
-    send(`${gateway.url}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers } });
+    send(`${gateway.url}${path}`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers },
+    });
 
   it("answers preflights for allowed origins (exact, wildcard subdomain, regex) at the gateway", async () => {
     const before = upstream.received.length;
@@ -340,7 +381,12 @@ describe("cors", () => {
   });
 
   it("refuses preflights from other origins, for other methods or headers, without CORS fields", async () => {
-    for (const [origin, method, headers] of [["https://evil.example", "POST", "content-type"], ["https://example.com", "POST", ""], ["https://app.example", "DELETE", ""], ["https://app.example", "POST", "x-other"]]) {
+    for (const [origin, method, headers] of [
+      ["https://evil.example", "POST", "content-type"],
+      ["https://example.com", "POST", ""],
+      ["https://app.example", "DELETE", ""],
+      ["https://app.example", "POST", "x-other"],
+    ]) {
       const reply = await preflight("/cors/things", origin, method, headers);
       assert.equal(reply.status, 403, `${origin} ${method} ${headers}`);
       assert.equal(reply.headers["access-control-allow-origin"], undefined);
@@ -389,7 +435,8 @@ describe("request-size-limit", () => {
 
 describe("request-validator", () => {
   const valid = { name: "order", items: [{ sku: "a1", qty: 2 }] };
-  const post = (query: string, headers: Record<string, string>, body: string) => send(`${gateway.url}/validated/orders${query}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  const post = (query: string, headers: Record<string, string>, body: string) =>
+    send(`${gateway.url}/validated/orders${query}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
   it("passes a request that meets the query, header and body schemas", async () => {
     const reply = await post("?limit=10", { "x-tenant": "acme" }, JSON.stringify(valid));
@@ -416,7 +463,11 @@ describe("request-validator", () => {
     const broken = await post("?limit=1", { "x-tenant": "acme" }, "{nope");
     assert.equal(broken.status, 400);
     assert.match(broken.text, /not valid JSON/);
-    const xml = await send(`${gateway.url}/validated/orders?limit=1`, { method: "POST", headers: { "content-type": "application/xml", "x-tenant": "acme" }, body: "<a/>" });
+    const xml = await send(`${gateway.url}/validated/orders?limit=1`, {
+      method: "POST",
+      headers: { "content-type": "application/xml", "x-tenant": "acme" },
+      body: "<a/>",
+    });
     assert.equal(xml.status, 415);
   });
 });
@@ -443,7 +494,10 @@ describe("redirect, deprecation, mock", () => {
     assert.equal(reply.status, 200);
     assert.equal(reply.headers.deprecation, `@${Date.parse("2026-01-01T00:00:00Z") / 1000}`);
     assert.equal(reply.headers.sunset, "Thu, 31 Dec 2099 00:00:00 GMT");
-    assert.equal(reply.headers.link, '<https://api.example/v2>; rel="successor-version", <https://docs.example/deprecation>; rel="deprecation"; type="text/html"');
+    assert.equal(
+      reply.headers.link,
+      '<https://api.example/v2>; rel="successor-version", <https://docs.example/deprecation>; rel="deprecation"; type="text/html"',
+    );
     const gone = await send(`${gateway.url}/retired/things`);
     assert.equal(gone.status, 410);
     assert.equal(gone.headers.sunset, "Fri, 01 Jan 2021 00:00:00 GMT");

@@ -102,7 +102,9 @@ function toMs(text: string): number {
 
 export function wrk(core: number, url: string, seconds: number, connections: number, headers: Record<string, string> = {}): WrkResult {
   const headerArgs = Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]);
-  const out = execFileSync("taskset", ["-c", String(core), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...headerArgs, url], { encoding: "utf8" });
+  const out = execFileSync("taskset", ["-c", String(core), "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...headerArgs, url], {
+    encoding: "utf8",
+  });
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const p50ms = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");

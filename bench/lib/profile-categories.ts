@@ -22,12 +22,21 @@ export const CATEGORIES: [string, Test][] = [
   ["access log", (_, url) => /telemetry\/access-log|node_modules\/(pino|sonic-boom)/.test(url)],
   ["metrics", (_, url) => /telemetry\/(gateway-metrics|metrics|traffic|recent-requests)/.test(url)],
   ["routing", (_, url) => /src\/router\/|@koa\/router|path-to-regexp/.test(url)],
-  ["headers (request id, forwarding, hop-by-hop)", (name, url) => /proxy\/headers|proxy\/forwarded/.test(url) || name === "randomUUID" || name === "hostFieldCount" || name === "upstreamPath"],
+  [
+    "headers (request id, forwarding, hop-by-hop)",
+    (name, url) => /proxy\/headers|proxy\/forwarded/.test(url) || name === "randomUUID" || name === "hostFieldCount" || name === "upstreamPath",
+  ],
   ["plugins phase", (_, url) => /pipeline\/run|pipeline\/chain|sandbox\/|src\/plugins\//.test(url)],
   ["tracing", (_, url) => /opentelemetry|telemetry\/tracing|request-trace/.test(url)],
   ["reply and forwarding bookkeeping", (_, url) => /pipeline\/reply|proxy\/(forward|upstream-body|pool|balancers|target|retry-budget)/.test(url)],
   ["gateway request flow", (_, url) => /src\/(gateway|runtime)\.js/.test(url)],
-  ["Koa", (_, url) => /node_modules\/(koa|on-finished|ee-first|statuses|parseurl|accepts|type-is|content-type|delegates|only|encodeurl|vary|cookies|fresh|koa-compose)\//.test(url)],
+  [
+    "Koa",
+    (_, url) =>
+      /node_modules\/(koa|on-finished|ee-first|statuses|parseurl|accepts|type-is|content-type|delegates|only|encodeurl|vary|cookies|fresh|koa-compose)\//.test(
+        url,
+      ),
+  ],
   ["undici client", (_, url) => /node_modules\/undici\//.test(url)],
   ["garbage collection", (name) => name === "(garbage collector)"],
 ];

@@ -67,12 +67,33 @@ export interface NodeRuntime {
 export const thisRuntime: NodeRuntime = { node: process.execPath, root };
 
 /** Starts the real CLI on the proxy core with the given config (admin off, no file watching). */
-export async function startPortcullis(name: string, configYaml: string, pluginsDir = join(root, "plugins"), secure = false, extraArgs: string[] = [], cores = String(PROXY_CORE), runtime = thisRuntime): Promise<{ child: ChildProcess; url: string }> {
+export async function startPortcullis(
+  name: string,
+  configYaml: string,
+  pluginsDir = join(root, "plugins"),
+  secure = false,
+  extraArgs: string[] = [],
+  cores = String(PROXY_CORE),
+  runtime = thisRuntime,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
   // The flags the portcullis command and npm start run with (bin/portcullis.js).
-  const args = ["--no-node-snapshot", "--max-semi-space-size=64", join(runtime.root, "bin/portcullis.js"), "start", "-c", configPath, "--plugins", pluginsDir, "--port", String(port), "--no-watch", ...extraArgs];
+  const args = [
+    "--no-node-snapshot",
+    "--max-semi-space-size=64",
+    join(runtime.root, "bin/portcullis.js"),
+    "start",
+    "-c",
+    configPath,
+    "--plugins",
+    pluginsDir,
+    "--port",
+    String(port),
+    "--no-watch",
+    ...extraArgs,
+  ];
   const scheme = secure ? "https" : "http";
   if (secure) {
     // A TLS listener does not answer the plain HTTP readiness probe: an open port is ready enough.
@@ -102,7 +123,11 @@ function roundOrder<T>(variants: T[], round: number): T[] {
 }
 
 /** Every variant measured once per round, in roundOrder; the measurements by variant name. */
-async function interleave<V extends { name: string }>(variants: V[], options: RoundOptions, measureOne: (variant: V, round: number) => Measurement | Promise<Measurement>): Promise<Map<string, Measurement[]>> {
+async function interleave<V extends { name: string }>(
+  variants: V[],
+  options: RoundOptions,
+  measureOne: (variant: V, round: number) => Measurement | Promise<Measurement>,
+): Promise<Map<string, Measurement[]>> {
   const results = new Map<string, Measurement[]>(variants.map((variant) => [variant.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const variant of roundOrder(variants, round)) results.get(variant.name)!.push(await measureOne(variant, round));
@@ -111,7 +136,13 @@ async function interleave<V extends { name: string }>(variants: V[], options: Ro
 }
 
 /** Measures the variants (running processes) interleaved and prints the table; ratios are against `baseline`. */
-export async function runRounds(title: string, variants: Variant[], baseline: string, options: RoundOptions, onRound?: (variant: string, requests: number) => void): Promise<void> {
+export async function runRounds(
+  title: string,
+  variants: Variant[],
+  baseline: string,
+  options: RoundOptions,
+  onRound?: (variant: string, requests: number) => void,
+): Promise<void> {
   for (const variant of variants) {
     const warm = wrk(LOAD_CORE, variant.url, 2, options.connections, variant.headers); // warm-up: JIT, pools
     onRound?.(variant.name, warm.requests);
@@ -138,21 +169,29 @@ function printTable(title: string, results: Map<string, Measurement[]>, baseline
   // ratio of two medians when the machine's speed drifts between rounds.
   const baseRounds = results.get(baseline)!;
   const paired = (name: string) => median(results.get(name)!.map((r, i) => r.rps / baseRounds[i].rps));
-  console.log(`\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s${note}, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`);
+  console.log(
+    `\n${title}: ${options.rounds} interleaved rounds of ${options.seconds}s${note}, wrk -t1 -c${options.connections} on core ${LOAD_CORE}, proxy on core ${PROXY_CORE} (medians)\n`,
+  );
   // CPU per request first: on a shared machine it is the steadier figure.
   console.log(`variant                CPU µs/req   × ${baseline.padEnd(12)}    req/s   vs ${baseline.padEnd(12)}  paired   p50 ms   p99 ms   errors`);
   for (const row of rows) {
     const cpuRatio = `${(row.cpu / base.cpu).toFixed(2)}×`;
     const ratio = `${((row.rps / base.rps) * 100).toFixed(1)}%`;
     const pairedRatio = `${(paired(row.name) * 100).toFixed(1)}%`;
-    console.log(`${row.name.padEnd(22)} ${row.cpu.toFixed(1).padStart(10)}   ${cpuRatio.padStart(14)}   ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}  ${pairedRatio.padStart(6)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${String(row.errors).padStart(6)}`);
+    console.log(
+      `${row.name.padEnd(22)} ${row.cpu.toFixed(1).padStart(10)}   ${cpuRatio.padStart(14)}   ${row.rps.toFixed(0).padStart(6)}   ${ratio.padStart(15)}  ${pairedRatio.padStart(6)}   ${row.p50.toFixed(2).padStart(6)}   ${row.p99.toFixed(2).padStart(6)}   ${String(row.errors).padStart(6)}`,
+    );
   }
 }
 
 /** A redis-server for a benchmark, on the proxy core: beside wrk its busy loop starved it. */
 export async function startBenchRedis(): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn("taskset", ["-c", String(PROXY_CORE), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn(
+    "taskset",
+    ["-c", String(PROXY_CORE), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   await waitForPort(port);
   return { child, port };
 }
@@ -193,16 +232,32 @@ export interface GatewayVariant {
  * `--fresh`, each measurement gets a gateway process started for it (warmed up for 2 s, measured,
  * stopped), which averages that out but measures processes that are younger and noisier.
  */
-export async function compareGateways(title: string, variants: GatewayVariant[], baseline: string, options: RoundOptions, others: ChildProcess[] = [], onRound?: (variant: string, requests: number) => void): Promise<void> {
+export async function compareGateways(
+  title: string,
+  variants: GatewayVariant[],
+  baseline: string,
+  options: RoundOptions,
+  others: ChildProcess[] = [],
+  onRound?: (variant: string, requests: number) => void,
+): Promise<void> {
   const start = async (variant: GatewayVariant): Promise<{ child: ChildProcess; target: Variant }> => {
     const file = variant.name.toLowerCase().replace(/[^a-z0-9.]+/g, "-");
     const { child, url } = await startPortcullis(file, variant.config, variant.pluginsDir, false, variant.args ?? [], variant.cores, variant.runtime);
-    return { child, target: { name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) } };
+    return {
+      child,
+      target: { name: variant.name, url, pid: child.pid!, headers: variant.headers, ...(variant.processTree ? { cpu: () => treeCpuSeconds(child.pid!) } : {}) },
+    };
   };
   if (!options.fresh) {
     const started = [];
     for (const variant of variants) started.push(await start(variant));
-    await runRounds(title, started.map((entry) => entry.target), baseline, options, onRound);
+    await runRounds(
+      title,
+      started.map((entry) => entry.target),
+      baseline,
+      options,
+      onRound,
+    );
     for (const { child } of started) await stop(child);
   } else {
     const results = await interleave(variants, options, async (variant, round) => {

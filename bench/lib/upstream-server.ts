@@ -15,7 +15,11 @@ function padded(bytes: number): string {
 const body = size > 0 ? padded(size) : JSON.stringify(small);
 createServer((req, res) => {
   req.resume();
-  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...(cacheControl ? { "cache-control": cacheControl } : {}) });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    ...(cacheControl ? { "cache-control": cacheControl } : {}),
+  });
   res.end(body);
 }).listen(Number(process.argv[2]), "127.0.0.1", () => process.send?.("ready"));
 

@@ -58,7 +58,20 @@ export function grantedEnv(permissions: PluginPermissions): Record<string, strin
 
 /** Quick synchronous operations behind the isolate's web APIs: URL parsing, random values. */
 export function hostSyncCalls() {
-  const parts = (url: URL) => JSON.stringify({ href: url.href, origin: url.origin, protocol: url.protocol, username: url.username, password: url.password, host: url.host, hostname: url.hostname, port: url.port, pathname: url.pathname, search: url.search, hash: url.hash });
+  const parts = (url: URL) =>
+    JSON.stringify({
+      href: url.href,
+      origin: url.origin,
+      protocol: url.protocol,
+      username: url.username,
+      password: url.password,
+      host: url.host,
+      hostname: url.hostname,
+      port: url.port,
+      pathname: url.pathname,
+      search: url.search,
+      hash: url.hash,
+    });
   const settable = new Set(["href", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"]);
   return (operation: string, payload: string): string => {
     switch (operation) {
@@ -101,7 +114,8 @@ export function hostCalls(plugin: string, permissions: PluginPermissions, servic
   const namespace = `plugin:${plugin}:`;
   const checkedKey = (payload: KvPayload): string => {
     if (!permissions.kv) throw new PermissionError(`plugin ${plugin} has no kv permission: declare permissions: { kv: true }`);
-    if (typeof payload.key !== "string" || payload.key.length === 0 || payload.key.length > MAX_KEY) throw new TypeError(`kv keys are strings of 1 to ${MAX_KEY} characters`);
+    if (typeof payload.key !== "string" || payload.key.length === 0 || payload.key.length > MAX_KEY)
+      throw new TypeError(`kv keys are strings of 1 to ${MAX_KEY} characters`);
     return namespace + payload.key;
   };
   const store = (): KeyValueStore => {
@@ -113,7 +127,8 @@ export function hostCalls(plugin: string, permissions: PluginPermissions, servic
     "kv.get": async (payload: KvPayload) => store().get(checkedKey(payload)),
     "kv.set": async (payload: KvPayload) => {
       const key = checkedKey(payload);
-      if (typeof payload.value !== "string" || payload.value.length > MAX_VALUE) throw new TypeError(`kv values are strings of at most ${MAX_VALUE} characters`);
+      if (typeof payload.value !== "string" || payload.value.length > MAX_VALUE)
+        throw new TypeError(`kv values are strings of at most ${MAX_VALUE} characters`);
       await store().set(key, payload.value, payload.ttlMs);
       return null;
     },
@@ -129,7 +144,13 @@ export function hostCalls(plugin: string, permissions: PluginPermissions, servic
       if (!fetchAllowed(url, permissions.fetch ?? [])) {
         throw new PermissionError(`fetch to ${url.host} is not allowed for plugin ${plugin}: add "${url.host}" to permissions.fetch`);
       }
-      const response = await fetch(url, { method: payload.method ?? "GET", headers: payload.headers, body: payload.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs()) });
+      const response = await fetch(url, {
+        method: payload.method ?? "GET",
+        headers: payload.headers,
+        body: payload.body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs()),
+      });
       const body = await response.text();
       if (body.length > MAX_FETCH_BODY) throw new RangeError(`fetch: response body over ${MAX_FETCH_BODY} bytes`);
       return { status: response.status, headers: Object.fromEntries(response.headers), body };

@@ -54,7 +54,9 @@ export function logBudget(reportDropped: (dropped: number) => void, settings: Lo
       return false;
     },
     trim(message) {
-      return message.length <= settings.maxMessage ? message : `${message.slice(0, settings.maxMessage)}… (${message.length - settings.maxMessage} more characters cut)`;
+      return message.length <= settings.maxMessage
+        ? message
+        : `${message.slice(0, settings.maxMessage)}… (${message.length - settings.maxMessage} more characters cut)`;
     },
     get dropped() {
       return dropped;

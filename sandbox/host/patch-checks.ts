@@ -46,12 +46,14 @@ export function checkHeaderPatch(patch: HeaderPatch): void {
     if (typeof patch.set !== "object" || patch.set === null) throw new PatchError("headers to set must be an object");
     checkFields(patch.set);
   }
-  if (patch.remove !== undefined && (!Array.isArray(patch.remove) || patch.remove.some((name) => typeof name !== "string"))) throw new PatchError("headers to remove must be a list of names");
+  if (patch.remove !== undefined && (!Array.isArray(patch.remove) || patch.remove.some((name) => typeof name !== "string")))
+    throw new PatchError("headers to remove must be a list of names");
 }
 
 /** Checks a response status a hook sets or answers with: a final status Node can write. */
 export function checkStatus(status: unknown): void {
-  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) throw new PatchError(`status ${JSON.stringify(status)} is not an HTTP status from 200 to 599`);
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599)
+    throw new PatchError(`status ${JSON.stringify(status)} is not an HTTP status from 200 to 599`);
 }
 
 /** Checks an answer a request hook gives instead of the upstream's response. */
@@ -66,9 +68,12 @@ export function checkAnswer(answer: PluginAnswer): void {
 
 /** Checks what a request hook changed: method, path and query must still make a valid request. */
 export function checkRequestPatch(patch: RequestPatch): void {
-  if (patch.method !== undefined && (typeof patch.method !== "string" || !FIELD_NAME.test(patch.method))) throw new PatchError(`method ${JSON.stringify(patch.method)} is not an HTTP method token`);
-  if (patch.path !== undefined && (typeof patch.path !== "string" || !patch.path.startsWith("/") || !TARGET.test(patch.path))) throw new PatchError("a path must start with / and hold no spaces or control characters");
-  if (patch.search !== undefined && (typeof patch.search !== "string" || (patch.search !== "" && !patch.search.startsWith("?")) || !TARGET.test(patch.search))) throw new PatchError("a query must be empty or start with ? and hold no spaces or control characters");
+  if (patch.method !== undefined && (typeof patch.method !== "string" || !FIELD_NAME.test(patch.method)))
+    throw new PatchError(`method ${JSON.stringify(patch.method)} is not an HTTP method token`);
+  if (patch.path !== undefined && (typeof patch.path !== "string" || !patch.path.startsWith("/") || !TARGET.test(patch.path)))
+    throw new PatchError("a path must start with / and hold no spaces or control characters");
+  if (patch.search !== undefined && (typeof patch.search !== "string" || (patch.search !== "" && !patch.search.startsWith("?")) || !TARGET.test(patch.search)))
+    throw new PatchError("a query must be empty or start with ? and hold no spaces or control characters");
   if (patch.body !== undefined && typeof patch.body !== "string") throw new PatchError("a body must be a string");
   checkHeaderPatch(patch);
   if (patch.answer !== undefined) checkAnswer(patch.answer);

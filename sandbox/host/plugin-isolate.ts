@@ -61,7 +61,20 @@ export async function instantiate(code: string, bundleName: string, memoryMb: nu
     const ref = (name: string) => api.getSync(name, { reference: true }) as Ref;
     if (grants !== null) await ref("grant").apply(undefined, [grants], { timeout: 1000 });
     const slot = isolateWatchdog().watch(isolate);
-    return { isolate, request: ref("request"), response: ref("response"), log: ref("log"), settle: ref("settle"), attach: ref("attach"), describe: ref("describe"), grant: ref("grant"), slot, pending: 0, attached: new Set(), lost: false };
+    return {
+      isolate,
+      request: ref("request"),
+      response: ref("response"),
+      log: ref("log"),
+      settle: ref("settle"),
+      attach: ref("attach"),
+      describe: ref("describe"),
+      grant: ref("grant"),
+      slot,
+      pending: 0,
+      attached: new Set(),
+      lost: false,
+    };
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
     throw error;

@@ -17,7 +17,18 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse, PluginSpan } from "../../src/pipeline/plugin.js";
-import { encodeBodyBlock, encodeHeaders, encodeRoute, type Description, type HeaderPatch, type HookResult, type RequestPatch, type ResponsePatch, type SpanPatch, type WireError } from "../runtime/wire.js";
+import {
+  encodeBodyBlock,
+  encodeHeaders,
+  encodeRoute,
+  type Description,
+  type HeaderPatch,
+  type HookResult,
+  type RequestPatch,
+  type ResponsePatch,
+  type SpanPatch,
+  type WireError,
+} from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
@@ -127,7 +138,10 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       const position = /:(\d+):(\d+)$/.exec(at);
       const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
       const traceId = requestId ? traceIds.get(requestId) : undefined;
-      pluginLog[level]({ ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) }, logs.trim(message));
+      pluginLog[level](
+        { ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) },
+        logs.trim(message),
+      );
     },
     call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
   };
@@ -201,7 +215,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       // Busy on another thread: queue the attachment there. Calls run in the order they were
       // queued, and every call meanwhile goes asynchronously (pending), so none overtakes it.
       target.attached.add(id);
-      void underBudget(target, performance.now(), target.attach.apply(undefined, [id, options]).then(() => "")).catch((error: unknown) => pluginLog.warn({ err: error }, "attaching options to a busy isolate failed"));
+      void underBudget(
+        target,
+        performance.now(),
+        target.attach.apply(undefined, [id, options]).then(() => ""),
+      ).catch((error: unknown) => pluginLog.warn({ err: error }, "attaching options to a busy isolate failed"));
     }
   }
 
@@ -327,7 +345,15 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         const overCpu = cpuMs > limits.cpuMs;
         if (!target.isolate.isDisposed) target.cpuAtLoss = Number(target.isolate.cpuTime) / 1e6;
         lose(target, overCpu ? "cpu budget" : "deadline", cpuMs);
-        reject(fault(new PluginError(name, "timeout", `plugin ${name} ran past its ${overCpu ? `${limits.cpuMs} ms CPU` : `${limits.timeoutMs} ms`} budget${overCpu ? ` (${Math.round(cpuMs)} ms of CPU)` : ""}`)));
+        reject(
+          fault(
+            new PluginError(
+              name,
+              "timeout",
+              `plugin ${name} ran past its ${overCpu ? `${limits.cpuMs} ms CPU` : `${limits.timeoutMs} ms`} budget${overCpu ? ` (${Math.round(cpuMs)} ms of CPU)` : ""}`,
+            ),
+          ),
+        );
       };
       timer = setTimeout(check, Math.max(0, Math.min(limits.timeoutMs - (performance.now() - started), limits.cpuMs)));
       work
@@ -368,7 +394,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       // An async hook of this isolate may be running on another thread: do not wait for it here.
       // (No isolated-vm timeout: underBudget's deadline covers the queued call, however long it waits.)
       const queued = pick(target).apply(undefined, args, {}) as Promise<HookResult>;
-      return underBudget(target, performance.now(), queued.then((result) => (typeof result === "number" ? collect(target, result) : result)));
+      return underBudget(
+        target,
+        performance.now(),
+        queued.then((result) => (typeof result === "number" ? collect(target, result) : result)),
+      );
     }
     const watchdog = isolateWatchdog();
     const guarded = watchdog.guards(target.slot);

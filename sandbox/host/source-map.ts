@@ -31,7 +31,10 @@ export class PluginSourceMap {
   /** A stack trace with every bundle position replaced by its .ts position. */
   stack(stack: string): string {
     const escaped = this.bundleName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    return stack.replace(new RegExp(`${escaped}:(\\d+):(\\d+)`, "g"), (whole, line: string, column: string) => this.position(Number(line), Number(column)) ?? whole);
+    return stack.replace(
+      new RegExp(`${escaped}:(\\d+):(\\d+)`, "g"),
+      (whole, line: string, column: string) => this.position(Number(line), Number(column)) ?? whole,
+    );
   }
 
   /** The first .ts position named in a stack trace, for log lines. */

@@ -10,9 +10,11 @@ import { TextDecoder, TextEncoder } from "./web/text.js";
 import { urlClass } from "./web/url.js";
 
 const scope = globalThis as unknown as Record<string, unknown> & { __portcullisHost?: HostBridge };
-const hostSync = scope.__portcullisHost?.sync ?? (() => {
-  throw new Error("this API needs the gateway host");
-});
+const hostSync =
+  scope.__portcullisHost?.sync ??
+  (() => {
+    throw new Error("this API needs the gateway host");
+  });
 
 // WebAssembly is not part of the plugin contract, and growing a WebAssembly.Memory does not stop for
 // V8's interrupts: a plugin growing one in a loop held the event loop for seconds past its budget.

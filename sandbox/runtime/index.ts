@@ -2,9 +2,32 @@
 // (see wire.ts) into the objects plugin code uses (headers.get/set/..., ctx), calls the plugin's
 // hooks, and hands back only what changed. Work is done lazily: a hook that only sets a header
 // never parses the request's headers, the vars bag or the route.
-import type { AccessEntry, PluginAnswer, PluginConsumer, PluginContext, PluginFetchInit, PluginFetchResponse, PluginHeaders, PluginKv, PluginLog, PluginModule, PluginSpan, SpanValue } from "../sdk/index.js";
+import type {
+  AccessEntry,
+  PluginAnswer,
+  PluginConsumer,
+  PluginContext,
+  PluginFetchInit,
+  PluginFetchResponse,
+  PluginHeaders,
+  PluginKv,
+  PluginLog,
+  PluginModule,
+  PluginSpan,
+  SpanValue,
+} from "../sdk/index.js";
 import { setCollectionCaps } from "./collection-caps.js";
-import { decodeHeaders, FrameReader, type Description, type HostBridge, type RequestPatch, type ResponsePatch, type RuntimeApi, type SpanPatch, type WireError } from "./wire.js";
+import {
+  decodeHeaders,
+  FrameReader,
+  type Description,
+  type HostBridge,
+  type RequestPatch,
+  type ResponsePatch,
+  type RuntimeApi,
+  type SpanPatch,
+  type WireError,
+} from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -117,7 +140,8 @@ class CallContext implements PluginContext {
   }
 
   get consumer(): PluginConsumer | null {
-    if (this.decodedConsumer === undefined) this.decodedConsumer = this.encodedConsumer ? Object.freeze(JSON.parse(this.encodedConsumer) as PluginConsumer) : null;
+    if (this.decodedConsumer === undefined)
+      this.decodedConsumer = this.encodedConsumer ? Object.freeze(JSON.parse(this.encodedConsumer) as PluginConsumer) : null;
     return this.decodedConsumer;
   }
 
@@ -269,7 +293,11 @@ function services(plugin: PluginModule, host: HostBridge, env: () => Readonly<Re
       },
     },
     async fetch(url, init = {}) {
-      const answer = (await call("fetch", { url: String(url), method: init.method, headers: init.headers, body: init.body })) as { status: number; headers: Record<string, string>; body: string };
+      const answer = (await call("fetch", { url: String(url), method: init.method, headers: init.headers, body: init.body })) as {
+        status: number;
+        headers: Record<string, string>;
+        body: string;
+      };
       return {
         status: answer.status,
         ok: answer.status >= 200 && answer.status < 300,

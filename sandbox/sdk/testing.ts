@@ -15,7 +15,15 @@ import { closeIsolateWatchdog } from "../host/watchdog.js";
 export interface RunPluginInput {
   /** The attachment's options, as they would be written in config. */
   options?: Record<string, unknown>;
-  request?: { method?: string; path?: string; search?: string; headers?: Record<string, string>; clientIp?: string; params?: Record<string, string>; body?: string };
+  request?: {
+    method?: string;
+    path?: string;
+    search?: string;
+    headers?: Record<string, string>;
+    clientIp?: string;
+    params?: Record<string, string>;
+    body?: string;
+  };
   /** Given: the response hook runs on it (when the request hook did not answer). */
   response?: { status?: number; headers?: Record<string, string>; body?: string };
   /** Pre-filled kv entries, by the plugin's own keys. */
@@ -80,7 +88,14 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
   try {
     const hooks = plugin.create(input.options ?? {}, { consumers: new ConsumerDirectory([]), store, log });
     const vars = { ...input.vars };
-    const scope: PluginContext = { requestId: "test-request", route: { api: "test", operation: "test", version: null }, vars, log, options: input.options ?? {}, consumer: input.consumer ?? null };
+    const scope: PluginContext = {
+      requestId: "test-request",
+      route: { api: "test", operation: "test", version: null },
+      vars,
+      log,
+      options: input.options ?? {},
+      consumer: input.consumer ?? null,
+    };
     const request: PluginRequest = {
       method: input.request?.method ?? "GET",
       path: input.request?.path ?? "/",
@@ -95,13 +110,30 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
     const answer = (await hooks.onRequest?.(request, scope)) ?? null;
     let response: RunPluginResult["response"] = null;
     if (!answer && input.response) {
-      const given: PluginResponse = { status: input.response.status ?? 200, headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])), body: input.response.body ?? null };
+      const given: PluginResponse = {
+        status: input.response.status ?? 200,
+        headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])),
+        body: input.response.body ?? null,
+      };
       await hooks.onResponse?.(given, scope);
       response = { status: given.status, headers: given.headers as Record<string, string>, body: bodyText(given.body) };
     }
     const kv: Record<string, string> = {};
     for (const key of await store.keys(namespace)) kv[key.slice(namespace.length)] = (await store.get(key))!;
-    return { request: { method: request.method, path: request.path, search: request.search, headers: request.headers as Record<string, string>, body: bodyText(request.body) }, answer, response, vars, kv, logs };
+    return {
+      request: {
+        method: request.method,
+        path: request.path,
+        search: request.search,
+        headers: request.headers as Record<string, string>,
+        body: bodyText(request.body),
+      },
+      answer,
+      response,
+      vars,
+      kv,
+      logs,
+    };
   } finally {
     plugin.dispose?.();
     await store.close();

@@ -9,7 +9,12 @@ import { fileURLToPath } from "node:url";
 import type { Context } from "koa";
 
 const root = resolve(fileURLToPath(import.meta.url), "../../../dashboard");
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".map": "application/json" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".map": "application/json",
+};
 
 export async function serveDashboard(ctx: Context, file: string): Promise<void> {
   if (!/^[a-z0-9-]+\.(html|js|css|map)$/.test(file)) {
@@ -26,7 +31,10 @@ export async function serveDashboard(ctx: Context, file: string): Promise<void> 
   }
   ctx.type = TYPES[extname(file)];
   ctx.set("cache-control", "no-cache");
-  ctx.set("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+  ctx.set(
+    "content-security-policy",
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+  );
   ctx.set("x-content-type-options", "nosniff");
 }
 

@@ -39,7 +39,17 @@ export async function quotaViews(runtime: Runtime, store: KeyValueStore, who: st
       // The counter counts every request, refused ones too.
       const counted = await store.counter(quotaKey(api, options, who), window.name);
       const used = Math.min(counted, options.limit);
-      return { api, period: options.period, timeZone: options.timeZone, limit: options.limit, window: window.name, used, refused: counted - used, remaining: options.limit - used, resetsAt: new Date(now + window.remainingMs).toISOString() };
+      return {
+        api,
+        period: options.period,
+        timeZone: options.timeZone,
+        limit: options.limit,
+        window: window.name,
+        used,
+        refused: counted - used,
+        remaining: options.limit - used,
+        resetsAt: new Date(now + window.remainingMs).toISOString(),
+      };
     }),
   );
 }
@@ -47,6 +57,8 @@ export async function quotaViews(runtime: Runtime, store: KeyValueStore, who: st
 export async function resetQuotas(runtime: Runtime, store: KeyValueStore, who: string): Promise<number> {
   const now = Date.now();
   const list = attachments(runtime);
-  await Promise.all(list.map(({ api, options }) => store.resetCounter(quotaKey(api, options, who), calendarWindow(now, options.period, options.timeZone).name)));
+  await Promise.all(
+    list.map(({ api, options }) => store.resetCounter(quotaKey(api, options, who), calendarWindow(now, options.period, options.timeZone).name)),
+  );
   return list.length;
 }

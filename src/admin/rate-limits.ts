@@ -21,7 +21,8 @@ function limitsByApi(runtime: Runtime): { api: string; name: string; policy: Ret
   for (const route of runtime.routes) {
     for (const link of route.chain) {
       if (link.name !== "rate-limit") continue;
-      for (const { name, policy } of namedLimits(link.options as unknown as RateLimitOptions)) seen.set(`${route.api.name}|${name}`, { api: route.api.name, name, policy });
+      for (const { name, policy } of namedLimits(link.options as unknown as RateLimitOptions))
+        seen.set(`${route.api.name}|${name}`, { api: route.api.name, name, policy });
     }
   }
   return [...seen.values()];
@@ -32,7 +33,15 @@ export async function rateLimitViews(runtime: Runtime, store: KeyValueStore, key
     limitsByApi(runtime).map(async ({ api, name, policy }) => {
       // peek answers "if a request came now": one more than that is left before it.
       const next = await store.peek(limitKey(api, key, name), policy);
-      return { api, name, algorithm: policy.algorithm, limit: next.limit, windowMs: policy.windowMs, remaining: next.allowed ? next.remaining + 1 : 0, resetMs: next.resetMs };
+      return {
+        api,
+        name,
+        algorithm: policy.algorithm,
+        limit: next.limit,
+        windowMs: policy.windowMs,
+        remaining: next.allowed ? next.remaining + 1 : 0,
+        resetMs: next.resetMs,
+      };
     }),
   );
 }

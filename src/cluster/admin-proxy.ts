@@ -29,21 +29,39 @@ interface Answer {
 
 function ask(port: number, method: string, path: string, headers: IncomingMessage["headers"], body: Buffer): Promise<Answer> {
   return new Promise((resolve) => {
-    const outgoing = request({ host: "127.0.0.1", port, method, path, headers: { ...headers, host: `127.0.0.1:${port}`, "content-length": String(body.length) }, timeout: 30_000 }, (incoming) => {
-      const chunks: Buffer[] = [];
-      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-      incoming.on("end", () => {
-        // What the admin API and the dashboard's sign-in say besides the body.
-        const kept: Record<string, string | string[]> = {};
-        for (const name of ["content-type", "www-authenticate", "allow", "location", "set-cookie", "cache-control", "content-security-policy", "x-content-type-options"]) {
-          const value = incoming.headers[name];
-          if (value !== undefined) kept[name] = value;
-        }
-        resolve({ status: incoming.statusCode ?? 502, headers: kept, body: Buffer.concat(chunks) });
-      });
-    });
+    const outgoing = request(
+      { host: "127.0.0.1", port, method, path, headers: { ...headers, host: `127.0.0.1:${port}`, "content-length": String(body.length) }, timeout: 30_000 },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+        incoming.on("end", () => {
+          // What the admin API and the dashboard's sign-in say besides the body.
+          const kept: Record<string, string | string[]> = {};
+          for (const name of [
+            "content-type",
+            "www-authenticate",
+            "allow",
+            "location",
+            "set-cookie",
+            "cache-control",
+            "content-security-policy",
+            "x-content-type-options",
+          ]) {
+            const value = incoming.headers[name];
+            if (value !== undefined) kept[name] = value;
+          }
+          resolve({ status: incoming.statusCode ?? 502, headers: kept, body: Buffer.concat(chunks) });
+        });
+      },
+    );
     outgoing.on("timeout", () => outgoing.destroy(new Error("worker admin API timed out")));
-    outgoing.on("error", (error) => resolve({ status: 502, headers: { "content-type": "application/json" }, body: Buffer.from(JSON.stringify({ error: `worker admin API: ${error.message}` })) }));
+    outgoing.on("error", (error) =>
+      resolve({
+        status: 502,
+        headers: { "content-type": "application/json" },
+        body: Buffer.from(JSON.stringify({ error: `worker admin API: ${error.message}` })),
+      }),
+    );
     outgoing.end(body);
   });
 }
@@ -98,9 +116,11 @@ export function createClusterAdmin(source: ClusterAdminSource): Server {
     const url = req.url ?? "/";
     const path = url.split("?")[0];
     const ports = source.workerAdminPorts();
-    if (path === "/health") return send(res, json(ports.length > 0 ? 200 : 503, { status: ports.length > 0 ? "ok" : "no worker serves", workers: ports.length }));
+    if (path === "/health")
+      return send(res, json(ports.length > 0 ? 200 : 503, { status: ports.length > 0 ? "ok" : "no worker serves", workers: ports.length }));
     if (path === "/workers" || path === "/workers/restart") {
-      if (!authorized(req, source.token())) return send(res, json(401, { status: 401, code: "admin_token_required" }), { "www-authenticate": 'Bearer realm="portcullis-admin"' });
+      if (!authorized(req, source.token()))
+        return send(res, json(401, { status: 401, code: "admin_token_required" }), { "www-authenticate": 'Bearer realm="portcullis-admin"' });
       if (path === "/workers" && method === "GET") return send(res, json(200, source.workers()));
       if (path === "/workers/restart" && method === "POST") return send(res, json(200, await source.rollingRestart()));
       return send(res, json(405, { status: 405, code: "method_not_allowed" }));

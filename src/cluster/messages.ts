@@ -3,7 +3,7 @@
 /** Worker → primary. */
 export type WorkerMessage =
   /** The worker serves: its gateway listens on the shared port, its admin API on a private one. */
-  | { type: "portcullis:ready"; port: number; adminPort: number | null };
+  { type: "portcullis:ready"; port: number; adminPort: number | null };
 
 /** Primary → worker. */
 export type PrimaryMessage =
@@ -14,5 +14,10 @@ export type PrimaryMessage =
 
 /** A message of Portcullis's own: other code in a worker may use the IPC channel too. */
 export function isClusterMessage(message: unknown): message is WorkerMessage | PrimaryMessage {
-  return typeof message === "object" && message !== null && typeof (message as { type?: unknown }).type === "string" && (message as { type: string }).type.startsWith("portcullis:");
+  return (
+    typeof message === "object" &&
+    message !== null &&
+    typeof (message as { type?: unknown }).type === "string" &&
+    (message as { type: string }).type.startsWith("portcullis:")
+  );
 }

@@ -45,7 +45,10 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   if (runtimeWarning) log.warn({ node: process.versions.node }, runtimeWarning);
   const count = workerCount(options.workers);
   if (config.store === "memory" && count > 1) {
-    log.warn({ workers: count }, "the in-memory store is per worker: rate limits, quotas and the cache count separately in each worker; set store to a redis:// URL to share them");
+    log.warn(
+      { workers: count },
+      "the in-memory store is per worker: rate limits, quotas and the cache count separately in each worker; set store to a redis:// URL to share them",
+    );
   }
 
   const states = new Map<number, WorkerState>();
@@ -155,7 +158,13 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const admin = config.admin.enabled
     ? createClusterAdmin({
         workerAdminPorts: () => serving().map((state) => state.adminPort!),
-        workers: () => [...states.values()].map((state) => ({ worker: state.number, pid: state.worker.process.pid, startedAt: new Date(state.startedAt).toISOString(), serving: state.port !== null && !state.retiring })),
+        workers: () =>
+          [...states.values()].map((state) => ({
+            worker: state.number,
+            pid: state.worker.process.pid,
+            startedAt: new Date(state.startedAt).toISOString(),
+            serving: state.port !== null && !state.retiring,
+          })),
         rollingRestart,
         token: () => config.admin.token,
       })
@@ -168,7 +177,10 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
     adminPort = (admin.address() as AddressInfo).port;
   }
   const port = serving()[0]?.port ?? null;
-  log.info({ port, adminPort, workers: count, pids: [...states.values()].map((state) => state.worker.process.pid), config: configPath }, "portcullis listening");
+  log.info(
+    { port, adminPort, workers: count, pids: [...states.values()].map((state) => state.worker.process.pid), config: configPath },
+    "portcullis listening",
+  );
 
   async function shutdown(signal: string): Promise<void> {
     if (shuttingDown) return;

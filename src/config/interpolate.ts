@@ -48,4 +48,3 @@ function typedScalar(text: string): unknown {
     return text;
   }
 }
-

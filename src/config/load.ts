@@ -61,7 +61,10 @@ export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv =
 }
 
 /** Reads the PEM files the config names (relative to the config file), or says which one it could not. */
-function readTlsFiles(source: SourceDocument, raw: RawConfig): { listen: TlsListenConfig | null; upstreams: Map<string, UpstreamTlsConfig>; issues: ConfigIssue[] } {
+function readTlsFiles(
+  source: SourceDocument,
+  raw: RawConfig,
+): { listen: TlsListenConfig | null; upstreams: Map<string, UpstreamTlsConfig>; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const read = (file: string, kind: PemKind, at: FieldPath): { text: string; path: string } => {
     const path = resolve(dirname(source.file), file);
@@ -91,7 +94,10 @@ function readTlsFiles(source: SourceDocument, raw: RawConfig): { listen: TlsList
     const clientCa = tls.clientCa ? read(tls.clientCa, "certificate", [...at, "clientCa"]) : null;
     listen = {
       ...pair(tls.cert, tls.key, at),
-      certificates: (tls.certificates ?? []).map((entry, i) => ({ ...pair(entry.cert, entry.key, [...at, "certificates", i]), serverNames: (entry.serverNames ?? []).map((name) => name.toLowerCase()) })),
+      certificates: (tls.certificates ?? []).map((entry, i) => ({
+        ...pair(entry.cert, entry.key, [...at, "certificates", i]),
+        serverNames: (entry.serverNames ?? []).map((name) => name.toLowerCase()),
+      })),
       clientCa: clientCa?.text ?? null,
       clientCaPath: clientCa?.path ?? null,
       requestClientCert: tls.requestClientCert,
@@ -230,7 +236,15 @@ interface RawUpstream {
   };
 }
 interface RawConfig {
-  listen: { port: number; host: string; trustedProxies?: string[]; requestIdHeader: string; http2: boolean; h2c: boolean; tls?: { cert: string; key: string; certificates?: { cert: string; key: string; serverNames?: string[] }[]; clientCa?: string; requestClientCert: boolean } };
+  listen: {
+    port: number;
+    host: string;
+    trustedProxies?: string[];
+    requestIdHeader: string;
+    http2: boolean;
+    h2c: boolean;
+    tls?: { cert: string; key: string; certificates?: { cert: string; key: string; serverNames?: string[] }[]; clientCa?: string; requestClientCert: boolean };
+  };
   admin: { enabled: boolean; port: number; host: string; token?: string };
   store: string;
   plugins?: RawAttachment[];
@@ -238,8 +252,24 @@ interface RawConfig {
   apis: RawApi[];
   limits: { maxBodySize: string | number; shutdownTimeout: string | number; headersTimeout: string | number };
   log: { level: string; access: boolean; redact: string[] };
-  telemetry: { exporter?: TelemetryConfig["exporter"]; endpoint?: string; sampling?: number; serviceName?: string; resourceAttributes?: Record<string, string>; queueSize: number; batchSize: number; exportInterval: string | number; debugToken: string };
-  sandbox: { timeout: string | number; cpu: string | number; memory: string | number; breaker: { failures: number; coolDown: string | number }; plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }> };
+  telemetry: {
+    exporter?: TelemetryConfig["exporter"];
+    endpoint?: string;
+    sampling?: number;
+    serviceName?: string;
+    resourceAttributes?: Record<string, string>;
+    queueSize: number;
+    batchSize: number;
+    exportInterval: string | number;
+    debugToken: string;
+  };
+  sandbox: {
+    timeout: string | number;
+    cpu: string | number;
+    memory: string | number;
+    breaker: { failures: number; coolDown: string | number };
+    plugins: Record<string, { timeout?: string | number; cpu?: string | number; memory?: string | number }>;
+  };
   consumers: { id: string; username?: string; groups: string[]; custom: Record<string, unknown>; keys: string[]; password?: string }[];
   consumerHeaders: { id: string; username: string; groups: string };
 }
@@ -247,7 +277,14 @@ interface RawConfig {
 /** The telemetry section over the OTEL_* environment variables (the section wins), then the defaults. */
 function telemetryConfig(raw: RawConfig["telemetry"], env: NodeJS.ProcessEnv = process.env): TelemetryConfig {
   const fromEnv = env.OTEL_TRACES_EXPORTER?.split(",")[0]?.trim();
-  const envExporter = fromEnv === "otlp" ? (env.OTEL_EXPORTER_OTLP_PROTOCOL === "grpc" ? "otlp-grpc" : "otlp-http") : fromEnv === "console" || fromEnv === "none" ? fromEnv : undefined;
+  const envExporter =
+    fromEnv === "otlp"
+      ? env.OTEL_EXPORTER_OTLP_PROTOCOL === "grpc"
+        ? "otlp-grpc"
+        : "otlp-http"
+      : fromEnv === "console" || fromEnv === "none"
+        ? fromEnv
+        : undefined;
   const envRatio = Number(env.OTEL_TRACES_SAMPLER_ARG);
   const envAttributes: Record<string, string> = {};
   for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? "").split(",")) {
@@ -292,7 +329,9 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
 
   const admin = config.admin;
   if (admin.enabled && !isLoopback(admin.host) && !admin.token) {
-    issues.push(issueAt(source, ["admin", "host"], `the admin API on ${admin.host} would be open to the network: set admin.token, or bind it to loopback (127.0.0.1)`));
+    issues.push(
+      issueAt(source, ["admin", "host"], `the admin API on ${admin.host} would be open to the network: set admin.token, or bind it to loopback (127.0.0.1)`),
+    );
   }
 
   for (const [name, upstream] of Object.entries(config.upstreams)) {
@@ -328,14 +367,16 @@ function checkReferences(source: SourceDocument, config: RawConfig): ConfigIssue
   const usernames = new Set<string>();
   config.consumers.forEach((consumer, c) => {
     const login = consumer.username ?? consumer.id;
-    if (consumer.password !== undefined && usernames.has(login)) issues.push(issueAt(source, ["consumers", c, "username"], `another consumer with a password is already '${login}'`));
+    if (consumer.password !== undefined && usernames.has(login))
+      issues.push(issueAt(source, ["consumers", c, "username"], `another consumer with a password is already '${login}'`));
     if (consumer.password !== undefined) usernames.add(login);
     if (consumerIds.has(consumer.id)) issues.push(issueAt(source, ["consumers", c, "id"], `another consumer is already '${consumer.id}'`));
     consumerIds.add(consumer.id);
     consumer.keys.forEach((key, k) => {
       const digest = key.toLowerCase();
       const owner = keyOwners.get(digest);
-      if (owner !== undefined && owner !== consumer.id) issues.push(issueAt(source, ["consumers", c, "keys", k], `this key also belongs to consumer '${owner}'`));
+      if (owner !== undefined && owner !== consumer.id)
+        issues.push(issueAt(source, ["consumers", c, "keys", k], `this key also belongs to consumer '${owner}'`));
       keyOwners.set(digest, consumer.id);
     });
   });

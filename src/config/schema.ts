@@ -21,7 +21,7 @@ const size = {
 
 const headerOrQueryPredicates = {
   type: "object",
-  description: "Name → value that must be present. A value of \"*\" only requires presence.",
+  description: 'Name → value that must be present. A value of "*" only requires presence.',
   additionalProperties: { type: "string" },
 };
 
@@ -110,7 +110,8 @@ const upstream = {
       description: '"preserve" keeps the client\'s Host, "target" sends the target\'s host:port, anything else is sent as is.',
     },
     timeouts: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         connect: { ...duration, default: "2s" },
@@ -119,13 +120,20 @@ const upstream = {
       },
     },
     retries: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         attempts: { type: "integer", minimum: 0, maximum: 10, default: 2, description: "Retries after the first try." },
-        onStatus: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [], description: "Upstream statuses that are retried on another target (idempotent methods only)." },
+        onStatus: {
+          type: "array",
+          items: { type: "integer", minimum: 500, maximum: 599 },
+          default: [],
+          description: "Upstream statuses that are retried on another target (idempotent methods only).",
+        },
         budget: {
-          type: "object", default: {},
+          type: "object",
+          default: {},
           additionalProperties: false,
           properties: {
             ratio: { type: "number", minimum: 0, maximum: 1, default: 0.2 },
@@ -135,11 +143,17 @@ const upstream = {
       },
     },
     passiveHealth: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         failures: { type: "integer", minimum: 1, default: 3, description: "Consecutive failures that eject a target." },
-        statuses: { type: "array", items: { type: "integer", minimum: 500, maximum: 599 }, default: [502, 503, 504], description: "Upstream statuses that count as failures." },
+        statuses: {
+          type: "array",
+          items: { type: "integer", minimum: 500, maximum: 599 },
+          default: [502, 503, 504],
+          description: "Upstream statuses that count as failures.",
+        },
         ejectFor: { ...duration, default: "10s", description: "First ejection; each further one doubles it." },
         maxEjectFor: { ...duration, default: "5m" },
       },
@@ -165,7 +179,10 @@ const routeTimeouts = {
   additionalProperties: false,
   description: "Per-route timeouts; an operation's override its API's, and both override the upstream's.",
   properties: {
-    read: { ...duration, description: "Longest silence from the upstream, before the headers and between body chunks: the idle timeout of event streams and long polls." },
+    read: {
+      ...duration,
+      description: "Longest silence from the upstream, before the headers and between body chunks: the idle timeout of event streams and long polls.",
+    },
   },
 };
 
@@ -229,7 +246,8 @@ export const configSchema = {
   required: ["upstreams", "apis"],
   properties: {
     listen: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         port: { type: "integer", minimum: 0, maximum: 65535, default: 8080 },
@@ -260,18 +278,27 @@ export const configSchema = {
                 properties: {
                   cert: { type: "string", minLength: 1 },
                   key: { type: "string", minLength: 1 },
-                  serverNames: { type: "array", items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9.-]+$" }, description: "Names this certificate serves (default: the DNS names in the certificate)." },
+                  serverNames: {
+                    type: "array",
+                    items: { type: "string", pattern: "^(\\*\\.)?[A-Za-z0-9.-]+$" },
+                    description: "Names this certificate serves (default: the DNS names in the certificate).",
+                  },
                 },
               },
             },
             clientCa: { type: "string", minLength: 1, description: "PEM CA bundle that client certificates are verified against (for mtls-auth)." },
-            requestClientCert: { type: "boolean", default: false, description: "Ask clients for a certificate; mtls-auth decides per route what a missing or bad one means." },
+            requestClientCert: {
+              type: "boolean",
+              default: false,
+              description: "Ask clients for a certificate; mtls-auth decides per route what a missing or bad one means.",
+            },
           },
         },
       },
     },
     admin: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         enabled: { type: "boolean", default: true },
@@ -289,7 +316,8 @@ export const configSchema = {
     upstreams: { type: "object", additionalProperties: upstream },
     apis: { type: "array", items: api },
     limits: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         maxBodySize: { ...size, default: "10mb", description: "Largest body the gateway buffers for plugins." },
@@ -298,7 +326,8 @@ export const configSchema = {
       },
     },
     consumers: {
-      type: "array", default: [],
+      type: "array",
+      default: [],
       description: "Who calls the APIs. Auth plugins resolve a request to one of these; plugins see it as ctx.consumer.",
       items: {
         type: "object",
@@ -312,7 +341,7 @@ export const configSchema = {
           keys: {
             type: "array",
             default: [],
-            description: "API keys for key-auth, stored hashed: \"sha256:<64 hex digits>\" of the key. List two while rotating.",
+            description: 'API keys for key-auth, stored hashed: "sha256:<64 hex digits>" of the key. List two while rotating.',
             items: { type: "string", pattern: "^sha256:[0-9a-fA-F]{64}$" },
           },
           password: {
@@ -324,7 +353,8 @@ export const configSchema = {
       },
     },
     consumerHeaders: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       description: "Headers that tell the upstream who the consumer is. Clients' own copies are always removed.",
       properties: {
@@ -334,7 +364,8 @@ export const configSchema = {
       },
     },
     sandbox: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       description: "Budgets of sandboxed plugins: defaults here, a plugin's own `limits` next, `plugins.<name>` over both.",
       properties: {
@@ -342,7 +373,8 @@ export const configSchema = {
         cpu: { ...duration, default: "50ms", description: "CPU time a hook may use while its promise is pending; above it the isolate is disposed." },
         memory: { ...size, default: "64mb", description: "Heap limit of each plugin's isolate." },
         breaker: {
-          type: "object", default: {},
+          type: "object",
+          default: {},
           additionalProperties: false,
           properties: {
             failures: { type: "integer", minimum: 1, default: 5, description: "Faults in a row that switch a plugin off." },
@@ -350,7 +382,8 @@ export const configSchema = {
           },
         },
         plugins: {
-          type: "object", default: {},
+          type: "object",
+          default: {},
           description: "Overrides per plugin name.",
           additionalProperties: {
             type: "object",
@@ -361,32 +394,48 @@ export const configSchema = {
       },
     },
     log: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       properties: {
         level: { enum: ["trace", "debug", "info", "warn", "error", "fatal", "silent"], default: "info" },
         access: { type: "boolean", default: true, description: "One log line per request." },
         redact: {
-          type: "array", items: { type: "string", minLength: 1 },
+          type: "array",
+          items: { type: "string", minLength: 1 },
           default: ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "apiKey", "password", "token"],
           description: "Field names whose values are written as [redacted] wherever they appear in a log line (any depth).",
         },
       },
     },
     telemetry: {
-      type: "object", default: {},
+      type: "object",
+      default: {},
       additionalProperties: false,
       description: "OpenTelemetry traces. Fields left out fall back to the standard OTEL_* environment variables, then to the defaults. Read at start.",
       properties: {
         exporter: { enum: ["otlp-http", "otlp-grpc", "console", "none"], description: "Where spans go (OTEL_TRACES_EXPORTER; default none)." },
         endpoint: { type: "string", description: "OTLP endpoint (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT)." },
-        sampling: { type: "number", minimum: 0, maximum: 1, description: "Share of new traces recorded (OTEL_TRACES_SAMPLER_ARG; default 1). A sampled parent is always followed." },
+        sampling: {
+          type: "number",
+          minimum: 0,
+          maximum: 1,
+          description: "Share of new traces recorded (OTEL_TRACES_SAMPLER_ARG; default 1). A sampled parent is always followed.",
+        },
         serviceName: { type: "string", minLength: 1, description: "service.name (OTEL_SERVICE_NAME; default portcullis)." },
-        resourceAttributes: { type: "object", additionalProperties: { type: "string" }, description: "More resource attributes (besides OTEL_RESOURCE_ATTRIBUTES)." },
+        resourceAttributes: {
+          type: "object",
+          additionalProperties: { type: "string" },
+          description: "More resource attributes (besides OTEL_RESOURCE_ATTRIBUTES).",
+        },
         queueSize: { type: "integer", minimum: 1, default: 4096, description: "Finished spans waiting for export; beyond it spans are dropped (and counted)." },
         batchSize: { type: "integer", minimum: 1, default: 512 },
         exportInterval: { ...duration, default: "1s" },
-        debugToken: { type: "string", default: "", description: "With a token, requests carrying x-portcullis-debug: <token> get x-portcullis-timing (each plugin's time per phase)." },
+        debugToken: {
+          type: "string",
+          default: "",
+          description: "With a token, requests carrying x-portcullis-debug: <token> get x-portcullis-timing (each plugin's time per phase).",
+        },
       },
     },
   },

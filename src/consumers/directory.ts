@@ -16,7 +16,12 @@ export class ConsumerDirectory {
 
   constructor(consumers: ConsumerConfig[]) {
     for (const config of consumers) {
-      const consumer: Consumer = Object.freeze({ id: config.id, username: config.username, groups: Object.freeze([...config.groups]), custom: Object.freeze({ ...config.custom }) });
+      const consumer: Consumer = Object.freeze({
+        id: config.id,
+        username: config.username,
+        groups: Object.freeze([...config.groups]),
+        custom: Object.freeze({ ...config.custom }),
+      });
       this.byId.set(consumer.id, consumer);
       for (const hash of config.keyHashes) this.byKeyHash.set(hash, consumer);
       if (config.passwordHash) this.withPassword.set(config.username ?? config.id, { consumer, passwordHash: config.passwordHash });

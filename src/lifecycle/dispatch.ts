@@ -42,7 +42,17 @@ export async function dispatch(call: InFlight, plan: UpstreamPlan, services: Gat
     return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
   }
   if (route.exchange) {
-    const exchange = new GatewayExchange({ req, reply, upstream, request, requestId, hashKey: plan.hashKey, trace, readTimeoutMs: route.operation.readTimeoutMs, log });
+    const exchange = new GatewayExchange({
+      req,
+      reply,
+      upstream,
+      request,
+      requestId,
+      hashKey: plan.hashKey,
+      trace,
+      readTimeoutMs: route.operation.readTimeoutMs,
+      log,
+    });
     try {
       await route.exchange.hooks.exchange!(request, contextFor(route.exchange, scope), exchange);
     } catch (error) {

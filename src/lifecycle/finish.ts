@@ -36,10 +36,24 @@ export function finish(call: InFlight, outcome: Outcome, services: GatewayServic
     });
   }
   if (call.tail) {
-    recentRequests.record({ at: new Date().toISOString(), requestId, method, path: originalPath, route: route ? route.label : null, status: outcome.status, durationMs, upstream: outcome.target, timings: call.timings ?? [] });
+    recentRequests.record({
+      at: new Date().toISOString(),
+      requestId,
+      method,
+      path: originalPath,
+      route: route ? route.label : null,
+      status: outcome.status,
+      durationMs,
+      upstream: outcome.target,
+      timings: call.timings ?? [],
+    });
   }
   const scope = call.scope;
   if (route && scope && route.hooks.log) {
-    runLogPhase(route.chain, { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target }, scope);
+    runLogPhase(
+      route.chain,
+      { requestId, method, path: originalPath, status: outcome.status, durationMs, route: route.label, upstream: outcome.target },
+      scope,
+    );
   }
 }

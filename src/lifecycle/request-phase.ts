@@ -19,7 +19,10 @@ export async function requestPhase(call: InFlight): Promise<boolean> {
   const phase = runRequestPhase(chain, call.request!, scope);
   // Synchronous hooks (most built-ins) make no promise to wait for.
   const result = phase instanceof Promise ? await phase : phase;
-  call.reply.afterRequestPhase(scope, route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? call.runtime.config.limits.maxBodyBytes : null } : null);
+  call.reply.afterRequestPhase(
+    scope,
+    route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? call.runtime.config.limits.maxBodyBytes : null } : null,
+  );
   if (!result.answer) return true;
   await sendAnswer(call.reply, result.answer);
   return false;
@@ -34,7 +37,10 @@ export function sendAnswer(reply: Reply, answer: PluginAnswer): void | Promise<v
   else if (Buffer.isBuffer(body)) [bytes, contentType] = [body, "application/octet-stream"];
   else if (typeof body === "string") [bytes, contentType] = [Buffer.from(body), "text/plain; charset=utf-8"];
   else [bytes, contentType] = [Buffer.from(JSON.stringify(body)), "application/json"];
-  const headers: OutgoingHttpHeaders = { ...(contentType && answer.headers?.["content-type"] === undefined ? { "content-type": contentType } : {}), ...answer.headers };
+  const headers: OutgoingHttpHeaders = {
+    ...(contentType && answer.headers?.["content-type"] === undefined ? { "content-type": contentType } : {}),
+    ...answer.headers,
+  };
   // 204 and 304 carry no body; a 304's Content-Length, if any, speaks of the stored representation.
   if (answer.status !== 204 && answer.status !== 304) headers["content-length"] = bytes.length;
   return reply.send(answer.status, headers, bytes);

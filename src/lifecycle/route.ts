@@ -23,7 +23,18 @@ export function route(call: InFlight, services: GatewayServices): boolean {
   const traced = call.traced;
   call.route = found;
   call.params = matched.params;
-  call.scope = { requestId: call.requestId, route: found.info, vars: {}, log: services.log, consumer: null, trace: traced?.trace ?? null, traceId: traced?.span.spanContext().traceId, timings: call.timings, showTimings: call.debug, startedAt: call.started };
+  call.scope = {
+    requestId: call.requestId,
+    route: found.info,
+    vars: {},
+    log: services.log,
+    consumer: null,
+    trace: traced?.trace ?? null,
+    traceId: traced?.span.spanContext().traceId,
+    timings: call.timings,
+    showTimings: call.debug,
+    startedAt: call.started,
+  };
   if (traced) {
     traced.span.updateName(`${method} ${found.path}`);
     traced.span.setAttributes({ "http.route": found.path, "portcullis.api": found.info.api, "portcullis.operation": found.info.operation });

@@ -45,7 +45,12 @@ export class ListenerCertificates {
   /** Every file the certificates come from, for the watcher. */
   files(): string[] {
     const tls = this.current;
-    return [tls.certPath, tls.keyPath, ...(tls.clientCaPath ? [tls.clientCaPath] : []), ...tls.certificates.flatMap((entry) => [entry.certPath, entry.keyPath])];
+    return [
+      tls.certPath,
+      tls.keyPath,
+      ...(tls.clientCaPath ? [tls.clientCaPath] : []),
+      ...tls.certificates.flatMap((entry) => [entry.certPath, entry.keyPath]),
+    ];
   }
 
   readonly sniCallback = (servername: string, done: (error: Error | null, context?: SecureContext) => void): void => {

@@ -54,7 +54,8 @@ export class GatewayHttp2Response extends Http2ServerResponse {
   }
 
   override writeHead(statusCode: number, statusMessageOrHeaders?: string | OutgoingHttpHeaders, headers?: OutgoingHttpHeaders): this {
-    if (typeof statusMessageOrHeaders === "object" && !Array.isArray(statusMessageOrHeaders)) return super.writeHead(statusCode, withoutConnectionHeaders(statusMessageOrHeaders));
+    if (typeof statusMessageOrHeaders === "object" && !Array.isArray(statusMessageOrHeaders))
+      return super.writeHead(statusCode, withoutConnectionHeaders(statusMessageOrHeaders));
     if (headers && !Array.isArray(headers)) return super.writeHead(statusCode, statusMessageOrHeaders as string, withoutConnectionHeaders(headers));
     return super.writeHead(statusCode, statusMessageOrHeaders as string);
   }

@@ -9,7 +9,17 @@
 // of HTTP/1.1 connections to the upgrade handler. Certificates are reloaded when their files change.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { Http2ServerRequest as Http2ServerRequestClass, Http2ServerResponse as Http2ServerResponseClass, createSecureServer, createServer as createHttp2Server, type Http2SecureServer, type Http2Server, type Http2Session, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import {
+  Http2ServerRequest as Http2ServerRequestClass,
+  Http2ServerResponse as Http2ServerResponseClass,
+  createSecureServer,
+  createServer as createHttp2Server,
+  type Http2SecureServer,
+  type Http2Server,
+  type Http2Session,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
 import { createServer as createNetServer, Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
@@ -187,7 +197,15 @@ function tlsControl(certificates: ListenerCertificates | null, server: { setSecu
   };
 }
 
-async function openHttp1(server: HttpServer, config: GatewayConfig, port: number, protocols: string[], handlers: ListenerHandlers, certificates: ListenerCertificates | null, log: Logger): Promise<Listener> {
+async function openHttp1(
+  server: HttpServer,
+  config: GatewayConfig,
+  port: number,
+  protocols: string[],
+  handlers: ListenerHandlers,
+  certificates: ListenerCertificates | null,
+  log: Logger,
+): Promise<Listener> {
   server.on("clientError", handlers.clientError);
   server.on("upgrade", handlers.upgrade);
   const bound = await listenOn(server, port, config.listen.host);
@@ -262,7 +280,14 @@ async function openCleartextBoth(config: GatewayConfig, port: number, http1: Htt
 }
 
 /** HTTPS with ALPN: h2 for clients that offer it, HTTP/1.1 for the rest. */
-async function openSecureHttp2(config: GatewayConfig, port: number, secure: object, certificates: ListenerCertificates, handlers: ListenerHandlers, log: Logger): Promise<Listener> {
+async function openSecureHttp2(
+  config: GatewayConfig,
+  port: number,
+  secure: object,
+  certificates: ListenerCertificates,
+  handlers: ListenerHandlers,
+  log: Logger,
+): Promise<Listener> {
   const server = createSecureServer({ ...secure, ...http2Options, allowHTTP1: true }, (req, res) => onRequest(req, res));
   const sessions = trackSessions(server, log);
   // HTTP/1.1 connections on this server: Node does not track them, so the listener does, with

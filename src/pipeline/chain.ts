@@ -94,7 +94,16 @@ export class ChainBuilder {
       this.issue(attachment, `could not be set up: ${(error as Error).message}`);
       return null;
     }
-    const link: ChainLink = { name: attachment.name, id: attachment.id, scope, options, onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed", hooks, definition, counts: countsFor(attachment.name) };
+    const link: ChainLink = {
+      name: attachment.name,
+      id: attachment.id,
+      scope,
+      options,
+      onError: attachment.onError ?? definition.defaultOnError ?? "fail-closed",
+      hooks,
+      definition,
+      counts: countsFor(attachment.name),
+    };
     this.links.set(attachment, link);
     return link;
   }

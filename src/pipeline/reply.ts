@@ -124,7 +124,13 @@ export class Reply {
   }
 
   /** The response phase over a body read for it (decompressed), within `limit`. */
-  private async respondWithBody(status: number, headers: OutgoingHttpHeaders, body: Buffer | UpstreamBody | Readable, phase: ResponsePhase, limit: number): Promise<void> {
+  private async respondWithBody(
+    status: number,
+    headers: OutgoingHttpHeaders,
+    body: Buffer | UpstreamBody | Readable,
+    phase: ResponsePhase,
+    limit: number,
+  ): Promise<void> {
     const encoding = headers["content-encoding"] as string | undefined;
     let offered: Buffer | null;
     if (Buffer.isBuffer(body)) offered = decodeResponseBody(body, encoding, limit);
@@ -194,7 +200,8 @@ export class Reply {
     }
     this.onClientGone = null;
     let outcome: Outcome;
-    if (finished || this.error !== null) outcome = { status: res.headersSent ? res.statusCode : 499, target: this.target, attempts: this.attempts, bytes: this.bytes, error: this.error };
+    if (finished || this.error !== null)
+      outcome = { status: res.headersSent ? res.statusCode : 499, target: this.target, attempts: this.attempts, bytes: this.bytes, error: this.error };
     else outcome = { status: 499, target: this.target, attempts: this.attempts, bytes: this.bytes, error: "client closed the connection" }; // 499: the nginx convention
     this.closed = outcome;
     this.whenClosed?.(outcome);

@@ -105,7 +105,13 @@ type Phase = PluginTiming["phase"];
  * version (sandboxed plugins) and phase, its decision (continue, answered, error, timeout) and, for
  * sandboxed plugins, the CPU its isolate spent.
  */
-function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (ctx: PluginContext) => T | Promise<T>, answered: (value: T) => boolean): T | Promise<T> {
+function observed<T>(
+  link: ChainLink,
+  phase: Phase,
+  scope: PhaseScope,
+  invoke: (ctx: PluginContext) => T | Promise<T>,
+  answered: (value: T) => boolean,
+): T | Promise<T> {
   const ctx = new HookContext(link.options, scope);
   const started = scope.timings ? performance.now() : 0;
   const cpuBefore = link.definition.cpuMs ? link.definition.cpuMs() : null;
@@ -114,7 +120,11 @@ function observed<T>(link: ChainLink, phase: Phase, scope: PhaseScope, invoke: (
   if (traced) {
     const version = link.definition.version;
     span = traced.tracer.startSpan(`plugin ${link.name} ${phase}`, undefined, traced.context);
-    span.setAttributes(version ? { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase, "portcullis.plugin.version": version } : { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase });
+    span.setAttributes(
+      version
+        ? { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase, "portcullis.plugin.version": version }
+        : { "portcullis.plugin.name": link.name, "portcullis.plugin.phase": phase },
+    );
     ctx.span = span;
   }
   const finish = (decision: string) => {
@@ -168,7 +178,15 @@ export function runRequestPhase(chain: ChainLink[], request: PluginRequest, scop
     link.counts.calls++;
     let answer: PluginAnswer | void | Promise<PluginAnswer | void>;
     try {
-      answer = watch ? observed(link, "request", scope, (ctx) => link.hooks.onRequest!(request, ctx), (value) => Boolean(value)) : link.hooks.onRequest(request, contextFor(link, scope));
+      answer = watch
+        ? observed(
+            link,
+            "request",
+            scope,
+            (ctx) => link.hooks.onRequest!(request, ctx),
+            (value) => Boolean(value),
+          )
+        : link.hooks.onRequest(request, contextFor(link, scope));
     } catch (error) {
       const fault = requestFault(link, error, scope, i);
       if (fault) return fault;
@@ -180,7 +198,13 @@ export function runRequestPhase(chain: ChainLink[], request: PluginRequest, scop
   return { answer: null, ran: chain.length };
 }
 
-async function settleRequestHook(chain: ChainLink[], request: PluginRequest, scope: PhaseScope, at: number, pending: Promise<PluginAnswer | void>): Promise<RequestPhaseResult> {
+async function settleRequestHook(
+  chain: ChainLink[],
+  request: PluginRequest,
+  scope: PhaseScope,
+  at: number,
+  pending: Promise<PluginAnswer | void>,
+): Promise<RequestPhaseResult> {
   try {
     const answer = await pending;
     if (answer) return { answer, ran: at + 1 };
@@ -210,7 +234,15 @@ export function runResponsePhase(chain: ChainLink[], ran: number, response: Plug
     link.counts.calls++;
     let pending: void | Promise<void>;
     try {
-      pending = watch ? observed(link, "response", scope, (ctx) => link.hooks.onResponse!(response, ctx), () => false) : link.hooks.onResponse(response, contextFor(link, scope));
+      pending = watch
+        ? observed(
+            link,
+            "response",
+            scope,
+            (ctx) => link.hooks.onResponse!(response, ctx),
+            () => false,
+          )
+        : link.hooks.onResponse(response, contextFor(link, scope));
     } catch (error) {
       responseFault(link, error, response, scope);
       continue;

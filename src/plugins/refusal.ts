@@ -14,7 +14,13 @@ export function refuse(ctx: PluginContext, plugin: string, status: 401 | 403 | 5
 }
 
 /** A plugin's answer as problem+json: status, code and detail, with more headers or members when given. */
-export function problemAnswer(ctx: PluginContext, status: number, code: string, detail: string, more: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {}): PluginAnswer {
+export function problemAnswer(
+  ctx: PluginContext,
+  status: number,
+  code: string,
+  detail: string,
+  more: { headers?: Record<string, string>; extensions?: Record<string, unknown> } = {},
+): PluginAnswer {
   return {
     status,
     headers: { ...more.headers, "content-type": "application/problem+json" },

@@ -49,7 +49,9 @@ function lookupFor(expression: string): Lookup {
   const dot = expression.indexOf(".");
   const source = dot > 0 ? SOURCES[expression.slice(0, dot)] : undefined;
   if (!source || dot === expression.length - 1) {
-    throw new Error(`unknown template value {{ ${expression} }} (use headers.<name>, query.<name>, params.<name>, consumer.id|username|groups, vars.<name>, method, path, clientIp or requestId)`);
+    throw new Error(
+      `unknown template value {{ ${expression} }} (use headers.<name>, query.<name>, params.<name>, consumer.id|username|groups, vars.<name>, method, path, clientIp or requestId)`,
+    );
   }
   return source(expression.slice(dot + 1));
 }

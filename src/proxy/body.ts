@@ -96,7 +96,11 @@ export interface BodyForPlugins {
   decoded: Buffer | null;
 }
 
-export async function readBodyForPlugins(stream: Readable & { complete?: boolean }, limit: number, contentEncoding: string | undefined): Promise<BodyForPlugins> {
+export async function readBodyForPlugins(
+  stream: Readable & { complete?: boolean },
+  limit: number,
+  contentEncoding: string | undefined,
+): Promise<BodyForPlugins> {
   const read = await collectResponseBody(stream, limit);
   const raw = read.complete ? Buffer.concat(read.chunks, read.size) : null;
   return { chunks: read.chunks, raw, decoded: raw ? decodeResponseBody(raw, contentEncoding, limit) : null };
@@ -106,7 +110,11 @@ export async function readBodyForPlugins(stream: Readable & { complete?: boolean
  * The body to send after the response phase when a plugin replaced the one it was offered (with
  * the headers fitted to it), or null when the plugins left it alone.
  */
-export function replacedBody(response: { headers: OutgoingHttpHeaders; body: Buffer | string | null }, offered: Buffer | string | null, upstream: { etag?: unknown; "content-encoding"?: unknown }): Buffer | null {
+export function replacedBody(
+  response: { headers: OutgoingHttpHeaders; body: Buffer | string | null },
+  offered: Buffer | string | null,
+  upstream: { etag?: unknown; "content-encoding"?: unknown },
+): Buffer | null {
   if (response.body === offered || response.body === null) return null;
   const body = toBuffer(response.body);
   fitHeadersToNewBody(response.headers, body, upstream);

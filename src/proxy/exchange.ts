@@ -59,7 +59,14 @@ export class GatewayExchange implements UpstreamExchange {
     if (!result.ok) return { ok: false, status: result.status, code: result.code, detail: result.detail };
     // Should the upstream break off mid-body, the client's response (fed from it, perhaps through a copy) is cut too.
     result.body.onBroken = (error) => reply.cut(error.message);
-    return { ok: true, status: result.status, headers: result.headers, body: result.body.toReadable(), requestTime: result.requestTime, responseTime: result.responseTime };
+    return {
+      ok: true,
+      status: result.status,
+      headers: result.headers,
+      body: result.body.toReadable(),
+      requestTime: result.requestTime,
+      responseTime: result.responseTime,
+    };
   }
 
   respond(response: ExchangeResponse): Promise<void> {
@@ -83,15 +90,35 @@ async function echoFetch(req: IncomingMessage, request: PluginRequest, headers: 
   const echoed = await echoRequest(req, request.method, request.path + request.search, request.body === null ? null : toBuffer(request.body));
   echoed.headers = headers as IncomingMessage["headers"];
   const body = Buffer.from(JSON.stringify(echoed));
-  return { ok: true, status: 200, headers: { "content-type": "application/json", "content-length": body.length, date: new Date().toUTCString() }, body: Readable.from([body]), requestTime, responseTime: Date.now() };
+  return {
+    ok: true,
+    status: 200,
+    headers: { "content-type": "application/json", "content-length": body.length, date: new Date().toUTCString() },
+    body: Readable.from([body]),
+    requestTime,
+    responseTime: Date.now(),
+  };
 }
 
 /** A request of its own to one target of the pool, through its undici client, within the pool's total timeout; no retries. */
-async function detachedFetch(upstream: Upstream, method: string, pathAndSearch: string, headers: OutgoingHttpHeaders, log: Logger): Promise<FetchedResponse | FetchFailure> {
+async function detachedFetch(
+  upstream: Upstream,
+  method: string,
+  pathAndSearch: string,
+  headers: OutgoingHttpHeaders,
+  log: Logger,
+): Promise<FetchedResponse | FetchFailure> {
   const requestTime = Date.now();
   if (upstream.kind === "echo") {
     const body = Buffer.from(JSON.stringify({ method, path: pathAndSearch, headers, body: null }));
-    return { ok: true, status: 200, headers: { "content-type": "application/json", "content-length": body.length, date: new Date().toUTCString() }, body: Readable.from([body]), requestTime, responseTime: Date.now() };
+    return {
+      ok: true,
+      status: 200,
+      headers: { "content-type": "application/json", "content-length": body.length, date: new Date().toUTCString() },
+      body: Readable.from([body]),
+      requestTime,
+      responseTime: Date.now(),
+    };
   }
   const pool = upstream.pool;
   const target = pool.pick(null, null);
@@ -106,7 +133,13 @@ async function detachedFetch(upstream: Upstream, method: string, pathAndSearch: 
   if (pool.config.host === "target") forwarded.host = target.url.host;
   const timeout = pool.config.timeouts.totalMs;
   try {
-    const answer = await target.client!.request({ path: pathAndSearch, method: method as "GET", headers: forwarded, headersTimeout: timeout, bodyTimeout: timeout });
+    const answer = await target.client!.request({
+      path: pathAndSearch,
+      method: method as "GET",
+      headers: forwarded,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
     pool.reportSuccess(target);
     return { ok: true, status: answer.statusCode, headers: fromUpstream(answer.headers), body: answer.body, requestTime, responseTime: Date.now() };
   } catch (error) {

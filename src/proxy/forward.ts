@@ -212,7 +212,16 @@ export class Forwarding {
       return;
     }
     this.settled = true;
-    this.resolve({ ok: true, status, headers: fromUpstream(rawHeaders), body, target: attempt.target.origin, attempts: this.attempts, requestTime: this.requestTime, responseTime: Date.now() });
+    this.resolve({
+      ok: true,
+      status,
+      headers: fromUpstream(rawHeaders),
+      body,
+      target: attempt.target.origin,
+      attempts: this.attempts,
+      requestTime: this.requestTime,
+      responseTime: Date.now(),
+    });
   }
 
   onEnd(attempt: Attempt): void {
@@ -246,7 +255,8 @@ export class Forwarding {
       this.fail(502, "upstream_request_invalid", `the request could not be sent upstream: ${error.message}`);
       return;
     }
-    const timedOut: TimeoutKind | null = error.code === "UND_ERR_HEADERS_TIMEOUT" ? attempt.headersTimeoutKind : error.code === "UND_ERR_CONNECT_TIMEOUT" ? "connect" : null;
+    const timedOut: TimeoutKind | null =
+      error.code === "UND_ERR_HEADERS_TIMEOUT" ? attempt.headersTimeoutKind : error.code === "UND_ERR_CONNECT_TIMEOUT" ? "connect" : null;
     const connectFailure = CONNECT_FAILURES.has(error.code ?? "");
     const reason = timedOut ? `${timedOut} timeout` : connectFailure ? (error.code ?? error.message) : socketFailure(error);
     recordUpstream(pool.config.name, attempt.target.origin, "error", (performance.now() - attempt.startedAt) / 1000);

@@ -34,7 +34,10 @@ function forwardedForList(headers: IncomingHttpHeaders): string[] {
   const value = headers["x-forwarded-for"];
   if (!value) return [];
   const joined = Array.isArray(value) ? value.join(",") : value;
-  return joined.split(",").map((part) => plainAddress(part.trim())).filter(Boolean);
+  return joined
+    .split(",")
+    .map((part) => plainAddress(part.trim()))
+    .filter(Boolean);
 }
 
 /**

@@ -2,7 +2,17 @@
 // and are removed in both directions, including any header the Connection field names.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization"];
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
+];
 const HOP_BY_HOP_SET = new Set(HOP_BY_HOP);
 
 /** Header names the Connection field lists (besides the standard hop-by-hop ones). */

@@ -12,7 +12,16 @@ function probe(target: Target, check: HealthCheckConfig, tls: HttpsAgentOptions)
   const send = secure ? httpsRequest : request;
   return new Promise((resolve) => {
     const req = send(
-      { ...(secure ? tls : {}), hostname: target.url.hostname, port: target.url.port || (secure ? 443 : 80), path: check.path, method: "GET", agent: false, timeout: check.timeoutMs, headers: { "user-agent": "portcullis-health-check" } },
+      {
+        ...(secure ? tls : {}),
+        hostname: target.url.hostname,
+        port: target.url.port || (secure ? 443 : 80),
+        path: check.path,
+        method: "GET",
+        agent: false,
+        timeout: check.timeoutMs,
+        headers: { "user-agent": "portcullis-health-check" },
+      },
       (res) => {
         res.resume();
         const status = res.statusCode ?? 0;

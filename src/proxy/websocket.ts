@@ -37,7 +37,14 @@ export function upgradeOf(req: IncomingMessage): UpgradeRequest | undefined {
 /** True for a request that asks to become a WebSocket (RFC 6455 §4.1): GET, Upgrade: websocket. */
 export function asksForWebSocket(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
-  return req.method === "GET" && typeof upgrade === "string" && upgrade.toLowerCase().split(",").some((token) => token.trim() === "websocket");
+  return (
+    req.method === "GET" &&
+    typeof upgrade === "string" &&
+    upgrade
+      .toLowerCase()
+      .split(",")
+      .some((token) => token.trim() === "websocket")
+  );
 }
 
 /** Follows frame boundaries (RFC 6455 §5.2) of one direction of a connection, reading headers only. */
@@ -219,7 +226,12 @@ export function refuseUpgrade(socket: Duplex, status: number, code: string, deta
     return;
   }
   const body = problemBody({ status, code, detail, requestId });
-  const fields = Object.entries({ ...headers, "content-type": "application/problem+json", "content-length": String(Buffer.byteLength(body)), connection: "close" })
+  const fields = Object.entries({
+    ...headers,
+    "content-type": "application/problem+json",
+    "content-length": String(Buffer.byteLength(body)),
+    connection: "close",
+  })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
   endSoon(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${fields}\r\n${body}`);
@@ -239,7 +251,10 @@ export class WebSocketConnections {
     const { pool, upgrade, settings } = job;
     const socket = upgrade.socket as Socket;
     if (this.count(job.route) >= settings.maxConnections) {
-      refuseUpgrade(socket, 503, "too_many_websockets", `the route allows ${settings.maxConnections} open WebSocket connections`, job.requestId, { ...job.responseHeaders, "retry-after": "1" });
+      refuseUpgrade(socket, 503, "too_many_websockets", `the route allows ${settings.maxConnections} open WebSocket connections`, job.requestId, {
+        ...job.responseHeaders,
+        "retry-after": "1",
+      });
       return Promise.resolve({ status: 503, target: null, error: "too_many_websockets" });
     }
     const target = pool.pick(job.hashKey, null);
@@ -277,7 +292,9 @@ export class WebSocketConnections {
           void connection.done.then(() => this.open.delete(connection));
           settle({ status: 101, target: target.origin, error: null });
         });
-        proxyReq.once("response", (response: IncomingMessage) => settle({ status: response.statusCode ?? 502, target: target.origin, error: "upstream refused the upgrade" }));
+        proxyReq.once("response", (response: IncomingMessage) =>
+          settle({ status: response.statusCode ?? 502, target: target.origin, error: "upstream refused the upgrade" }),
+        );
       };
       const secure = target.url.protocol === "https:";
       proxy.ws(
@@ -285,7 +302,13 @@ export class WebSocketConnections {
         socket,
         upgrade.head,
         {
-          target: { protocol: target.url.protocol, hostname: target.url.hostname, host: target.url.hostname, port: target.url.port || (secure ? 443 : 80), path: job.pathAndSearch } as unknown as string,
+          target: {
+            protocol: target.url.protocol,
+            hostname: target.url.hostname,
+            host: target.url.hostname,
+            port: target.url.port || (secure ? 443 : 80),
+            path: job.pathAndSearch,
+          } as unknown as string,
           ...(secure ? { agent: pool.upgradeAgent!, secure: pool.config.tls?.verify ?? true } : {}),
           headers: job.headers as Record<string, string>,
         } as httpProxy.ServerOptions,
@@ -293,7 +316,14 @@ export class WebSocketConnections {
           pool.reportFailure(target, error.code ?? error.message);
           if (!settled) {
             job.log.warn({ requestId: job.requestId, target: target.origin, err: error }, "WebSocket upgrade to the upstream failed");
-            refuseUpgrade(socket, 502, "upstream_unavailable", `upstream '${pool.config.name}' failed: ${error.code ?? error.message}`, job.requestId, job.responseHeaders);
+            refuseUpgrade(
+              socket,
+              502,
+              "upstream_unavailable",
+              `upstream '${pool.config.name}' failed: ${error.code ?? error.message}`,
+              job.requestId,
+              job.responseHeaders,
+            );
           }
           release();
           settle({ status: 502, target: target.origin, error: error.code ?? error.message });

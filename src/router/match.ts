@@ -73,8 +73,7 @@ export function createMatcher<R extends MatchableRoute>(routes: R[]): RouteMatch
     routeOf.set(layer, route);
   }
   const checksHosts = routes.some((route) => route.hosts.length > 0);
-  const accepts = (route: R, ctx: Context, hostname: string) =>
-    (!checksHosts || hostMatches(route.hosts, hostname)) && predicatesHold(route.predicates, ctx);
+  const accepts = (route: R, ctx: Context, hostname: string) => (!checksHosts || hostMatches(route.hosts, hostname)) && predicatesHold(route.predicates, ctx);
 
   return {
     match(ctx, method = ctx.method) {

@@ -108,7 +108,14 @@ export function decide(counts: Counts, logs: Logs, key: string, policy: RateLimi
         return { allowed: false, limit: burst, remaining: 0, resetMs: Math.ceil(tat - now), retryAfterMs: Math.max(1, Math.ceil(early)), delayMs: 0 };
       }
       counts.put(`${key}:tat`, next, Math.ceil(next - now));
-      return { allowed: true, limit: burst, remaining: Math.max(0, Math.floor((now - allowAt) / interval)), resetMs: Math.ceil(next - now), retryAfterMs: 0, delayMs: Math.max(0, Math.ceil(early)) };
+      return {
+        allowed: true,
+        limit: burst,
+        remaining: Math.max(0, Math.floor((now - allowAt) / interval)),
+        resetMs: Math.ceil(next - now),
+        retryAfterMs: 0,
+        delayMs: Math.max(0, Math.ceil(early)),
+      };
     }
   }
 }

@@ -43,16 +43,34 @@ function connectTo(url: string): Redis | Cluster {
   const cluster = /^redis-cluster:\/\/([^/?]+)/.exec(url);
   if (cluster) {
     const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
-    return new Cluster(addresses(cluster[1]), { keyPrefix, enableOfflineQueue, redisOptions, clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000) });
+    return new Cluster(addresses(cluster[1]), {
+      keyPrefix,
+      enableOfflineQueue,
+      redisOptions,
+      clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    });
   }
   return new Redis(url, options);
 }
 
-type RateLimitCommand = (key: string, algorithm: string, limit: number, windowMs: number, burst: number, member: string, maxDelayMs: number, window: string, dryRun: string) => Promise<[number, number, number, number, number, number?]>;
+type RateLimitCommand = (
+  key: string,
+  algorithm: string,
+  limit: number,
+  windowMs: number,
+  burst: number,
+  member: string,
+  maxDelayMs: number,
+  window: string,
+  dryRun: string,
+) => Promise<[number, number, number, number, number, number?]>;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = "redis";
-  private readonly client: (Redis | Cluster) & { rateLimit: RateLimitCommand; acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number> };
+  private readonly client: (Redis | Cluster) & {
+    rateLimit: RateLimitCommand;
+    acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number>;
+  };
   private connected = false;
   /** Set by close(): the connection's end is then no news to log. */
   private closing = false;
@@ -90,7 +108,13 @@ export class RedisStore implements KeyValueStore {
 
   async get(key: string): Promise<string | null> {
     this.mustBeReachable();
-    return storeCommand("redis", "GET", key, () => this.client.get(key), (value) => ({ "portcullis.store.hit": value !== null }));
+    return storeCommand(
+      "redis",
+      "GET",
+      key,
+      () => this.client.get(key),
+      (value) => ({ "portcullis.store.hit": value !== null }),
+    );
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -133,7 +157,24 @@ export class RedisStore implements KeyValueStore {
     this.mustBeReachable();
     // Only the sliding log stores one member per request; the other algorithms never read it.
     const member = policy.algorithm === "sliding-log" ? randomUUID() : "";
-    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await storeCommand("redis", "EVALSHA", key, () => this.client.rateLimit(`{rl:${key}}`, policy.algorithm, policy.limit, policy.windowMs, policy.burst ?? policy.limit, member, policy.maxDelayMs ?? 0, policy.window ?? "", dryRun ? "1" : "0"), (reply) => ({ "portcullis.rate_limit.allowed": reply[0] === 1 }));
+    const [allowed, remaining, resetMs, retryAfterMs, limit, delayMs] = await storeCommand(
+      "redis",
+      "EVALSHA",
+      key,
+      () =>
+        this.client.rateLimit(
+          `{rl:${key}}`,
+          policy.algorithm,
+          policy.limit,
+          policy.windowMs,
+          policy.burst ?? policy.limit,
+          member,
+          policy.maxDelayMs ?? 0,
+          policy.window ?? "",
+          dryRun ? "1" : "0",
+        ),
+      (reply) => ({ "portcullis.rate_limit.allowed": reply[0] === 1 }),
+    );
     return { allowed: allowed === 1, remaining, resetMs, retryAfterMs, limit, delayMs: delayMs ?? 0 };
   }
 

@@ -14,8 +14,18 @@ import type { SpanQueueCounts } from "./tracing.js";
 
 export const registry = new Registry();
 
-const requestDuration = registry.histogram("http_server_request_duration_seconds", "Time from request to response end, by API, route template, method and status.", ["api", "route", "method", "status"], LATENCY_BUCKETS);
-const upstreamDuration = registry.histogram("portcullis_upstream_response_seconds", "Time from sending an upstream attempt to its response head, by upstream, target and status (\"error\" when none came).", ["upstream", "target", "status"], LATENCY_BUCKETS);
+const requestDuration = registry.histogram(
+  "http_server_request_duration_seconds",
+  "Time from request to response end, by API, route template, method and status.",
+  ["api", "route", "method", "status"],
+  LATENCY_BUCKETS,
+);
+const upstreamDuration = registry.histogram(
+  "portcullis_upstream_response_seconds",
+  'Time from sending an upstream attempt to its response head, by upstream, target and status ("error" when none came).',
+  ["upstream", "target", "status"],
+  LATENCY_BUCKETS,
+);
 const reloads = registry.counter("portcullis_config_reloads_total", "Config reloads, by result.", ["result"]);
 
 /** Records one finished request. Requests no route matched count under route "(none)". */
@@ -52,7 +62,8 @@ export function attachMetricSources(sources: MetricSources): void {
 
   registry.read("portcullis_upstream_target_healthy", "1 while a target is served traffic, 0 while ejected or failing health checks.", "gauge", function* () {
     const runtime = sources.runtime();
-    for (const [name, pool] of runtime.pools) for (const target of pool.view()) yield [{ upstream: name, target: target.url, health: target.health }, target.health === "healthy" ? 1 : 0];
+    for (const [name, pool] of runtime.pools)
+      for (const target of pool.view()) yield [{ upstream: name, target: target.url, health: target.health }, target.health === "healthy" ? 1 : 0];
   });
   registry.read("portcullis_upstream_target_active_requests", "Requests in flight to a target.", "gauge", function* () {
     for (const [name, pool] of sources.runtime().pools) for (const target of pool.view()) yield [{ upstream: name, target: target.url }, target.active];
@@ -63,28 +74,54 @@ export function attachMetricSources(sources: MetricSources): void {
   registry.read("portcullis_plugin_calls_total", "Hook calls, by plugin.", "counter", function* () {
     for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.calls];
   });
-  registry.read("portcullis_plugin_errors_total", "Hook calls that failed (threw, timed out, or were refused by an open breaker), by plugin.", "counter", function* () {
-    for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.errors];
-  });
+  registry.read(
+    "portcullis_plugin_errors_total",
+    "Hook calls that failed (threw, timed out, or were refused by an open breaker), by plugin.",
+    "counter",
+    function* () {
+      for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.errors];
+    },
+  );
   registry.read("portcullis_plugin_timeouts_total", "Sandboxed hook calls stopped for running over their budget, by plugin.", "counter", function* () {
     for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.timeouts];
   });
-  registry.read("portcullis_plugin_isolate_restarts_total", "Isolates of a sandboxed plugin disposed (deadline, CPU budget, memory limit) and replaced, by plugin.", "counter", function* () {
-    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.restarts];
-  });
-  registry.read("portcullis_plugin_rejected_total", "Sandboxed hook calls refused without entering the isolate (breaker open, isolate being replaced), by plugin.", "counter", function* () {
-    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.rejected];
-  });
-  registry.read("portcullis_plugin_log_lines_dropped_total", "Log lines of a sandboxed plugin dropped for going over its log budget, by plugin.", "counter", function* () {
-    for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.logDropped];
-  });
+  registry.read(
+    "portcullis_plugin_isolate_restarts_total",
+    "Isolates of a sandboxed plugin disposed (deadline, CPU budget, memory limit) and replaced, by plugin.",
+    "counter",
+    function* () {
+      for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.restarts];
+    },
+  );
+  registry.read(
+    "portcullis_plugin_rejected_total",
+    "Sandboxed hook calls refused without entering the isolate (breaker open, isolate being replaced), by plugin.",
+    "counter",
+    function* () {
+      for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.rejected];
+    },
+  );
+  registry.read(
+    "portcullis_plugin_log_lines_dropped_total",
+    "Log lines of a sandboxed plugin dropped for going over its log budget, by plugin.",
+    "counter",
+    function* () {
+      for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.logDropped];
+    },
+  );
   registry.read("portcullis_plugin_cpu_seconds_total", "CPU time used by a sandboxed plugin's isolate, by plugin.", "counter", function* () {
     for (const plugin of sources.sandboxed()) yield [{ plugin: plugin.name }, plugin.cpuMs / 1000];
   });
-  registry.read("portcullis_cache_requests_total", "Requests the cache plugin answered or forwarded, by result (hit, miss, stale, revalidated).", "counter", function* () {
-    const counts = builtinPlugins.get("cache")!.counters!() as Record<string, number>;
-    for (const result of ["hits", "misses", "stale", "revalidated"]) yield [{ result: result === "hits" ? "hit" : result === "misses" ? "miss" : result }, counts[result]];
-  });
+  registry.read(
+    "portcullis_cache_requests_total",
+    "Requests the cache plugin answered or forwarded, by result (hit, miss, stale, revalidated).",
+    "counter",
+    function* () {
+      const counts = builtinPlugins.get("cache")!.counters!() as Record<string, number>;
+      for (const result of ["hits", "misses", "stale", "revalidated"])
+        yield [{ result: result === "hits" ? "hit" : result === "misses" ? "miss" : result }, counts[result]];
+    },
+  );
   registry.read("portcullis_cache_stored_total", "Responses the cache stored.", "counter", function* () {
     yield [{}, (builtinPlugins.get("cache")!.counters!() as Record<string, number>).stored];
   });
@@ -100,10 +137,15 @@ export function attachMetricSources(sources: MetricSources): void {
     yield [{ result: "allowed" }, counts.allowed];
     yield [{ result: "refused" }, counts.refused];
   });
-  registry.read("portcullis_store_errors_total", "Store calls that failed, by plugin (traffic plugins then decide without the store; the cache treats a lookup as a miss).", "counter", function* () {
-    for (const [plugin, count] of allStoreDownCounts()) yield [{ plugin }, count];
-    yield [{ plugin: "cache" }, (builtinPlugins.get("cache")!.counters!() as Record<string, number>).errors];
-  });
+  registry.read(
+    "portcullis_store_errors_total",
+    "Store calls that failed, by plugin (traffic plugins then decide without the store; the cache treats a lookup as a miss).",
+    "counter",
+    function* () {
+      for (const [plugin, count] of allStoreDownCounts()) yield [{ plugin }, count];
+      yield [{ plugin: "cache" }, (builtinPlugins.get("cache")!.counters!() as Record<string, number>).errors];
+    },
+  );
   registry.read("portcullis_telemetry_spans_total", "Finished spans, by fate: exported, dropped (queue full or export failed).", "counter", function* () {
     const spans = sources.spans();
     if (!spans) return;

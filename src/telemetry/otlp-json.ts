@@ -59,7 +59,11 @@ function value(item: AttributeValue): string {
     case "number":
       return Number.isInteger(item) ? `{"intValue":${item}}` : `{"doubleValue":${Number.isFinite(item) ? item : 0}}`;
     default:
-      if (Array.isArray(item)) return `{"arrayValue":{"values":[${item.filter((entry) => entry !== null && entry !== undefined).map((entry) => value(entry as AttributeValue)).join(",")}]}}`;
+      if (Array.isArray(item))
+        return `{"arrayValue":{"values":[${item
+          .filter((entry) => entry !== null && entry !== undefined)
+          .map((entry) => value(entry as AttributeValue))
+          .join(",")}]}}`;
       return `{"stringValue":${JSON.stringify(String(item))}}`;
   }
 }
@@ -78,7 +82,8 @@ const LONGEST_KEPT_TEXT = 64;
 let fragmentsKept = 0;
 
 function attribute(key: string, item: AttributeValue): string {
-  const kept = typeof item === "boolean" || (typeof item === "number" && Number.isInteger(item)) || (typeof item === "string" && item.length <= LONGEST_KEPT_TEXT);
+  const kept =
+    typeof item === "boolean" || (typeof item === "number" && Number.isInteger(item)) || (typeof item === "string" && item.length <= LONGEST_KEPT_TEXT);
   if (!kept) return `${keyPrefix(key)}${value(item)}}`;
   let byValue = fragments.get(key);
   let fragment = byValue?.get(item as string | number | boolean);
@@ -111,7 +116,8 @@ function span(item: ReadableSpan): string {
   let out = `{"traceId":"${context.traceId}","spanId":"${context.spanId}"`;
   if (parent) out += `,"parentSpanId":"${parent}"`;
   out += `,"name":${quoted(item.name)},"kind":${item.kind + 1},"startTimeUnixNano":"${nanos(item.startTime)}","endTimeUnixNano":"${nanos(item.endTime)}","attributes":${attributes(item.attributes)}`;
-  if (item.events.length > 0) out += `,"events":[${item.events.map((event) => `{"timeUnixNano":"${nanos(event.time)}","name":${JSON.stringify(event.name)},"attributes":${attributes(event.attributes ?? {})}}`).join(",")}]`;
+  if (item.events.length > 0)
+    out += `,"events":[${item.events.map((event) => `{"timeUnixNano":"${nanos(event.time)}","name":${JSON.stringify(event.name)},"attributes":${attributes(event.attributes ?? {})}}`).join(",")}]`;
   if (item.status.code !== 0) out += `,"status":{"code":${item.status.code}${item.status.message ? `,"message":${JSON.stringify(item.status.message)}` : ""}}`;
   return `${out}}`;
 }
@@ -313,12 +319,22 @@ export class OtlpJsonTraceExporter implements SpanExporter {
       finished = true;
       done(result, outgoing.writableFinished);
     };
-    const outgoing = send(this.url, { method: "POST", agent: this.agent, timeout: this.timeoutMs, headers: { "content-type": "application/json", "content-length": body.length } }, (response) => {
-      response.resume();
-      const status = response.statusCode ?? 0;
-      response.on("end", () => finish(status >= 200 && status < 300 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: new Error(`collector answered ${status}`) }));
-      response.on("error", (error) => finish({ code: ExportResultCode.FAILED, error }));
-    });
+    const outgoing = send(
+      this.url,
+      { method: "POST", agent: this.agent, timeout: this.timeoutMs, headers: { "content-type": "application/json", "content-length": body.length } },
+      (response) => {
+        response.resume();
+        const status = response.statusCode ?? 0;
+        response.on("end", () =>
+          finish(
+            status >= 200 && status < 300
+              ? { code: ExportResultCode.SUCCESS }
+              : { code: ExportResultCode.FAILED, error: new Error(`collector answered ${status}`) },
+          ),
+        );
+        response.on("error", (error) => finish({ code: ExportResultCode.FAILED, error }));
+      },
+    );
     outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer from the collector within ${this.timeoutMs} ms`)));
     outgoing.on("error", (error) => finish({ code: ExportResultCode.FAILED, error }));
     outgoing.end(body);

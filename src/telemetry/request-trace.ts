@@ -13,7 +13,11 @@ export interface RequestTrace {
 }
 
 /** Starts the server span of a sampled request; its name and route are filled in once the route is known. */
-export function startRequestTrace(tracer: Tracer, headers: Record<string, string | string[] | undefined>, attributes: Record<string, string | number>): { trace: RequestTrace | null; span: Span } {
+export function startRequestTrace(
+  tracer: Tracer,
+  headers: Record<string, string | string[] | undefined>,
+  attributes: Record<string, string | number>,
+): { trace: RequestTrace | null; span: Span } {
   const parent = extractContext(headers);
   // Attributes set after the start: given to startSpan, the SDK would copy and check them twice
   // more for the sampler, and the sampling decision is taken before (Tracing.sample).
@@ -33,7 +37,9 @@ export function endRequestTrace(span: Span, status: number, error: string | null
 
 /** The x-portcullis-timing value: each plugin and phase with its wall (and CPU) time, in ms. */
 export function timingHeader(timings: PluginTiming[], totalMs: number): string {
-  const parts = timings.map((timing) => `${timing.plugin};phase=${timing.phase};dur=${timing.ms.toFixed(3)}${timing.cpuMs === null ? "" : `;cpu=${timing.cpuMs.toFixed(3)}`}`);
+  const parts = timings.map(
+    (timing) => `${timing.plugin};phase=${timing.phase};dur=${timing.ms.toFixed(3)}${timing.cpuMs === null ? "" : `;cpu=${timing.cpuMs.toFixed(3)}`}`,
+  );
   parts.push(`gateway;dur=${totalMs.toFixed(3)}`);
   return parts.join(", ");
 }
@@ -55,7 +61,13 @@ export function leavePluginSpan(): void {
 }
 
 /** Runs a store command under a client span when a traced plugin issued it; plain otherwise. */
-export function storeCommand<T>(system: string, operation: string, key: string, run: () => Promise<T>, result?: (value: T) => Record<string, string | number | boolean>): Promise<T> {
+export function storeCommand<T>(
+  system: string,
+  operation: string,
+  key: string,
+  run: () => Promise<T>,
+  result?: (value: T) => Record<string, string | number | boolean>,
+): Promise<T> {
   const parent = currentPluginSpan;
   if (!parent) return run();
   const span = parent.tracer.startSpan(`${operation} ${system}`, { kind: SpanKind.CLIENT }, trace.setSpan(parent.parent, parent.span));

@@ -63,7 +63,8 @@ class BoundedBatchProcessor implements SpanProcessor {
       else {
         this.counts.exportFailures++;
         this.counts.dropped += count;
-        if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0) this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
+        if (this.counts.exportFailures === 1 || this.counts.exportFailures % 100 === 0)
+          this.log.warn({ err: result.error, failures: this.counts.exportFailures }, "span export failed; spans dropped");
       }
       done(succeeded);
     });

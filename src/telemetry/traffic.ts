@@ -83,7 +83,12 @@ export class TrafficWindow {
       errors += slot.errors;
       for (let i = 0; i < merged.length; i++) merged[i] += slot.buckets[i];
     }
-    return { requestsPerSecond: requests / span, errorRate: requests === 0 ? 0 : errors / requests, p50Ms: quantile(merged, requests, 0.5), p99Ms: quantile(merged, requests, 0.99) };
+    return {
+      requestsPerSecond: requests / span,
+      errorRate: requests === 0 ? 0 : errors / requests,
+      p50Ms: quantile(merged, requests, 0.5),
+      p99Ms: quantile(merged, requests, 0.99),
+    };
   }
 }
 

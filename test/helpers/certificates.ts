@@ -17,7 +17,11 @@ export interface Authority extends Issued {
 }
 
 function keyPair() {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
   return { keyPem: privateKey, key: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, publicKey: forge.pki.publicKeyFromPem(publicKey) };
 }
 
@@ -38,12 +42,18 @@ export function makeAuthority(commonName: string): Authority {
   const name = [{ name: "commonName", value: commonName }];
   cert.setSubject(name);
   cert.setIssuer(name);
-  cert.setExtensions([{ name: "basicConstraints", cA: true }, { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true }]);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: true },
+    { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true },
+  ]);
   cert.sign(key, forge.md.sha256.create());
   return { cert, key, keyPem, certPem: forge.pki.certificateToPem(cert) };
 }
 
-export function issue(authority: Authority, options: { commonName: string; use: "server" | "client"; ip?: string; dns?: string[]; email?: string; notBefore?: Date; notAfter?: Date }): Issued {
+export function issue(
+  authority: Authority,
+  options: { commonName: string; use: "server" | "client"; ip?: string; dns?: string[]; email?: string; notBefore?: Date; notAfter?: Date },
+): Issued {
   const { keyPem, publicKey } = keyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;

@@ -130,8 +130,13 @@ export function runCli(args: string[], cwd = projectRoot): Promise<{ code: numbe
  * cannot pass only because a store was slow.
  */
 export function cacheSettled(gateway: GatewayProcess): Promise<void> {
-  return waitFor(async () => {
-    const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
-    return plugins.find((plugin) => plugin.name === "cache")?.writing === 0;
-  }, "the cache to finish its storage writes", 10_000, 5);
+  return waitFor(
+    async () => {
+      const plugins = (await send(`${gateway.adminUrl}/plugins`)).json<{ plugins: { name: string; writing?: number }[] }>().plugins;
+      return plugins.find((plugin) => plugin.name === "cache")?.writing === 0;
+    },
+    "the cache to finish its storage writes",
+    10_000,
+    5,
+  );
 }

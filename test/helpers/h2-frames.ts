@@ -31,7 +31,15 @@ function hpackLength(value: number): Buffer {
 }
 
 function literalFields(fields: [string, string][]): Buffer {
-  return Buffer.concat(fields.flatMap(([name, value]) => [Buffer.from([0]), hpackLength(Buffer.byteLength(name)), Buffer.from(name), hpackLength(Buffer.byteLength(value)), Buffer.from(value)]));
+  return Buffer.concat(
+    fields.flatMap(([name, value]) => [
+      Buffer.from([0]),
+      hpackLength(Buffer.byteLength(name)),
+      Buffer.from(name),
+      hpackLength(Buffer.byteLength(value)),
+      Buffer.from(value),
+    ]),
+  );
 }
 
 export type StreamFate = { kind: "response"; status: number } | { kind: "reset"; code: number } | { kind: "goaway"; code: number };
@@ -40,7 +48,13 @@ export type StreamFate = { kind: "response"; status: number } | { kind: "reset";
 export function sendRawRequest(port: number, fields: [string, string][], timeoutMs = 5000): Promise<StreamFate> {
   return new Promise((done, fail) => {
     const socket: Socket = connect(port, "127.0.0.1", () => {
-      socket.write(Buffer.concat([PREFACE, frame(TYPE.SETTINGS, 0, 0, Buffer.alloc(0)), frame(TYPE.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, literalFields(fields))]));
+      socket.write(
+        Buffer.concat([
+          PREFACE,
+          frame(TYPE.SETTINGS, 0, 0, Buffer.alloc(0)),
+          frame(TYPE.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, 1, literalFields(fields)),
+        ]),
+      );
     });
     let buffered = Buffer.alloc(0);
     const timer = setTimeout(() => finish(new Error("no answer on stream 1")), timeoutMs);

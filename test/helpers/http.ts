@@ -23,7 +23,8 @@ export function send(url: string, options: { method?: string; headers?: Record<s
       res.on("error", fail);
     });
     req.on("error", fail);
-    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`${url} did not answer within ${options.timeoutMs} ms`)));
+    if (options.timeoutMs !== undefined)
+      req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`${url} did not answer within ${options.timeoutMs} ms`)));
     req.end(options.body);
   });
 }

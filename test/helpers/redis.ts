@@ -51,7 +51,11 @@ async function spawnRedis(port: number, args: string[], cwd?: string, timeoutMs 
 }
 
 /** A redis-server on a free port: picked, then confirmed as ours; another port if it was taken meanwhile. */
-async function spawnRedisOnFreePort(args: (port: number) => string[], pick: () => Promise<number> = deadPort, cwd?: string): Promise<{ child: ChildProcess; port: number }> {
+async function spawnRedisOnFreePort(
+  args: (port: number) => string[],
+  pick: () => Promise<number> = deadPort,
+  cwd?: string,
+): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pick();
     const child = await spawnRedis(port, args(port), cwd);
@@ -118,7 +122,10 @@ export async function startRedisSentinel(dir: string): Promise<TestTopology> {
   for (let attempt = 0; attempt < 5 && !sentinel; attempt++) {
     sentinelPort = await deadPort();
     const conf = join(dir, `sentinel-${sentinelPort}.conf`);
-    await writeFile(conf, `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n`);
+    await writeFile(
+      conf,
+      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n`,
+    );
     sentinel = await spawnRedis(sentinelPort, [conf, "--sentinel"]);
   }
   if (!sentinel) throw new Error("the sentinel found no free port in 5 attempts");
@@ -138,7 +145,22 @@ export async function startRedisCluster(parent: string): Promise<TestTopology> {
   while (ports.length < 3) {
     // Cluster nodes also listen on port + 10000 for their bus.
     const node = await spawnRedisOnFreePort(
-      (port) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", `${dir}/nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+      (port) => [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        `${dir}/nodes-${port}.conf`,
+        "--cluster-node-timeout",
+        "2000",
+      ],
       () => freePortBelow(55_000),
       dir,
     );
@@ -146,7 +168,10 @@ export async function startRedisCluster(parent: string): Promise<TestTopology> {
     nodes.push(node.child);
   }
   try {
-    execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (error) {
     await stopAll(nodes);
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };

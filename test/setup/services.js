@@ -28,6 +28,8 @@ export function ensureServices() {
     console.error(`test setup: installing ${names} with apt-get`);
     if (aptInstall(needed.map(({ apt }) => apt)) && needed.every(({ command }) => onPath(command))) return;
   }
-  console.error(`test setup: the tests need ${names} on PATH. Install it, for example:\n  sudo apt-get install -y ${needed.map(({ apt }) => apt).join(" ")}\n  (macOS: brew install redis; the browser tests run the chromium found on PATH)`);
+  console.error(
+    `test setup: the tests need ${names} on PATH. Install it, for example:\n  sudo apt-get install -y ${needed.map(({ apt }) => apt).join(" ")}\n  (macOS: brew install redis; the browser tests run the chromium found on PATH)`,
+  );
   process.exit(1);
 }

@@ -18,7 +18,13 @@ export function structuredClone<T>(value: T): T {
     if (input instanceof RegExp) return remember(input, new RegExp(input.source, input.flags));
     if (input instanceof ArrayBuffer) return remember(input, input.slice(0));
     if (ArrayBuffer.isView(input)) {
-      const view = input as unknown as { constructor: new (buffer: ArrayBuffer, offset: number, length: number) => unknown; buffer: ArrayBuffer; byteOffset: number; byteLength: number; length?: number };
+      const view = input as unknown as {
+        constructor: new (buffer: ArrayBuffer, offset: number, length: number) => unknown;
+        buffer: ArrayBuffer;
+        byteOffset: number;
+        byteLength: number;
+        length?: number;
+      };
       const buffer = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
       return remember(input, input instanceof DataView ? new DataView(buffer) : new view.constructor(buffer, 0, view.length ?? view.byteLength));
     }

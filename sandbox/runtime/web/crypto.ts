@@ -6,7 +6,17 @@ const MAX_BYTES = 65536;
 export function cryptoObject(hostSync: HostSync) {
   return {
     getRandomValues<T extends ArrayBufferView>(array: T): T {
-      if (!(array instanceof Int8Array || array instanceof Uint8Array || array instanceof Uint8ClampedArray || array instanceof Int16Array || array instanceof Uint16Array || array instanceof Int32Array || array instanceof Uint32Array || array instanceof BigInt64Array || array instanceof BigUint64Array)) {
+      if (!(
+        array instanceof Int8Array ||
+        array instanceof Uint8Array ||
+        array instanceof Uint8ClampedArray ||
+        array instanceof Int16Array ||
+        array instanceof Uint16Array ||
+        array instanceof Int32Array ||
+        array instanceof Uint32Array ||
+        array instanceof BigInt64Array ||
+        array instanceof BigUint64Array
+      )) {
         throw new TypeError("crypto.getRandomValues: needs an integer typed array");
       }
       if (array.byteLength > MAX_BYTES) throw new RangeError(`crypto.getRandomValues: at most ${MAX_BYTES} bytes`);

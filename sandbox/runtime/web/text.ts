@@ -41,7 +41,7 @@ export class TextDecoder {
       if (this.fatal) throw new TypeError("TextDecoder: invalid UTF-8");
       return 0xfffd;
     };
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       const lead = bytes[i];
       let code: number;
       let extra: number;

@@ -28,7 +28,8 @@ export interface UrlConstructor {
 }
 
 export function urlClass(hostSync: HostSync): UrlConstructor {
-  const parse = (payload: Record<string, string | undefined>, operation: string): UrlParts => JSON.parse(hostSync(operation, JSON.stringify(payload))) as UrlParts;
+  const parse = (payload: Record<string, string | undefined>, operation: string): UrlParts =>
+    JSON.parse(hostSync(operation, JSON.stringify(payload))) as UrlParts;
 
   class URL {
     private parts: UrlParts;

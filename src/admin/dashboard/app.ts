@@ -53,7 +53,11 @@ function table(caption: string, headers: string[], rows: Child[][], numeric: num
 }
 
 function card(label: string, value: string, id: string): HTMLElement {
-  return h("div", { class: "card" }, h("dl", {}, h("dt", { id: `${id}-label` }, label), h("dd", { "aria-labelledby": `${id}-label`, "data-metric": id }, value)));
+  return h(
+    "div",
+    { class: "card" },
+    h("dl", {}, h("dt", { id: `${id}-label` }, label), h("dd", { "aria-labelledby": `${id}-label`, "data-metric": id }, value)),
+  );
 }
 
 function ms(value: number | null | undefined): string {
@@ -77,7 +81,12 @@ interface Stats {
 }
 
 interface Upstreams {
-  upstreams: { name: string; type: string; balance: string; targets: { url: string; health: string; active: number; consecutiveFailures: number; ejections: number; lastError: string | null }[] }[];
+  upstreams: {
+    name: string;
+    type: string;
+    balance: string;
+    targets: { url: string; health: string; active: number; consecutiveFailures: number; ejections: number; lastError: string | null }[];
+  }[];
 }
 
 function chart(series: Stats["series"]): SVGElement {
@@ -86,8 +95,15 @@ function chart(series: Stats["series"]): SVGElement {
   const maxRequests = Math.max(1, ...series.map((point) => point.requests));
   const maxP99 = Math.max(1, ...series.map((point) => point.p99Ms ?? 0));
   const x = (i: number) => ((i / Math.max(1, series.length - 1)) * (width - 20) + 10).toFixed(1);
-  const line = (value: (point: Stats["series"][number]) => number, max: number) => series.map((point, i) => `${x(i)},${(height - 10 - (value(point) / max) * (height - 20)).toFixed(1)}`).join(" ");
-  const root = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img", "aria-label": `Requests per second over the last ${series.length} seconds (peak ${maxRequests}) and p99 latency (peak ${ms(maxP99)})` });
+  const line = (value: (point: Stats["series"][number]) => number, max: number) =>
+    series.map((point, i) => `${x(i)},${(height - 10 - (value(point) / max) * (height - 20)).toFixed(1)}`).join(" ");
+  const root = svg("svg", {
+    class: "chart",
+    viewBox: `0 0 ${width} ${height}`,
+    preserveAspectRatio: "none",
+    role: "img",
+    "aria-label": `Requests per second over the last ${series.length} seconds (peak ${maxRequests}) and p99 latency (peak ${ms(maxP99)})`,
+  });
   root.append(svg("polyline", { class: "requests", points: line((point) => point.requests, maxRequests) }));
   root.append(svg("polyline", { class: "p99", points: line((point) => point.p99Ms ?? 0, maxP99) }));
   return root;
@@ -99,7 +115,14 @@ async function overview(): Promise<Element[]> {
   const targets = upstreams.upstreams.flatMap((upstream) =>
     upstream.type === "echo"
       ? [[upstream.name, "built-in echo", h("span", { class: "state-good" }, "healthy"), 0, 0, ""]]
-      : upstream.targets.map((target) => [upstream.name, target.url, h("span", { class: stateClass(target.health) }, target.health), target.active, target.consecutiveFailures, target.lastError ?? ""]),
+      : upstream.targets.map((target) => [
+          upstream.name,
+          target.url,
+          h("span", { class: stateClass(target.health) }, target.health),
+          target.active,
+          target.consecutiveFailures,
+          target.lastError ?? "",
+        ]),
   );
   return [
     h("h2", {}, "Overview"),
@@ -117,30 +140,60 @@ async function overview(): Promise<Element[]> {
     chart(stats.series),
     h("p", { class: "legend" }, "Solid: requests per second. Dashed: p99 latency. Latencies are bucket upper bounds."),
     h("h2", {}, "Upstream targets"),
-    table("Each target's health, requests in flight and recent failures", ["Upstream", "Target", "Health", "Active", "Failures in a row", "Last error"], targets, [3, 4]),
+    table(
+      "Each target's health, requests in flight and recent failures",
+      ["Upstream", "Target", "Health", "Active", "Failures in a row", "Last error"],
+      targets,
+      [3, 4],
+    ),
   ];
 }
 
 // ---- APIs and operations ----
 
 interface Routes {
-  routes: { api: string; operation: string; version: string | null; hosts: string[]; methods: string[] | "*"; path: string; upstream: string; rewrite: string; plugins: { name: string; id: string; scope: string; onError: string; options: unknown }[] }[];
+  routes: {
+    api: string;
+    operation: string;
+    version: string | null;
+    hosts: string[];
+    methods: string[] | "*";
+    path: string;
+    upstream: string;
+    rewrite: string;
+    plugins: { name: string; id: string; scope: string; onError: string; options: unknown }[];
+  }[];
 }
 
 async function apis(): Promise<HTMLElement[]> {
   const { routes } = await api<Routes>("/routes");
   return [
     h("h2", {}, "APIs and operations"),
-    h("p", {}, `${routes.length} operations. Each one's effective plugin chain, in the order the request phase runs it (global → API → operation); secrets in options are redacted.`),
+    h(
+      "p",
+      {},
+      `${routes.length} operations. Each one's effective plugin chain, in the order the request phase runs it (global → API → operation); secrets in options are redacted.`,
+    ),
     ...routes.map((route) =>
       h(
         "section",
         { class: "route", "aria-label": `${route.api} ${route.operation}` },
         h("h3", {}, `${route.api} · ${route.operation}`),
-        h("p", {}, h("code", {}, `${Array.isArray(route.methods) ? route.methods.join(",") : "any method"} ${route.path}`), ` → ${route.upstream} (${route.rewrite})`, route.hosts.length > 0 ? ` · hosts ${route.hosts.join(", ")}` : "", route.version ? ` · version ${route.version}` : ""),
+        h(
+          "p",
+          {},
+          h("code", {}, `${Array.isArray(route.methods) ? route.methods.join(",") : "any method"} ${route.path}`),
+          ` → ${route.upstream} (${route.rewrite})`,
+          route.hosts.length > 0 ? ` · hosts ${route.hosts.join(", ")}` : "",
+          route.version ? ` · version ${route.version}` : "",
+        ),
         route.plugins.length === 0
           ? h("p", {}, "No plugins.")
-          : table(`Plugin chain of ${route.api} ${route.operation}`, ["#", "Plugin", "Id", "Scope", "On error", "Options"], route.plugins.map((plugin, i) => [i + 1, plugin.name, plugin.id, plugin.scope, plugin.onError, h("code", {}, JSON.stringify(plugin.options))])),
+          : table(
+              `Plugin chain of ${route.api} ${route.operation}`,
+              ["#", "Plugin", "Id", "Scope", "On error", "Options"],
+              route.plugins.map((plugin, i) => [i + 1, plugin.name, plugin.id, plugin.scope, plugin.onError, h("code", {}, JSON.stringify(plugin.options))]),
+            ),
       ),
     ),
   ];
@@ -186,12 +239,19 @@ async function plugins(): Promise<HTMLElement[]> {
             plugin.timeouts ?? 0,
             plugin.calls ? ms((plugin.cpuMs ?? 0) / plugin.calls) : "–",
             plugin.heapUsedBytes ? `${(plugin.heapUsedBytes / 1048576).toFixed(1)} MB` : "–",
-            plugin.lastError || plugin.lastFault ? h("div", { class: "error-text", "data-plugin-error": plugin.name }, plugin.lastError ?? plugin.lastFault ?? "") : "",
+            plugin.lastError || plugin.lastFault
+              ? h("div", { class: "error-text", "data-plugin-error": plugin.name }, plugin.lastError ?? plugin.lastFault ?? "")
+              : "",
           ]),
           [4, 5, 6, 7, 8],
         ),
     h("h2", {}, "Built-in plugins"),
-    table("Plugins that ship with the gateway", ["Plugin", "State", "Calls", "Errors"], builtin.map((plugin) => [plugin.name, h("span", { class: stateClass(plugin.state) }, plugin.state), plugin.calls ?? 0, plugin.errors ?? 0]), [2, 3]),
+    table(
+      "Plugins that ship with the gateway",
+      ["Plugin", "State", "Calls", "Errors"],
+      builtin.map((plugin) => [plugin.name, h("span", { class: stateClass(plugin.state) }, plugin.state), plugin.calls ?? 0, plugin.errors ?? 0]),
+      [2, 3],
+    ),
   ];
 }
 
@@ -221,7 +281,17 @@ async function requests(): Promise<(Element | null)[]> {
             entry.route ?? "(no route)",
             h("span", { class: entry.status >= 500 ? "state-bad" : entry.status >= 400 ? "state-warn" : "state-good" }, entry.status),
             ms(entry.durationMs),
-            h("button", { class: "link", type: "button", "data-request": entry.requestId, "aria-pressed": entry.requestId === selectedRequest ? "true" : "false", onclick: select(entry.requestId) }, entry.requestId),
+            h(
+              "button",
+              {
+                class: "link",
+                type: "button",
+                "data-request": entry.requestId,
+                "aria-pressed": entry.requestId === selectedRequest ? "true" : "false",
+                onclick: select(entry.requestId),
+              },
+              entry.requestId,
+            ),
           ]),
           [5],
         ),
@@ -233,7 +303,12 @@ async function requests(): Promise<(Element | null)[]> {
           h("p", {}, `Request id ${selected.requestId}; operation ${selected.route ?? "none"}; upstream ${selected.upstream ?? "none"}.`),
           selected.timings.length === 0
             ? h("p", {}, "No plugin ran for this request.")
-            : table("Each plugin hook, in the order it ran", ["Plugin", "Phase", "Decision", "Duration", "Isolate CPU"], selected.timings.map((timing) => [timing.plugin, timing.phase, timing.decision, ms(timing.ms), timing.cpuMs === null ? "–" : ms(timing.cpuMs)]), [3, 4]),
+            : table(
+                "Each plugin hook, in the order it ran",
+                ["Plugin", "Phase", "Decision", "Duration", "Isolate CPU"],
+                selected.timings.map((timing) => [timing.plugin, timing.phase, timing.decision, ms(timing.ms), timing.cpuMs === null ? "–" : ms(timing.cpuMs)]),
+                [3, 4],
+              ),
         )
       : null,
   ];
@@ -256,8 +331,19 @@ async function config(): Promise<(Element | null)[]> {
     h("h2", {}, "Last reloads"),
     view.reloads.length === 0
       ? h("p", {}, "No reload since the gateway started.")
-      : table("The newest first", ["Time", "Trigger", "Outcome", "Errors"], view.reloads.map((reload) => [new Date(reload.at).toLocaleTimeString(), reload.trigger, h("span", { class: reload.ok ? "state-good" : "state-bad" }, reload.ok ? "applied" : "rejected"), reload.errors.length ? h("div", { class: "error-text" }, reload.errors.join("\n")) : ""])),
-    rejected && !view.reloads[0].ok ? h("p", { class: "state-bad", role: "status" }, "The last reload was rejected: the config above the errors keeps serving.") : null,
+      : table(
+          "The newest first",
+          ["Time", "Trigger", "Outcome", "Errors"],
+          view.reloads.map((reload) => [
+            new Date(reload.at).toLocaleTimeString(),
+            reload.trigger,
+            h("span", { class: reload.ok ? "state-good" : "state-bad" }, reload.ok ? "applied" : "rejected"),
+            reload.errors.length ? h("div", { class: "error-text" }, reload.errors.join("\n")) : "",
+          ]),
+        ),
+    rejected && !view.reloads[0].ok
+      ? h("p", { class: "state-bad", role: "status" }, "The last reload was rejected: the config above the errors keeps serving.")
+      : null,
     h("h2", {}, "Running config (secrets redacted)"),
     h("pre", { tabindex: "0", "aria-label": "Running config as JSON" }, JSON.stringify(view.config, null, 2)),
   ];

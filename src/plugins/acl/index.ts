@@ -27,7 +27,8 @@ export const aclPlugin: PluginDefinition = {
         if (!consumer) return refuse(ctx, "acl", 401, "no_consumer", "no auth plugin identified a consumer before acl", 'ApiKey realm="portcullis"');
         const groups = consumer.groups;
         if (groups.some((group) => deny.has(group))) return refuse(ctx, "acl", 403, "group_denied", `consumer ${consumer.id} is in a denied group`);
-        if (allow.size > 0 && !groups.some((group) => allow.has(group))) return refuse(ctx, "acl", 403, "group_not_allowed", `consumer ${consumer.id} is in no allowed group`);
+        if (allow.size > 0 && !groups.some((group) => allow.has(group)))
+          return refuse(ctx, "acl", 403, "group_not_allowed", `consumer ${consumer.id} is in no allowed group`);
       },
     };
   },

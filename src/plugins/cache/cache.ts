@@ -12,7 +12,18 @@ import { Leader } from "./collapse.js";
 import type { Directives } from "./directives.js";
 import type { FreshnessPolicy } from "./freshness.js";
 import { keysVariants, primaryKey, secondaryKey, targetKey } from "./key.js";
-import { freshened, mayServeOnError, notModifiedFor, requestDirectives, retentionSeconds, storability, storedHeaders, usage, validatorsFor, type Use } from "./policy.js";
+import {
+  freshened,
+  mayServeOnError,
+  notModifiedFor,
+  requestDirectives,
+  retentionSeconds,
+  storability,
+  storedHeaders,
+  usage,
+  validatorsFor,
+  type Use,
+} from "./policy.js";
 import type { CacheOptions } from "./schema.js";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
@@ -203,7 +214,9 @@ export class ResponseCache {
 
   private gatewayTimeout(ctx: PluginContext): PluginAnswer {
     // only-if-cached with nothing usable stored (RFC 9111 §5.2.1.7).
-    return problemAnswer(ctx, 504, "not_cached", "only-if-cached, and no usable stored response", { headers: this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached") });
+    return problemAnswer(ctx, 504, "not_cached", "only-if-cached, and no usable stored response", {
+      headers: this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached"),
+    });
   }
 
   private answerFromStore(request: PluginRequest, stored: CachedResponse, use: Use, xCache: XCache, extra: string): PluginAnswer {
@@ -238,7 +251,13 @@ export class ResponseCache {
       return;
     }
     pending?.leader?.done();
-    const status = pending ? this.statusHeaders(fetched.headers["cache-status"], pending.forward === "bypass" || pending.forward === "method" ? "BYPASS" : "MISS", `fwd=${pending.forward === "method" ? "bypass" : pending.forward}; fwd-status=${fetched.status}`) : {};
+    const status = pending
+      ? this.statusHeaders(
+          fetched.headers["cache-status"],
+          pending.forward === "bypass" || pending.forward === "method" ? "BYPASS" : "MISS",
+          `fwd=${pending.forward === "method" ? "bypass" : pending.forward}; fwd-status=${fetched.status}`,
+        )
+      : {};
     await exchange.respond({ status: fetched.status, headers: { ...withDate(fetched.headers), ...status }, body: fetched.body });
   }
 
@@ -309,7 +328,11 @@ export class ResponseCache {
     const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
     const fetched = answer.ok ? withRepeatedFields(answer) : answer;
     const now = Date.now();
-    if (stored && (!fetched.ok || ERROR_STATUSES.has(fetched.status)) && mayServeOnError(stored, pending.requestCc, this.policy, this.options.staleIfErrorSeconds, now)) {
+    if (
+      stored &&
+      (!fetched.ok || ERROR_STATUSES.has(fetched.status)) &&
+      mayServeOnError(stored, pending.requestCc, this.policy, this.options.staleIfErrorSeconds, now)
+    ) {
       if (fetched.ok) fetched.body.resume();
       this.counters.stale++;
       const use = usage(stored, pending.requestCc, this.policy, now);
@@ -330,7 +353,11 @@ export class ResponseCache {
       const use = usage(updated, pending.requestCc, this.policy, Date.now());
       const answer = this.answerFromStore(request, updated, use, "REVALIDATED", "");
       const cacheStatus = this.statusHeaders(stored.headers["cache-status"], "REVALIDATED", `fwd=${pending.forward}; fwd-status=304`);
-      await exchange.respond({ status: answer.status, headers: { ...(answer.headers as OutgoingHttpHeaders), ...cacheStatus }, body: (answer.body as Buffer | undefined) ?? null });
+      await exchange.respond({
+        status: answer.status,
+        headers: { ...(answer.headers as OutgoingHttpHeaders), ...cacheStatus },
+        body: (answer.body as Buffer | undefined) ?? null,
+      });
       return;
     }
     this.counters.misses++;
@@ -338,7 +365,10 @@ export class ResponseCache {
     const declared = Number(fetched.headers["content-length"]);
     const fits = !(Number.isFinite(declared) && declared > this.options.maxEntryBytes);
     const storing = verdict.storable && fits;
-    const headers = { ...withDate(fetched.headers), ...this.statusHeaders(fetched.headers["cache-status"], "MISS", `fwd=${pending.forward}; fwd-status=${fetched.status}${storing ? "; stored" : ""}`) };
+    const headers = {
+      ...withDate(fetched.headers),
+      ...this.statusHeaders(fetched.headers["cache-status"], "MISS", `fwd=${pending.forward}; fwd-status=${fetched.status}${storing ? "; stored" : ""}`),
+    };
     if (!storing) {
       pending.leader?.done();
       await exchange.respond({ status: fetched.status, headers, body: fetched.body });
@@ -373,7 +403,13 @@ export class ResponseCache {
     return headers;
   }
 
-  private async saveFreshened(request: PluginRequest, ctx: PluginContext, pending: Pending, stored: CachedResponse, fetched: FetchedResponse): Promise<CachedResponse> {
+  private async saveFreshened(
+    request: PluginRequest,
+    ctx: PluginContext,
+    pending: Pending,
+    stored: CachedResponse,
+    fetched: FetchedResponse,
+  ): Promise<CachedResponse> {
     const updated = freshened(stored, fetched.headers, fetched.requestTime, fetched.responseTime);
     const verdict = storability("GET", updated.status, updated.headers, request.headers, new Map(), this.policy);
     if (verdict.storable) {

@@ -102,12 +102,18 @@ export function surrogateDirectives(value: OutgoingHttpHeader, device: string): 
   const text = fieldText(value) ?? "";
   const general = new Map<string, string | true>();
   const mine = new Map<string, string | true>();
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= text.length;) {
     const end = skipToComma(text, start);
     const item = text.slice(start, end);
     start = end + 1;
     const semicolon = item.lastIndexOf(";");
-    const target = semicolon >= 0 && !item.slice(semicolon).includes('"') ? item.slice(semicolon + 1).trim().toLowerCase() : null;
+    const target =
+      semicolon >= 0 && !item.slice(semicolon).includes('"')
+        ? item
+            .slice(semicolon + 1)
+            .trim()
+            .toLowerCase()
+        : null;
     const parsed = parseDirectives(target === null ? item : item.slice(0, semicolon));
     const into = target === null ? general : target === device ? mine : null;
     if (into) for (const [name, directive] of parsed) if (!into.has(name)) into.set(name, directive);

@@ -45,7 +45,12 @@ export function httpDate(value: OutgoingHttpHeader | undefined): number {
   if (raw === undefined) return Number.NaN;
   const trimmed = raw.trim();
   // Date.parse accepts far more than HTTP-dates; require the shapes RFC 9110 §5.6.7 lists.
-  if (!/^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/.test(trimmed)) return Number.NaN;
+  if (
+    !/^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/.test(
+      trimmed,
+    )
+  )
+    return Number.NaN;
   const parsed = Date.parse(/GMT$/.test(trimmed) ? trimmed : `${trimmed} GMT`);
   return parsed;
 }

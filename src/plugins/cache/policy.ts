@@ -4,7 +4,17 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { CachedResponse } from "../../stores/cache-storage.js";
 import { deltaSeconds, parseDirectives, type Directives } from "./directives.js";
-import { freshnessLifetime, httpDate, initialAge, responseRules, text, UNDERSTOOD, type FreshnessPolicy, type Lifetime, type ResponseRules } from "./freshness.js";
+import {
+  freshnessLifetime,
+  httpDate,
+  initialAge,
+  responseRules,
+  text,
+  UNDERSTOOD,
+  type FreshnessPolicy,
+  type Lifetime,
+  type ResponseRules,
+} from "./freshness.js";
 import { varyNames } from "./key.js";
 
 /** Request directives; Pragma: no-cache counts as no-cache when there is no Cache-Control (RFC 9111 §5.4). */
@@ -16,7 +26,18 @@ export function requestDirectives(headers: IncomingHttpHeaders): Directives {
 }
 
 /** Never stored (§3.1): connection-specific and proxy authentication fields, beyond the hop-by-hop ones already gone. */
-const NOT_STORED = new Set(["proxy-authenticate", "proxy-authentication-info", "proxy-authorization", "proxy-connection", "keep-alive", "te", "upgrade", "connection", "transfer-encoding", "trailer"]);
+const NOT_STORED = new Set([
+  "proxy-authenticate",
+  "proxy-authentication-info",
+  "proxy-authorization",
+  "proxy-connection",
+  "keep-alive",
+  "te",
+  "upgrade",
+  "connection",
+  "transfer-encoding",
+  "trailer",
+]);
 
 /** Kept from the stored response when a 304 brings new values (they describe the stored body). */
 const NOT_UPDATED = new Set(["content-length", "content-encoding", "content-md5", "content-range", "etag"]);
@@ -34,7 +55,14 @@ export function hasValidator(headers: OutgoingHttpHeaders): boolean {
   return headers.etag !== undefined || !Number.isNaN(httpDate(headers["last-modified"]));
 }
 
-export function storability(method: string, status: number, headers: OutgoingHttpHeaders, requestHeaders: IncomingHttpHeaders, requestCc: Directives, policy: FreshnessPolicy): Storability {
+export function storability(
+  method: string,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  requestHeaders: IncomingHttpHeaders,
+  requestCc: Directives,
+  policy: FreshnessPolicy,
+): Storability {
   const rules = responseRules(headers, policy);
   const d = rules.directives;
   const lifetime = freshnessLifetime(status, headers, rules, policy);
@@ -130,7 +158,8 @@ export function usage(stored: CachedResponse, requestCc: Directives, policy: Fre
     const maxStale = requestCc.get("max-stale");
     if (maxStale === true) return { kind: "stale-allowed", age, ttl, why: "max-stale" };
     const maxStaleSeconds = deltaSeconds(requestCc, "max-stale");
-    if (maxStaleSeconds !== null && !Number.isNaN(maxStaleSeconds) && staleness <= maxStaleSeconds) return { kind: "stale-allowed", age, ttl, why: "max-stale" };
+    if (maxStaleSeconds !== null && !Number.isNaN(maxStaleSeconds) && staleness <= maxStaleSeconds)
+      return { kind: "stale-allowed", age, ttl, why: "max-stale" };
     const swr = deltaSeconds(d, "stale-while-revalidate");
     if (swr !== null && !Number.isNaN(swr) && staleness < swr) return { kind: "stale-allowed", age, ttl, why: "stale-while-revalidate" };
   }

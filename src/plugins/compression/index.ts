@@ -14,7 +14,14 @@ export const compressionOptionsSchema = {
   additionalProperties: false,
   properties: {
     encodings: { type: "array", minItems: 1, uniqueItems: true, items: { enum: ["br", "gzip"] }, default: ["br", "gzip"], description: "Preferred first." },
-    minSize: { anyOf: [{ type: "integer", minimum: 0 }, { type: "string", pattern: SIZE_PATTERN }], default: 1024, description: 'Smaller bodies go as they are: bytes, or "1kb"…' },
+    minSize: {
+      anyOf: [
+        { type: "integer", minimum: 0 },
+        { type: "string", pattern: SIZE_PATTERN },
+      ],
+      default: 1024,
+      description: 'Smaller bodies go as they are: bytes, or "1kb"…',
+    },
     types: {
       type: "array",
       items: { type: "string" },

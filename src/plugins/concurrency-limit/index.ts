@@ -33,7 +33,6 @@ interface Options {
 /** Where the request phase leaves the slot to give back (a symbol: never sent to sandboxed plugins). */
 const HELD = Symbol("concurrency slot");
 
-
 export const concurrencyLimitPlugin: PluginDefinition = {
   name: "concurrency-limit",
   optionsSchema: concurrencyLimitOptionsSchema,
@@ -46,7 +45,9 @@ export const concurrencyLimitPlugin: PluginDefinition = {
     return {
       async onRequest(request, ctx) {
         const key = requestKey("concurrency", options.key, request, ctx);
-        const decided = await decideOrFallBack("concurrency-limit", setup.store, fallback, options.whenStoreDown, ctx, (store) => store.acquire(key, ctx.requestId, options.limit, options.leaseMs));
+        const decided = await decideOrFallBack("concurrency-limit", setup.store, fallback, options.whenStoreDown, ctx, (store) =>
+          store.acquire(key, ctx.requestId, options.limit, options.leaseMs),
+        );
         if (!decided) return refuse(ctx, "concurrency-limit", 503, "concurrency_unavailable", "the store is unreachable (fail-closed)");
         if (!decided.value) {
           ctx.log.info({ plugin: "concurrency-limit", requestId: ctx.requestId, key }, "too many requests in flight");
@@ -58,7 +59,11 @@ export const concurrencyLimitPlugin: PluginDefinition = {
       onLog(_entry, ctx) {
         const held = (ctx.vars as Record<symbol, { store: KeyValueStore; key: string } | undefined>)[HELD];
         if (!held) return;
-        held.store.release(held.key, ctx.requestId).catch((error: unknown) => ctx.log.warn({ plugin: "concurrency-limit", requestId: ctx.requestId, err: error }, "slot not given back; its lease will free it"));
+        held.store
+          .release(held.key, ctx.requestId)
+          .catch((error: unknown) =>
+            ctx.log.warn({ plugin: "concurrency-limit", requestId: ctx.requestId, err: error }, "slot not given back; its lease will free it"),
+          );
       },
     };
   },

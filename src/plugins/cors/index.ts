@@ -13,7 +13,13 @@ export const corsOptionsSchema = {
   type: "object",
   additionalProperties: false,
   properties: {
-    origins: { type: "array", minItems: 1, default: ["*"], items: { type: "string", minLength: 1 }, description: 'Exact origins, "https://*.example.com", "/regex/", or "*".' },
+    origins: {
+      type: "array",
+      minItems: 1,
+      default: ["*"],
+      items: { type: "string", minLength: 1 },
+      description: 'Exact origins, "https://*.example.com", "/regex/", or "*".',
+    },
     methods: { type: "array", items: { type: "string" }, default: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"] },
     allowHeaders: { type: "array", items: { type: "string" }, description: "Request headers allowed; absent: whatever the preflight asks for." },
     exposeHeaders: { type: "array", items: { type: "string" }, default: [] },
@@ -47,7 +53,12 @@ function originTest(pattern: string): OriginTest {
     const suffix = `.${wildcard[2].toLowerCase()}`;
     return (origin) => {
       const lower = origin.toLowerCase();
-      return lower.startsWith(scheme) && lower.endsWith(suffix) && lower.length > scheme.length + suffix.length && !lower.slice(scheme.length, -suffix.length).includes("/");
+      return (
+        lower.startsWith(scheme) &&
+        lower.endsWith(suffix) &&
+        lower.length > scheme.length + suffix.length &&
+        !lower.slice(scheme.length, -suffix.length).includes("/")
+      );
     };
   }
   const exact = pattern.toLowerCase().replace(/\/$/, "");
@@ -98,7 +109,11 @@ export const corsPlugin: PluginDefinition = {
         const originOk = allowed(origin);
         if (!originOk || !methods.includes(method) || !headersOk) {
           // No Access-Control-Allow-* fields: the browser refuses the actual request.
-          const refused = !originOk ? `origin ${origin} is not allowed` : !methods.includes(method) ? `method ${method} is not allowed` : "a requested header is not allowed";
+          const refused = !originOk
+            ? `origin ${origin} is not allowed`
+            : !methods.includes(method)
+              ? `method ${method} is not allowed`
+              : "a requested header is not allowed";
           return problemAnswer(ctx, 403, "cors_rejected", refused, { headers });
         }
         grant(headers, origin);
@@ -106,7 +121,8 @@ export const corsPlugin: PluginDefinition = {
         const headerList = allowHeaders === undefined ? asked.join(", ") : allowHeaders.join(", ");
         if (headerList) headers["access-control-allow-headers"] = headerList;
         if (options.maxAgeSeconds !== undefined) headers["access-control-max-age"] = String(options.maxAgeSeconds);
-        if (options.privateNetwork && request.headers["access-control-request-private-network"] === "true") headers["access-control-allow-private-network"] = "true";
+        if (options.privateNetwork && request.headers["access-control-request-private-network"] === "true")
+          headers["access-control-allow-private-network"] = "true";
         return { status: 204, headers };
       },
       onResponse(response, ctx) {

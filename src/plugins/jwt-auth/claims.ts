@@ -16,7 +16,8 @@ export function failedClaim(payload: JWTPayload, required: string[], predicates:
     }
     if (predicate.anyOf !== undefined) {
       const items = Array.isArray(value) ? value : [value];
-      if (!items.some((item) => predicate.anyOf!.some((wanted) => JSON.stringify(wanted) === JSON.stringify(item)))) return `claim ${name} is in none of the allowed values`;
+      if (!items.some((item) => predicate.anyOf!.some((wanted) => JSON.stringify(wanted) === JSON.stringify(item))))
+        return `claim ${name} is in none of the allowed values`;
     }
   }
   return null;

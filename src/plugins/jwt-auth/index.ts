@@ -28,9 +28,16 @@ function inlineKey(option: KeyOption): InlineKey {
   const key = option.jwk ? createPublicKey({ key: option.jwk as never, format: "jwk" }) : createPublicKey(option.pem!);
   if (key.type !== "public") throw new Error("inline keys must be public keys");
   const kind = key.asymmetricKeyType;
-  const fits = (alg: string) => (kind === "rsa" || kind === "rsa-pss" ? /^(RS|PS)/.test(alg) : kind === "ec" ? alg.startsWith("ES") : kind === "ed25519" || kind === "ed448" ? alg === "EdDSA" : false);
+  const fits = (alg: string) =>
+    kind === "rsa" || kind === "rsa-pss"
+      ? /^(RS|PS)/.test(alg)
+      : kind === "ec"
+        ? alg.startsWith("ES")
+        : kind === "ed25519" || kind === "ed448"
+          ? alg === "EdDSA"
+          : false;
   const algFits = option.alg ? (alg: string) => alg === option.alg && fits(alg) : fits;
-  return { kid: option.kid ?? ((option.jwk?.kid as string | undefined) ?? null), key, fits: algFits };
+  return { kid: option.kid ?? (option.jwk?.kid as string | undefined) ?? null, key, fits: algFits };
 }
 
 /** The token from where the options say to look, in that order: header, cookie, query. */
@@ -59,7 +66,9 @@ export const jwtAuthPlugin: PluginDefinition = {
     const inline = (options.keys ?? []).map(inlineKey);
     const hmac = options.algorithms.filter((alg) => alg.startsWith("HS"));
     if (hmac.length > 0 && !inline.some((key) => key.key instanceof Uint8Array)) throw new Error(`algorithms ${hmac.join(", ")} need a secret in keys`);
-    const jwks = options.jwksUrl ? new JwksCache(options.jwksUrl, { maxAgeMs: options.jwksMaxAgeMs, cooldownMs: options.jwksCooldownMs, timeoutMs: options.jwksTimeoutMs }, setup.log) : null;
+    const jwks = options.jwksUrl
+      ? new JwksCache(options.jwksUrl, { maxAgeMs: options.jwksMaxAgeMs, cooldownMs: options.jwksCooldownMs, timeoutMs: options.jwksTimeoutMs }, setup.log)
+      : null;
     const challenge = (error?: string) => `Bearer realm="${options.realm}"${error ? `, error="${error}"` : ""}`;
     const forwarded = Object.entries(options.forwardClaims).map(([claim, header]) => [claim, header.toLowerCase()] as const);
     const claimHeaders = forwarded.map(([, header]) => header);
@@ -108,7 +117,8 @@ export const jwtAuthPlugin: PluginDefinition = {
         if (options.consumerClaim) {
           const id = payload[options.consumerClaim];
           const consumer = id === undefined ? null : setup.consumers.get(String(id));
-          if (!consumer && options.requireConsumer) return refuse(ctx, "jwt-auth", 401, "unknown_consumer", `claim ${options.consumerClaim} names no configured consumer`, challenge("invalid_token"));
+          if (!consumer && options.requireConsumer)
+            return refuse(ctx, "jwt-auth", 401, "unknown_consumer", `claim ${options.consumerClaim} names no configured consumer`, challenge("invalid_token"));
           if (consumer) ctx.consumer = consumer;
         }
         for (const [claim, header] of forwarded) if (payload[claim] !== undefined) request.headers[header] = claimHeader(payload[claim]);

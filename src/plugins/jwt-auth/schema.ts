@@ -1,7 +1,12 @@
 // Options of jwt-auth. The algorithm list is required: the token never chooses it (RFC 8725 §3.1).
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"] as const;
 
-const stringOrList = { oneOf: [{ type: "string", minLength: 1 }, { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 }] };
+const stringOrList = {
+  oneOf: [
+    { type: "string", minLength: 1 },
+    { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 },
+  ],
+};
 
 export const jwtAuthOptionsSchema = {
   type: "object",

@@ -76,7 +76,9 @@ export const mtlsAuthPlugin: PluginDefinition = {
   defaultOnError: "fail-closed",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as Options;
-    const headers = Object.fromEntries(Object.entries(options.forwardHeaders).map(([field, header]) => [field, header.toLowerCase()])) as Options["forwardHeaders"];
+    const headers = Object.fromEntries(
+      Object.entries(options.forwardHeaders).map(([field, header]) => [field, header.toLowerCase()]),
+    ) as Options["forwardHeaders"];
     const challenge = 'ClientCertificate realm="portcullis"';
     return {
       onRequest(request, ctx) {
@@ -84,11 +86,14 @@ export const mtlsAuthPlugin: PluginDefinition = {
         const socket = request.tls;
         if (!socket) return refuse(ctx, "mtls-auth", 401, "tls_required", "the request did not come over TLS (listen.tls is not set)", challenge);
         const certificate = socket.getPeerCertificate(false) as DetailedPeerCertificate;
-        if (!certificate || Object.keys(certificate).length === 0) return refuse(ctx, "mtls-auth", 401, "missing_credentials", "no client certificate", challenge);
-        if (!socket.authorized) return refuse(ctx, "mtls-auth", 401, "invalid_certificate", `client certificate refused: ${String(socket.authorizationError)}`, challenge);
+        if (!certificate || Object.keys(certificate).length === 0)
+          return refuse(ctx, "mtls-auth", 401, "missing_credentials", "no client certificate", challenge);
+        if (!socket.authorized)
+          return refuse(ctx, "mtls-auth", 401, "invalid_certificate", `client certificate refused: ${String(socket.authorizationError)}`, challenge);
         const id = identity(certificate, options.consumerFrom);
         const consumer = id === null ? null : setup.consumers.get(id);
-        if (!consumer && options.requireConsumer) return refuse(ctx, "mtls-auth", 403, "unknown_client", `certificate ${options.consumerFrom}=${id ?? "(none)"} names no consumer`);
+        if (!consumer && options.requireConsumer)
+          return refuse(ctx, "mtls-auth", 403, "unknown_client", `certificate ${options.consumerFrom}=${id ?? "(none)"} names no consumer`);
         if (consumer) ctx.consumer = consumer;
         request.headers[headers.subject] = distinguishedName(certificate.subject);
         request.headers[headers.issuer] = distinguishedName(certificate.issuer);

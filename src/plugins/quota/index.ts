@@ -28,7 +28,6 @@ export interface QuotaOptions {
   whenStoreDown: "fail-open" | "fail-closed";
 }
 
-
 /** The store key of a quota: one per API and period, so that each attachment counts apart. */
 export function quotaKey(api: string, options: Pick<QuotaOptions, "period">, who: string): string {
   return `quota|${api}|${options.period}|${who}`;

@@ -21,7 +21,6 @@ interface Named {
   policy: RateLimitPolicy;
 }
 
-
 function seconds(ms: number): number {
   return Math.max(0, Math.ceil(ms / 1000));
 }
@@ -35,7 +34,11 @@ function headersFor(style: RateLimitOptions["headers"], named: Named[], policyHe
     decisions.forEach((decision, i) => {
       if (decision.remaining < decisions[at].remaining) at = i;
     });
-    return { "x-ratelimit-limit": String(decisions[at].limit), "x-ratelimit-remaining": String(decisions[at].remaining), "x-ratelimit-reset": String(seconds(decisions[at].resetMs)) };
+    return {
+      "x-ratelimit-limit": String(decisions[at].limit),
+      "x-ratelimit-remaining": String(decisions[at].remaining),
+      "x-ratelimit-reset": String(seconds(decisions[at].resetMs)),
+    };
   }
   let state = "";
   for (let i = 0; i < named.length; i++) state += `${i > 0 ? ", " : ""}"${named[i].name}";r=${decisions[i].remaining};t=${seconds(decisions[i].resetMs)}`;
@@ -67,7 +70,12 @@ export const rateLimitPlugin: PluginDefinition = {
     const options = rawOptions as unknown as RateLimitOptions;
     const named = namedLimits(options);
     // The quota a client sees: the burst for a token bucket, the limit otherwise.
-    const policyHeader = named.map(({ name, policy }) => `"${name}";q=${policy.algorithm === "token-bucket" ? (policy.burst ?? policy.limit) : policy.limit};w=${seconds(policy.windowMs)}`).join(", ");
+    const policyHeader = named
+      .map(
+        ({ name, policy }) =>
+          `"${name}";q=${policy.algorithm === "token-bucket" ? (policy.burst ?? policy.limit) : policy.limit};w=${seconds(policy.windowMs)}`,
+      )
+      .join(", ");
     const shared = setup.store;
     // Counts kept in this process while the shared store is unreachable (fail-open), and for
     // tools that run without a store. (The store itself logs losing and regaining Redis.)
@@ -96,10 +104,17 @@ export const rateLimitPlugin: PluginDefinition = {
     return {
       onRequest(request, ctx) {
         const key = keyValues(options.key, request, ctx);
-        if (inProcess) return settle(named.map(({ name, policy }) => inProcess.consumeNow(limitKey(ctx.route.api, key, name), policy)), key, ctx);
+        if (inProcess)
+          return settle(
+            named.map(({ name, policy }) => inProcess.consumeNow(limitKey(ctx.route.api, key, name), policy)),
+            key,
+            ctx,
+          );
         const decideAll = (store: KeyValueStore) => Promise.all(named.map(({ name, policy }) => store.consume(limitKey(ctx.route.api, key, name), policy)));
         return decideOrFallBack("rate-limit", shared, fallback, options.whenStoreDown, ctx, decideAll).then((decided) =>
-          decided ? settle(decided.value, key, ctx) : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)"),
+          decided
+            ? settle(decided.value, key, ctx)
+            : refuse(ctx, "rate-limit", 503, "rate_limit_unavailable", "the rate-limit store is unreachable (fail-closed)"),
         );
       },
       onResponse(response, ctx) {

@@ -30,7 +30,11 @@ export const rateLimitOptionsSchema = {
       items: { type: "string", pattern: KEY_PART_PATTERN },
     },
     whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open", description: "fail-open: count in this process and serve; fail-closed: 503." },
-    headers: { enum: ["ietf", "x-ratelimit", "none"], default: "ietf", description: "ietf: RateLimit-Policy and RateLimit; x-ratelimit: X-RateLimit-Limit/Remaining/Reset." },
+    headers: {
+      enum: ["ietf", "x-ratelimit", "none"],
+      default: "ietf",
+      description: "ietf: RateLimit-Policy and RateLimit; x-ratelimit: X-RateLimit-Limit/Remaining/Reset.",
+    },
   },
 };
 

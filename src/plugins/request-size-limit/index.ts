@@ -10,7 +10,13 @@ export const requestSizeLimitOptionsSchema = {
   additionalProperties: false,
   required: ["maxSize"],
   properties: {
-    maxSize: { description: 'Largest body admitted: bytes, or "64kb", "1mb"… (binary units).', anyOf: [{ type: "integer", minimum: 0 }, { type: "string", pattern: SIZE_PATTERN }] },
+    maxSize: {
+      description: 'Largest body admitted: bytes, or "64kb", "1mb"… (binary units).',
+      anyOf: [
+        { type: "integer", minimum: 0 },
+        { type: "string", pattern: SIZE_PATTERN },
+      ],
+    },
   },
 };
 

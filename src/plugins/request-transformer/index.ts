@@ -4,7 +4,17 @@
 // ({{ headers.x }}, {{ query.y }}, {{ params.z }}, {{ consumer.id }}, {{ vars.k }}). The body is
 // read only when the attachment has body rules, and edited only when it is JSON.
 import type { PluginDefinition } from "../../pipeline/plugin.js";
-import { bodyEditsSchema, compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, compileQueryEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import {
+  bodyEditsSchema,
+  compileBodyEdits,
+  compileBodyTextEdits,
+  compileHeaderEdits,
+  compileQueryEdits,
+  fieldEditsSchema,
+  isJsonType,
+  type BodyEdits,
+  type FieldEdits,
+} from "../edits.js";
 import { compileTemplate } from "../template.js";
 import { warnOnce } from "../warn-once.js";
 

@@ -43,7 +43,10 @@ function violations(where: Violation["in"], errors: ErrorObject[] | null | undef
     in: where,
     path: error.instancePath || "/",
     schemaPath: error.schemaPath,
-    message: error.keyword === "additionalProperties" ? `${error.message} (${(error.params as { additionalProperty: string }).additionalProperty})` : (error.message ?? "is invalid"),
+    message:
+      error.keyword === "additionalProperties"
+        ? `${error.message} (${(error.params as { additionalProperty: string }).additionalProperty})`
+        : (error.message ?? "is invalid"),
   }));
 }
 
@@ -85,7 +88,10 @@ export const requestValidatorPlugin: PluginDefinition = {
           if (raw === null || raw.length === 0) {
             if (options.bodyRequired) found.push({ in: "body", path: "/", schemaPath: "#", message: "a body is required" });
           } else {
-            const type = String(request.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+            const type = String(request.headers["content-type"] ?? "")
+              .split(";")[0]
+              .trim()
+              .toLowerCase();
             if (!types.includes(type) || !isJsonType(type)) {
               return problemAnswer(ctx, 415, "unsupported_media_type", `expected ${types.join(" or ")}`);
             }
@@ -99,7 +105,9 @@ export const requestValidatorPlugin: PluginDefinition = {
           }
         }
         if (found.length === 0) return;
-        return problemAnswer(ctx, 400, "request_invalid", `${found.length} violation${found.length === 1 ? "" : "s"} of the request schema`, { extensions: { errors: found } });
+        return problemAnswer(ctx, 400, "request_invalid", `${found.length} violation${found.length === 1 ? "" : "s"} of the request schema`, {
+          extensions: { errors: found },
+        });
       },
     };
   },

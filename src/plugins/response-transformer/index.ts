@@ -5,7 +5,16 @@
 // without the upstream's ETag). Bodies that are not JSON pass through untouched; that is logged
 // once per attachment, not per request.
 import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
-import { bodyEditsSchema, compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, fieldEditsSchema, isJsonType, type BodyEdits, type FieldEdits } from "../edits.js";
+import {
+  bodyEditsSchema,
+  compileBodyEdits,
+  compileBodyTextEdits,
+  compileHeaderEdits,
+  fieldEditsSchema,
+  isJsonType,
+  type BodyEdits,
+  type FieldEdits,
+} from "../edits.js";
 import { warnOnce } from "../warn-once.js";
 
 export const responseTransformerOptionsSchema = {

@@ -34,7 +34,6 @@ interface ThrottleOptions {
   whenStoreDown: "fail-open" | "fail-closed";
 }
 
-
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
 
 export const throttlePlugin: PluginDefinition = {
@@ -44,7 +43,13 @@ export const throttlePlugin: PluginDefinition = {
   defaultOnError: "fail-open",
   create(rawOptions, setup) {
     const options = rawOptions as unknown as ThrottleOptions;
-    const policy: RateLimitPolicy = { algorithm: "token-bucket", limit: options.limit, windowMs: options.windowMs, burst: options.burst, maxDelayMs: options.maxDelayMs };
+    const policy: RateLimitPolicy = {
+      algorithm: "token-bucket",
+      limit: options.limit,
+      windowMs: options.windowMs,
+      burst: options.burst,
+      maxDelayMs: options.maxDelayMs,
+    };
     let local: MemoryStore | null = null;
 
     const fallback = () => (local ??= new MemoryStore());
