@@ -89,6 +89,11 @@ async function echoFetch(req: IncomingMessage, request: PluginRequest, headers: 
   const requestTime = Date.now();
   const echoed = await echoRequest(req, request.method, request.path + request.search, request.body === null ? null : toBuffer(request.body));
   echoed.headers = headers as IncomingMessage["headers"];
+  return echoAnswer(echoed, requestTime);
+}
+
+/** The echo upstream's answer to a fetch: the request it got, as JSON. */
+function echoAnswer(echoed: object, requestTime: number): FetchedResponse {
   const body = Buffer.from(JSON.stringify(echoed));
   return {
     ok: true,
@@ -109,17 +114,7 @@ async function detachedFetch(
   log: Logger,
 ): Promise<FetchedResponse | FetchFailure> {
   const requestTime = Date.now();
-  if (upstream.kind === "echo") {
-    const body = Buffer.from(JSON.stringify({ method, path: pathAndSearch, headers, body: null }));
-    return {
-      ok: true,
-      status: 200,
-      headers: { "content-type": "application/json", "content-length": body.length, date: new Date().toUTCString() },
-      body: Readable.from([body]),
-      requestTime,
-      responseTime: Date.now(),
-    };
-  }
+  if (upstream.kind === "echo") return echoAnswer({ method, path: pathAndSearch, headers, body: null }, requestTime);
   const pool = upstream.pool;
   const target = pool.pick(null, null);
   if (!target) return { ok: false, status: 503, code: "no_healthy_target", detail: `no target of upstream '${pool.config.name}' is serving` };
