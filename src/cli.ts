@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
 import { loadConfigFile } from "./config/load.js";
-import { buildRuntime } from "./runtime.js";
+import { buildSnapshot } from "./snapshot.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
@@ -109,7 +109,7 @@ program
       const user = new UserPluginFolder(resolve(options.plugins), new Set(builtinPlugins.keys()), log, config.sandbox);
       await user.loadAll();
       for (const problem of user.problems.values()) process.stderr.write(`portcullis: plugin ${problem.name}: ${problem.error}\n`);
-      const runtime = buildRuntime(config, pluginCatalog(user.plugins), log, null);
+      const runtime = buildSnapshot(config, pluginCatalog(user.plugins), log, null);
       // Isolates still alive when the process exits can take it down with a signal (isolated-vm):
       // each is disposed first, as a gateway does on shutdown.
       for (const loaded of user.plugins.values()) loaded.dispose?.();

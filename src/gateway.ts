@@ -1,8 +1,8 @@
-// The gateway: a Koa application that serves every request on the runtime current when it arrived.
+// The gateway: a Koa application that serves every request on the config snapshot current when it arrived.
 // This file is where the order of a request's way through is read; each step is a module of
 // src/lifecycle/ (docs/lifecycle.md names the same steps in the same order). The answer, whoever
 // gives it, goes out through the request's reply (src/pipeline/reply.ts), which runs the response
-// phase once and writes once. `swap` puts a new runtime in place atomically; requests in flight
+// phase once and writes once. `swap` puts a new snapshot in place atomically; requests in flight
 // finish on the old one.
 import Koa, { type Context } from "koa";
 import type { Logger } from "pino";
@@ -16,7 +16,7 @@ import { prepareUpstream } from "./lifecycle/prepare-upstream.js";
 import { requestPhase } from "./lifecycle/request-phase.js";
 import { route } from "./lifecycle/route.js";
 import { WebSocketConnections } from "./proxy/websocket.js";
-import type { Runtime } from "./runtime.js";
+import type { ConfigSnapshot } from "./snapshot.js";
 import type { AccessLog } from "./telemetry/access-log.js";
 import type { Tracing } from "./telemetry/tracing.js";
 
@@ -24,17 +24,17 @@ export interface Gateway {
   readonly app: Koa;
   /** Open WebSocket connections (closed with 1001 on shutdown). */
   readonly websockets: WebSocketConnections;
-  /** The runtime new requests are served on. */
-  current(): Runtime;
-  swap(next: Runtime): void;
+  /** The config snapshot new requests are served on. */
+  current(): ConfigSnapshot;
+  swap(next: ConfigSnapshot): void;
   /** From now on, answers ask clients to close their connection. */
   startDraining(): void;
   inFlight(): number;
 }
 
-export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLog, tracing: Tracing | null = null): Gateway {
-  let runtime = initial;
-  runtime.activate();
+export function createGateway(initial: ConfigSnapshot, log: Logger, accessLog: AccessLog, tracing: Tracing | null = null): Gateway {
+  let snapshot = initial;
+  snapshot.activate();
   let draining = false;
   let inFlight = 0;
   const websockets = new WebSocketConnections();
@@ -43,7 +43,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
 
   /** A request's way through, step by step; a step that answered ends the way early. */
-  async function serve(ctx: Context, current: Runtime): Promise<void> {
+  async function serve(ctx: Context, current: ConfigSnapshot): Promise<void> {
     const call = identify(ctx, current, services);
     let upgraded: Outcome | null = null;
     if (route(call, services) && (await prepareRequest(call)) && (await requestPhase(call))) {
@@ -56,7 +56,7 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   }
 
   app.use(async (ctx) => {
-    const current = runtime;
+    const current = snapshot;
     current.requestStarted();
     inFlight++;
     try {
@@ -70,11 +70,11 @@ export function createGateway(initial: Runtime, log: Logger, accessLog: AccessLo
   return {
     app,
     websockets,
-    current: () => runtime,
+    current: () => snapshot,
     swap(next) {
-      const previous = runtime;
+      const previous = snapshot;
       next.activate();
-      runtime = next;
+      snapshot = next;
       previous.retire(next);
     },
     startDraining() {

@@ -17,7 +17,7 @@ import { openStore } from "./stores/index.js";
 import { builtinPlugins, builtinView, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
-import { buildRuntime } from "./runtime.js";
+import { buildSnapshot } from "./snapshot.js";
 import { createAccessLog } from "./telemetry/access-log.js";
 import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.js";
 import { createLogging, type Logger } from "./telemetry/logger.js";
@@ -101,7 +101,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
   const catalog = pluginCatalog(userPlugins.plugins);
-  const gateway = createGateway(buildRuntime(firstConfig, catalog, log, null, store), log, accessLog, tracing);
+  const gateway = createGateway(buildSnapshot(firstConfig, catalog, log, null, store), log, accessLog, tracing);
   attachMetricSources({
     runtime: () => gateway.current(),
     store: () => store,
@@ -127,8 +127,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     try {
       const config = await loadConfigFile(configPath);
       const previous = gateway.current();
-      const next = buildRuntime(config, catalog, log, previous, store);
-      // New listener certificates go in before the new runtime: a file that fails now rejects the whole reload.
+      const next = buildSnapshot(config, catalog, log, previous, store);
+      // New listener certificates go in before the new snapshot: a file that fails now rejects the whole reload.
       if (JSON.stringify(config.listen.tls) !== JSON.stringify(previous.config.listen.tls)) listener?.applyTls(config.listen.tls);
       gateway.swap(next);
       userPlugins.configure(config.sandbox);

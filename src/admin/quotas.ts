@@ -2,7 +2,7 @@
 // quota attachment's use in its current calendar window, read from the shared store.
 import { calendarWindow } from "../plugins/quota/calendar.js";
 import { quotaKey, type QuotaOptions } from "../plugins/quota/index.js";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import type { KeyValueStore } from "../stores/store.js";
 
 export interface QuotaView {
@@ -19,7 +19,7 @@ export interface QuotaView {
   resetsAt: string;
 }
 
-function attachments(runtime: Runtime): { api: string; options: QuotaOptions }[] {
+function attachments(runtime: ConfigSnapshot): { api: string; options: QuotaOptions }[] {
   const seen = new Map<string, { api: string; options: QuotaOptions }>();
   for (const route of runtime.routes) {
     for (const link of route.chain) {
@@ -31,7 +31,7 @@ function attachments(runtime: Runtime): { api: string; options: QuotaOptions }[]
   return [...seen.values()];
 }
 
-export async function quotaViews(runtime: Runtime, store: KeyValueStore, who: string): Promise<QuotaView[]> {
+export async function quotaViews(runtime: ConfigSnapshot, store: KeyValueStore, who: string): Promise<QuotaView[]> {
   const now = Date.now();
   return Promise.all(
     attachments(runtime).map(async ({ api, options }) => {
@@ -54,7 +54,7 @@ export async function quotaViews(runtime: Runtime, store: KeyValueStore, who: st
   );
 }
 
-export async function resetQuotas(runtime: Runtime, store: KeyValueStore, who: string): Promise<number> {
+export async function resetQuotas(runtime: ConfigSnapshot, store: KeyValueStore, who: string): Promise<number> {
   const now = Date.now();
   const list = attachments(runtime);
   await Promise.all(

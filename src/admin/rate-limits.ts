@@ -3,7 +3,7 @@
 // they stand now, read from the store without counting a request.
 import { limitKey, namedLimits } from "../plugins/rate-limit/index.js";
 import type { RateLimitOptions } from "../plugins/rate-limit/schema.js";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import type { KeyValueStore } from "../stores/store.js";
 
 export interface RateLimitView {
@@ -16,7 +16,7 @@ export interface RateLimitView {
   resetMs: number;
 }
 
-function limitsByApi(runtime: Runtime): { api: string; name: string; policy: ReturnType<typeof namedLimits>[number]["policy"] }[] {
+function limitsByApi(runtime: ConfigSnapshot): { api: string; name: string; policy: ReturnType<typeof namedLimits>[number]["policy"] }[] {
   const seen = new Map<string, { api: string; name: string; policy: ReturnType<typeof namedLimits>[number]["policy"] }>();
   for (const route of runtime.routes) {
     for (const link of route.chain) {
@@ -28,7 +28,7 @@ function limitsByApi(runtime: Runtime): { api: string; name: string; policy: Ret
   return [...seen.values()];
 }
 
-export async function rateLimitViews(runtime: Runtime, store: KeyValueStore, key: string): Promise<RateLimitView[]> {
+export async function rateLimitViews(runtime: ConfigSnapshot, store: KeyValueStore, key: string): Promise<RateLimitView[]> {
   return Promise.all(
     limitsByApi(runtime).map(async ({ api, name, policy }) => {
       // peek answers "if a request came now": one more than that is left before it.
@@ -46,7 +46,7 @@ export async function rateLimitViews(runtime: Runtime, store: KeyValueStore, key
   );
 }
 
-export async function resetRateLimits(runtime: Runtime, store: KeyValueStore, key: string): Promise<number> {
+export async function resetRateLimits(runtime: ConfigSnapshot, store: KeyValueStore, key: string): Promise<number> {
   const limits = limitsByApi(runtime);
   await Promise.all(limits.map(({ api, name }) => store.reset(limitKey(api, key, name))));
   return limits.length;

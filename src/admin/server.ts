@@ -8,7 +8,7 @@ import { rateLimitViews, resetRateLimits } from "./rate-limits.js";
 import Koa from "koa";
 import Router from "@koa/router";
 import { ConfigError, formatIssue } from "../config/errors.js";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import { redact } from "./redact.js";
 import { registry } from "../telemetry/gateway-metrics.js";
 import { recentRequests } from "../telemetry/recent-requests.js";
@@ -24,7 +24,7 @@ export interface ReloadRecord {
 }
 
 export interface AdminControl {
-  runtime(): Runtime;
+  runtime(): ConfigSnapshot;
   ready(): boolean;
   reload(trigger: string): Promise<ReloadRecord>;
   reloads(): ReloadRecord[];
@@ -34,7 +34,7 @@ export interface AdminControl {
   store(): KeyValueStore;
 }
 
-function routesView(runtime: Runtime) {
+function routesView(runtime: ConfigSnapshot) {
   return runtime.routes.map((route) => ({
     api: route.info.api,
     operation: route.info.operation,
@@ -49,7 +49,7 @@ function routesView(runtime: Runtime) {
   }));
 }
 
-function upstreamsView(runtime: Runtime) {
+function upstreamsView(runtime: ConfigSnapshot) {
   return Object.values(runtime.config.upstreams).map((upstream) => {
     const pool = runtime.pools.get(upstream.name);
     return {

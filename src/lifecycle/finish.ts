@@ -19,7 +19,7 @@ export function finish(call: InFlight, outcome: Outcome, services: GatewayServic
     const context = traced.span.spanContext();
     if (traced.trace) traceIds = { trace_id: context.traceId, span_id: context.spanId };
   }
-  if (call.runtime.config.log.access) {
+  if (call.snapshot.config.log.access) {
     services.accessLog.record({
       requestId,
       method,

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "koa";
 import { Reply } from "../pipeline/reply.js";
 import { clientAddress, plainAddress } from "../proxy/forwarded.js";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import { recentRequests } from "../telemetry/recent-requests.js";
 import { startRequestTrace } from "../telemetry/request-trace.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
@@ -13,10 +13,10 @@ import type { GatewayServices, InFlight } from "./in-flight.js";
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 const DEBUG_HEADER = "x-portcullis-debug";
 
-export function identify(ctx: Context, runtime: Runtime, services: GatewayServices): InFlight {
+export function identify(ctx: Context, snapshot: ConfigSnapshot, services: GatewayServices): InFlight {
   const started = performance.now();
   const { req, res } = ctx;
-  const config = runtime.config;
+  const config = snapshot.config;
   ctx.respond = false;
 
   const idHeader = config.listen.requestIdHeader;
@@ -26,8 +26,8 @@ export function identify(ctx: Context, runtime: Runtime, services: GatewayServic
   if (services.draining()) extra.connection = "close";
 
   const peer = plainAddress(req.socket.remoteAddress);
-  const peerTrusted = runtime.trusted(peer);
-  const clientIp = peerTrusted ? clientAddress(peer, req.headers, runtime.trusted) : peer;
+  const peerTrusted = snapshot.trusted(peer);
+  const clientIp = peerTrusted ? clientAddress(peer, req.headers, snapshot.trusted) : peer;
   const method = req.method ?? "GET";
   const originalPath = ctx.path;
   const tracer = services.tracing?.tracer ?? null;
@@ -52,7 +52,7 @@ export function identify(ctx: Context, runtime: Runtime, services: GatewayServic
     ctx,
     req,
     res,
-    runtime,
+    snapshot,
     started,
     requestId,
     method,

@@ -8,7 +8,7 @@ import type { PluginRequest } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import type { PhaseScope } from "../pipeline/run.js";
 import type { WebSocketConnections } from "../proxy/websocket.js";
-import type { Route, Runtime } from "../runtime.js";
+import type { Route, ConfigSnapshot } from "../snapshot.js";
 import type { AccessLog } from "../telemetry/access-log.js";
 import type { PluginTiming } from "../telemetry/plugin-timing.js";
 import type { RequestTrace } from "../telemetry/request-trace.js";
@@ -29,7 +29,7 @@ export interface InFlight {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   /** The config snapshot the request is served on, from start to end. */
-  readonly runtime: Runtime;
+  readonly snapshot: ConfigSnapshot;
   /** performance.now() when the request arrived. */
   readonly started: number;
   readonly requestId: string;

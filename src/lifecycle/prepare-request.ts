@@ -7,14 +7,14 @@ import type { PluginRequest } from "../pipeline/plugin.js";
 import { readRequestBody } from "../proxy/body.js";
 import { setForwardingHeaders } from "../proxy/forwarded.js";
 import { dropClientCopies, hasRequestBody, stripHopByHop } from "../proxy/headers.js";
-import type { Route } from "../runtime.js";
+import type { Route } from "../snapshot.js";
 import type { InFlight } from "./in-flight.js";
 
 /** false when the request was answered here (a body over the limit). */
 export async function prepareRequest(call: InFlight): Promise<boolean> {
-  const { ctx, req, runtime } = call;
+  const { ctx, req, snapshot } = call;
   const route = call.route!;
-  const config = runtime.config;
+  const config = snapshot.config;
   const headers = req.headers;
   const withBody = hasRequestBody(headers);
   const chunked = withBody && headers["content-length"] === undefined;
@@ -23,7 +23,7 @@ export async function prepareRequest(call: InFlight): Promise<boolean> {
   setForwardingHeaders(headers, { peer: call.peer, peerTrusted: call.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
   headers[config.listen.requestIdHeader] = call.requestId;
   // Only the gateway says who the consumer is: a client's own claim is dropped.
-  dropClientCopies(headers, runtime.consumerHeaderNames);
+  dropClientCopies(headers, snapshot.consumerHeaderNames);
 
   // Read in full only when a plugin of the route asked for the body, or must know the size of a
   // chunked one before the upstream sees it (request-size-limit).

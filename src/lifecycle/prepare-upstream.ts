@@ -17,7 +17,7 @@ export function prepareUpstream(call: InFlight): UpstreamPlan {
   const headers = request.headers;
   const consumer = call.scope!.consumer;
   if (consumer) {
-    const names = call.runtime.config.consumerHeaders;
+    const names = call.snapshot.config.consumerHeaders;
     headers[names.id] = consumer.id;
     if (consumer.username !== null) headers[names.username] = consumer.username;
     if (consumer.groups.length > 0) headers[names.groups] = consumer.groups.join(",");

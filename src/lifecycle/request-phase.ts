@@ -21,7 +21,7 @@ export async function requestPhase(call: InFlight): Promise<boolean> {
   const result = phase instanceof Promise ? await phase : phase;
   call.reply.afterRequestPhase(
     scope,
-    route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? call.runtime.config.limits.maxBodyBytes : null } : null,
+    route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? call.snapshot.config.limits.maxBodyBytes : null } : null,
   );
   if (!result.answer) return true;
   await sendAnswer(call.reply, result.answer);

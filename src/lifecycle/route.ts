@@ -2,19 +2,19 @@
 // may borrow the route of the method it asks about), or answers 404 / 405. A matched request gets
 // its phase scope, and its server span the route's name.
 import type { Context } from "koa";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
 
 /** false when the request was answered here (no route, or malformed). */
 export function route(call: InFlight, services: GatewayServices): boolean {
-  const { ctx, req, reply, runtime, method } = call;
+  const { ctx, req, reply, snapshot, method } = call;
   if (hostFieldCount(req.rawHeaders) > 1) {
     void reply.problem(400, "duplicate_host", "the request has more than one Host header", { connection: "close" });
     return false;
   }
-  const matched = runtime.matcher.match(ctx) ?? preflightMatch(ctx, runtime);
+  const matched = snapshot.matcher.match(ctx) ?? preflightMatch(ctx, snapshot);
   if (!matched) {
-    const allowed = runtime.matcher.allowedMethods(ctx);
+    const allowed = snapshot.matcher.allowedMethods(ctx);
     if (allowed.length > 0) void reply.problem(405, "method_not_allowed", `${method} is not allowed here`, { allow: allowed.join(", ") });
     else void reply.problem(404, "route_not_found", `no route for ${method} ${call.originalPath}`);
     return false;
@@ -57,10 +57,10 @@ function hostFieldCount(raw: string[]): number {
  * not take OPTIONS goes to the route of the method it asks about, when a plugin of that route
  * answers preflights; otherwise it stays unmatched (405).
  */
-function preflightMatch(ctx: Context, runtime: Runtime) {
+function preflightMatch(ctx: Context, snapshot: ConfigSnapshot) {
   const headers = ctx.req.headers;
   const requested = headers["access-control-request-method"];
   if (ctx.method !== "OPTIONS" || headers.origin === undefined || typeof requested !== "string") return null;
-  const matched = runtime.matcher.match(ctx, requested.trim().toUpperCase());
+  const matched = snapshot.matcher.match(ctx, requested.trim().toUpperCase());
   return matched && matched.route.answersPreflight ? matched : null;
 }

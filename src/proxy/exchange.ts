@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { ExchangeResponse, FetchedResponse, FetchFailure, PluginRequest, UpstreamExchange } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
-import type { Upstream } from "../runtime.js";
+import type { Upstream } from "../snapshot.js";
 import { toBuffer } from "./body.js";
 import { echoRequest } from "./echo.js";
 import { forward, type ForwardJob } from "./forward.js";

@@ -6,7 +6,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { builtinPlugins } from "../plugins/index.js";
 import { allStoreDownCounts } from "../plugins/store-down.js";
 import { pluginCallCounts } from "../pipeline/chain.js";
-import type { Runtime } from "../runtime.js";
+import type { ConfigSnapshot } from "../snapshot.js";
 import { existingCacheStorage } from "../stores/cache-storage.js";
 import type { KeyValueStore } from "../stores/store.js";
 import { LATENCY_BUCKETS, Registry } from "./metrics.js";
@@ -44,7 +44,7 @@ export function recordReload(ok: boolean): void {
 
 /** What the scrape-time readings come from. */
 export interface MetricSources {
-  runtime(): Runtime;
+  runtime(): ConfigSnapshot;
   store(): KeyValueStore;
   /** Sandboxed plugins' own accounting. */
   sandboxed(): { name: string; calls: number; errors: number; timeouts: number; restarts: number; rejected: number; logDropped: number; cpuMs: number }[];

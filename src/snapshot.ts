@@ -1,7 +1,7 @@
-// A runtime is everything one config snapshot needs to serve: routes with their plugin chains,
+// A config snapshot is everything one config needs to serve: routes with their plugin chains,
 // the route matcher, and the upstream pools. It is built whole (or not at all) and then swapped
-// in; requests keep the runtime they started on, and a retired runtime releases its resources when
-// its last request is done. Pools whose config did not change are handed over, health and all.
+// in; requests keep the snapshot they started on, and a retired snapshot releases its resources
+// when its last request is done. Pools whose config did not change are handed over, health and all.
 import { ConsumerDirectory } from "./consumers/directory.js";
 import type { KeyValueStore } from "./stores/store.js";
 import type { Logger } from "pino";
@@ -37,10 +37,10 @@ export interface Route extends MatchableRoute {
   upstream: Upstream;
 }
 
-export class Runtime {
+export class ConfigSnapshot {
   inFlight = 0;
   private retired = false;
-  private successor: Runtime | null = null;
+  private successor: ConfigSnapshot | null = null;
   private released = false;
   /** The plugin definitions this runtime's chains use. */
   readonly definitions: ReadonlySet<PluginDefinition>;
@@ -59,13 +59,13 @@ export class Runtime {
     this.consumerHeaderNames = Object.values(config.consumerHeaders);
   }
 
-  /** Starts what runs in the background (health checks); called when the runtime goes live. */
+  /** Starts what runs in the background (health checks); called when the snapshot goes live. */
   activate(): void {
     for (const pool of this.pools.values()) pool.start();
   }
 
   /** Stops serving new requests; resources go once in-flight requests are done. */
-  retire(successor: Runtime | null): void {
+  retire(successor: ConfigSnapshot | null): void {
     this.retired = true;
     this.successor = successor;
     this.releaseIfIdle();
@@ -110,14 +110,14 @@ function routePath(api: ApiConfig, operation: OperationConfig): string {
   return joinPaths(api.basePath, operation.path);
 }
 
-/** Builds a runtime from a config snapshot; throws ConfigError (with file:line) if a plugin attachment is unusable. */
-export function buildRuntime(
+/** Builds a snapshot from a config; throws ConfigError (with file:line) if a plugin attachment is unusable. */
+export function buildSnapshot(
   config: GatewayConfig,
   catalog: PluginCatalog,
   log: Logger,
-  previous: Runtime | null,
+  previous: ConfigSnapshot | null,
   store: KeyValueStore | null = null,
-): Runtime {
+): ConfigSnapshot {
   const chains = new ChainBuilder(catalog, { consumers: new ConsumerDirectory(config.consumers), store, log });
   const upstreams = new Map<string, Upstream>();
   const pools = new Map<string, UpstreamPool>();
@@ -170,5 +170,5 @@ export function buildRuntime(
     for (const [name, pool] of pools) if (previous?.pools.get(name) !== pool) pool.close();
     throw new ConfigError(config.file, chains.issues);
   }
-  return new Runtime(config, routes, createMatcher(routes), pools, trustCheck(config.listen.trustedProxies), new Date());
+  return new ConfigSnapshot(config, routes, createMatcher(routes), pools, trustCheck(config.listen.trustedProxies), new Date());
 }
