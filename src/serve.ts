@@ -19,7 +19,8 @@ import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
 import { buildSnapshot } from "./snapshot.js";
 import { createAccessLog } from "./telemetry/access-log.js";
-import { attachMetricSources, recordReload } from "./telemetry/gateway-metrics.js";
+import { attachMetricSources } from "./metric-readings.js";
+import { recordReload } from "./telemetry/gateway-metrics.js";
 import { createLogging, type Logger } from "./telemetry/logger.js";
 import { nodeSupportWarning } from "./node-support.js";
 import { startTelemetry } from "./telemetry/tracing.js";
@@ -103,7 +104,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildSnapshot(firstConfig, catalog, log, null, store), log, accessLog, tracing);
   attachMetricSources({
-    runtime: () => gateway.current(),
+    snapshot: () => gateway.current(),
     store: () => store,
     sandboxed: () =>
       [...userPlugins.plugins.values()].map((plugin) => ({
