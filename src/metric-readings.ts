@@ -7,14 +7,14 @@ import { builtinPlugins } from "./plugins/index.js";
 import { allStoreDownCounts } from "./plugins/store-down.js";
 import type { ConfigSnapshot } from "./snapshot.js";
 import { existingCacheStorage } from "./stores/cache-storage.js";
-import type { KeyValueStore } from "./stores/store.js";
+import type { Store } from "./stores/store.js";
 import { registry } from "./telemetry/gateway-metrics.js";
 import type { SpanQueueCounts } from "./telemetry/tracing.js";
 
 /** What the scrape-time readings come from. */
 export interface MetricSources {
   snapshot(): ConfigSnapshot;
-  store(): KeyValueStore;
+  store(): Store;
   /** Sandboxed plugins' own accounting. */
   sandboxed(): { name: string; calls: number; errors: number; timeouts: number; restarts: number; rejected: number; logDropped: number; cpuMs: number }[];
   spans(): SpanQueueCounts | null;

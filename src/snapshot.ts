@@ -3,7 +3,7 @@
 // in; requests keep the snapshot they started on, and a retired snapshot releases its resources
 // when its last request is done. Pools whose config did not change are handed over, health and all.
 import { ConsumerDirectory } from "./consumers/directory.js";
-import type { KeyValueStore } from "./stores/store.js";
+import type { Store } from "./stores/store.js";
 import type { Logger } from "pino";
 import { ConfigError } from "./config/errors.js";
 import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
@@ -116,7 +116,7 @@ export function buildSnapshot(
   catalog: PluginCatalog,
   log: Logger,
   previous: ConfigSnapshot | null,
-  store: KeyValueStore | null = null,
+  store: Store | null = null,
 ): ConfigSnapshot {
   const chains = new ChainBuilder(catalog, { consumers: new ConsumerDirectory(config.consumers), store, log });
   const upstreams = new Map<string, Upstream>();

@@ -9,7 +9,7 @@ import type { RateLimitDecision, RateLimitPolicy } from "../src/stores/rate-limi
 import { calendarWindow } from "../src/plugins/quota/calendar.js";
 import { Redis } from "ioredis";
 import { RedisStore } from "../src/stores/redis.js";
-import type { KeyValueStore } from "../src/stores/store.js";
+import type { CounterStore } from "../src/stores/store.js";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { waitFor } from "./helpers/wait.js";
@@ -36,7 +36,7 @@ after(async () => {
   await redis?.stop();
 });
 
-async function burst(store: KeyValueStore, key: string, policy: RateLimitPolicy, count: number) {
+async function burst(store: CounterStore, key: string, policy: RateLimitPolicy, count: number) {
   const results = [];
   for (let i = 0; i < count; i++) results.push(await store.consume(key, policy));
   return results;

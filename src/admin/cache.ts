@@ -2,7 +2,7 @@
 // for one host or all), by key prefix, or by tag (the values of the response's tag header). With
 // Redis the purge reaches every gateway sharing it; with the memory store, this gateway only.
 import { existingCacheStorage } from "../stores/cache-storage.js";
-import type { KeyValueStore } from "../stores/store.js";
+import type { Store } from "../stores/store.js";
 
 export interface PurgeRequest {
   key?: string;
@@ -13,7 +13,7 @@ export interface PurgeRequest {
 
 export type PurgeResult = { ok: true; purged: number } | { ok: false; detail: string };
 
-export async function purgeCache(store: KeyValueStore, request: PurgeRequest): Promise<PurgeResult> {
+export async function purgeCache(store: Store, request: PurgeRequest): Promise<PurgeResult> {
   const chosen = [request.key, request.prefix, request.tag].filter((value) => value !== undefined);
   if (chosen.length !== 1) return { ok: false, detail: "give exactly one of key, prefix or tag" };
   const storage = existingCacheStorage(store);
@@ -28,7 +28,7 @@ export async function purgeCache(store: KeyValueStore, request: PurgeRequest): P
   return { ok: true, purged: exact + hostless };
 }
 
-export function cacheUsage(store: KeyValueStore): { storage: string; entries?: number; bytes?: number } {
+export function cacheUsage(store: Store): { storage: string; entries?: number; bytes?: number } {
   const storage = existingCacheStorage(store);
   if (!storage) return { storage: "none" };
   return { storage: storage.kind, ...storage.usage() };

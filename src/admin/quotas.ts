@@ -3,7 +3,7 @@
 import { calendarWindow } from "../plugins/quota/calendar.js";
 import { quotaKey, type QuotaOptions } from "../plugins/quota/index.js";
 import type { ConfigSnapshot } from "../snapshot.js";
-import type { KeyValueStore } from "../stores/store.js";
+import type { CounterStore } from "../stores/store.js";
 
 export interface QuotaView {
   api: string;
@@ -31,7 +31,7 @@ function attachments(runtime: ConfigSnapshot): { api: string; options: QuotaOpti
   return [...seen.values()];
 }
 
-export async function quotaViews(runtime: ConfigSnapshot, store: KeyValueStore, who: string): Promise<QuotaView[]> {
+export async function quotaViews(runtime: ConfigSnapshot, store: CounterStore, who: string): Promise<QuotaView[]> {
   const now = Date.now();
   return Promise.all(
     attachments(runtime).map(async ({ api, options }) => {
@@ -54,7 +54,7 @@ export async function quotaViews(runtime: ConfigSnapshot, store: KeyValueStore, 
   );
 }
 
-export async function resetQuotas(runtime: ConfigSnapshot, store: KeyValueStore, who: string): Promise<number> {
+export async function resetQuotas(runtime: ConfigSnapshot, store: CounterStore, who: string): Promise<number> {
   const now = Date.now();
   const list = attachments(runtime);
   await Promise.all(

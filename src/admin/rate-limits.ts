@@ -4,7 +4,7 @@
 import { limitKey, namedLimits } from "../plugins/rate-limit/index.js";
 import type { RateLimitOptions } from "../plugins/rate-limit/schema.js";
 import type { ConfigSnapshot } from "../snapshot.js";
-import type { KeyValueStore } from "../stores/store.js";
+import type { CounterStore } from "../stores/store.js";
 
 export interface RateLimitView {
   api: string;
@@ -28,7 +28,7 @@ function limitsByApi(runtime: ConfigSnapshot): { api: string; name: string; poli
   return [...seen.values()];
 }
 
-export async function rateLimitViews(runtime: ConfigSnapshot, store: KeyValueStore, key: string): Promise<RateLimitView[]> {
+export async function rateLimitViews(runtime: ConfigSnapshot, store: CounterStore, key: string): Promise<RateLimitView[]> {
   return Promise.all(
     limitsByApi(runtime).map(async ({ api, name, policy }) => {
       // peek answers "if a request came now": one more than that is left before it.
@@ -46,7 +46,7 @@ export async function rateLimitViews(runtime: ConfigSnapshot, store: KeyValueSto
   );
 }
 
-export async function resetRateLimits(runtime: ConfigSnapshot, store: KeyValueStore, key: string): Promise<number> {
+export async function resetRateLimits(runtime: ConfigSnapshot, store: CounterStore, key: string): Promise<number> {
   const limits = limitsByApi(runtime);
   await Promise.all(limits.map(({ api, name }) => store.reset(limitKey(api, key, name))));
   return limits.length;

@@ -1,7 +1,7 @@
 // The admin API, on its own listener (127.0.0.1:9080 by default). /health and /ready answer without
 // a token so that probes work; everything else requires `Authorization: Bearer <admin.token>` when
 // a token is configured.
-import type { KeyValueStore } from "../stores/store.js";
+import type { Store } from "../stores/store.js";
 import { cacheUsage, purgeCache } from "./cache.js";
 import { quotaViews, resetQuotas } from "./quotas.js";
 import { rateLimitViews, resetRateLimits } from "./rate-limits.js";
@@ -31,7 +31,7 @@ export interface AdminControl {
   /** Every plugin, built-in and user, with its state and counters. */
   plugins(): unknown[];
   /** The store quotas and rate limits count in. */
-  store(): KeyValueStore;
+  store(): Store;
 }
 
 function routesView(runtime: ConfigSnapshot) {

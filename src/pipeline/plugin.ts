@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import type { AccessEntry } from "../../sandbox/sdk/index.js";
 import type { FailurePolicy } from "../config/types.js";
 import type { Consumer, ConsumerDirectory } from "../consumers/directory.js";
-import type { KeyValueStore } from "../stores/store.js";
+import type { Store } from "../stores/store.js";
 
 export interface PluginRequest {
   method: string;
@@ -80,7 +80,7 @@ export interface PluginContext {
 export interface PluginSetup {
   consumers: ConsumerDirectory;
   /** The configured store; null in tools that only check config. */
-  store: KeyValueStore | null;
+  store: Store | null;
   log: Logger;
 }
 

@@ -2,7 +2,7 @@
 // policy for GET /plugins, and logged per request: an operator sees both how often and which.
 import type { PluginContext } from "../pipeline/plugin.js";
 import type { MemoryStore } from "../stores/memory.js";
-import type { KeyValueStore } from "../stores/store.js";
+import type { CounterStore } from "../stores/store.js";
 
 export type StoreDownPolicy = "fail-open" | "fail-closed";
 
@@ -29,12 +29,12 @@ export function storeDownCounts(plugin: string): Record<StoreDownPolicy, number>
  */
 export async function decideOrFallBack<T>(
   plugin: string,
-  shared: KeyValueStore | null,
+  shared: CounterStore | null,
   fallback: () => MemoryStore,
   policy: StoreDownPolicy,
   ctx: PluginContext,
-  decide: (store: KeyValueStore) => Promise<T>,
-): Promise<{ value: T; store: KeyValueStore } | null> {
+  decide: (store: CounterStore) => Promise<T>,
+): Promise<{ value: T; store: CounterStore } | null> {
   if (shared) {
     try {
       return { value: await decide(shared), store: shared };

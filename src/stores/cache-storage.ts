@@ -3,7 +3,7 @@
 // entry (metadata as JSON, a newline, the body in base64) with a TTL, shared by every gateway on
 // that Redis; tags are kept as small index keys beside the entries, with the same TTL, so a purge by
 // tag finds its entries with one scan. One storage per store, so entries outlive config reloads.
-import type { KeyValueStore } from "./store.js";
+import type { KeyValueStore, Store } from "./store.js";
 
 export interface CachedResponse {
   status: number;
@@ -195,11 +195,11 @@ export class SharedCacheStorage implements CacheStorage {
   }
 }
 
-const storages = new WeakMap<KeyValueStore, CacheStorage>();
+const storages = new WeakMap<Store, CacheStorage>();
 let standalone: CacheStorage | null = null;
 
 /** The one cache storage for `store` (memory LRU or shared); null store: a process-local LRU (tools). */
-export function cacheStorageFor(store: KeyValueStore | null, maxBytes: number): CacheStorage {
+export function cacheStorageFor(store: Store | null, maxBytes: number): CacheStorage {
   let storage = store ? storages.get(store) : standalone;
   if (!storage) {
     storage = !store || store.kind === "memory" ? new MemoryCacheStorage(maxBytes) : new SharedCacheStorage(store);
@@ -211,6 +211,6 @@ export function cacheStorageFor(store: KeyValueStore | null, maxBytes: number): 
 }
 
 /** The storage already made for `store`, if a cache attachment has made one (for the admin purge). */
-export function existingCacheStorage(store: KeyValueStore | null): CacheStorage | null {
+export function existingCacheStorage(store: Store | null): CacheStorage | null {
   return (store ? storages.get(store) : standalone) ?? null;
 }

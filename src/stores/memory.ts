@@ -1,7 +1,7 @@
 // The embedded store: a Map with expiry times. Expired keys are dropped when read, and by a sweep
 // that runs once a minute so that keys nobody reads again do not pile up.
 import { decide, readOnly, type Counts, type Logs, type RateLimitDecision, type RateLimitPolicy } from "./rate-limit.js";
-import type { KeyValueStore } from "./store.js";
+import type { Store } from "./store.js";
 
 interface Entry {
   value: string;
@@ -11,7 +11,7 @@ interface Entry {
 
 const SWEEP_MS = 60_000;
 
-export class MemoryStore implements KeyValueStore {
+export class MemoryStore implements Store {
   readonly kind = "memory";
   private readonly entries = new Map<string, Entry>();
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();

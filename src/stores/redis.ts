@@ -10,7 +10,7 @@ import { storeCommand } from "../telemetry/request-trace.js";
 import type { Logger } from "pino";
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
-import type { KeyValueStore } from "./store.js";
+import type { Store } from "./store.js";
 
 const PREFIX = "portcullis:";
 
@@ -65,7 +65,7 @@ type RateLimitCommand = (
   dryRun: string,
 ) => Promise<[number, number, number, number, number, number?]>;
 
-export class RedisStore implements KeyValueStore {
+export class RedisStore implements Store {
   readonly kind = "redis";
   private readonly client: (Redis | Cluster) & {
     rateLimit: RateLimitCommand;

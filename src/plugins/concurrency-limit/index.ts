@@ -4,7 +4,7 @@
 // freed when its lease runs out. Over the limit: 429 (or 503).
 import type { PluginDefinition } from "../../pipeline/plugin.js";
 import { MemoryStore } from "../../stores/memory.js";
-import type { KeyValueStore } from "../../stores/store.js";
+import type { CounterStore } from "../../stores/store.js";
 import { overLimit, refuse } from "../refusal.js";
 import { decideOrFallBack, storeDownCounts } from "../store-down.js";
 import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
@@ -57,7 +57,7 @@ export const concurrencyLimitPlugin: PluginDefinition = {
         (ctx.vars as Record<symbol, unknown>)[HELD] = { store: decided.store, key };
       },
       onLog(_entry, ctx) {
-        const held = (ctx.vars as Record<symbol, { store: KeyValueStore; key: string } | undefined>)[HELD];
+        const held = (ctx.vars as Record<symbol, { store: CounterStore; key: string } | undefined>)[HELD];
         if (!held) return;
         held.store
           .release(held.key, ctx.requestId)

@@ -7,7 +7,7 @@
 import type { PluginAnswer, PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
-import type { KeyValueStore } from "../../stores/store.js";
+import type { CounterStore } from "../../stores/store.js";
 import { overLimit, refuse } from "../refusal.js";
 import { decideOrFallBack, storeDownCounts } from "../store-down.js";
 import { keyValues } from "../request-key.js";
@@ -110,7 +110,7 @@ export const rateLimitPlugin: PluginDefinition = {
             key,
             ctx,
           );
-        const decideAll = (store: KeyValueStore) => Promise.all(named.map(({ name, policy }) => store.consume(limitKey(ctx.route.api, key, name), policy)));
+        const decideAll = (store: CounterStore) => Promise.all(named.map(({ name, policy }) => store.consume(limitKey(ctx.route.api, key, name), policy)));
         return decideOrFallBack("rate-limit", shared, fallback, options.whenStoreDown, ctx, decideAll).then((decided) =>
           decided
             ? settle(decided.value, key, ctx)
