@@ -4,7 +4,8 @@
 // out, remove the old digest.
 import { createHash } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
-import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginRequest } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
 import { refuse } from "../refusal.js";
 import { Remembered } from "../remembered.js";
 import { keyAuthOptionsSchema, type KeyAuthOptions } from "./schema.js";
@@ -20,12 +21,11 @@ function fromQuery(search: string, name: string): { key: string | null; rest: st
   return { key, rest: rest ? `?${rest}` : "" };
 }
 
-export const keyAuthPlugin: PluginDefinition = {
+export const keyAuthPlugin = defineBuiltin<KeyAuthOptions>({
   name: "key-auth",
-  optionsSchema: keyAuthOptionsSchema,
+  options: keyAuthOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as KeyAuthOptions;
+  create(options, setup) {
     const header = options.header.toLowerCase();
     const challenge = `ApiKey realm="${options.realm}", header="${header}"`;
     // Keys seen to be valid, so that a client's requests skip hashing (bounded; unknown keys are
@@ -55,4 +55,4 @@ export const keyAuthPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

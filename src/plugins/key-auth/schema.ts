@@ -1,4 +1,6 @@
 // Options of key-auth: where the API key is read from, and whether it goes on to the upstream.
+import type { FromSchema } from "json-schema-to-ts";
+
 export const keyAuthOptionsSchema = {
   type: "object",
   additionalProperties: false,
@@ -8,11 +10,6 @@ export const keyAuthOptionsSchema = {
     hideCredentials: { type: "boolean", default: true, description: "Remove the key before the request goes upstream." },
     realm: { type: "string", default: "portcullis" },
   },
-};
+} as const;
 
-export interface KeyAuthOptions {
-  header: string;
-  query?: string;
-  hideCredentials: boolean;
-  realm: string;
-}
+export type KeyAuthOptions = FromSchema<typeof keyAuthOptionsSchema>;
