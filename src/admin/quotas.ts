@@ -1,7 +1,8 @@
 // What the admin API shows and resets for quotas: for one key (a consumer id, usually), each
 // quota attachment's use in its current calendar window, read from the shared store.
 import { calendarWindow } from "../plugins/quota/calendar.js";
-import { quotaKey, type QuotaOptions } from "../plugins/quota/index.js";
+import { quotaKey } from "../plugins/quota/index.js";
+import type { QuotaOptions } from "../plugins/quota/schema.js";
 import type { ConfigSnapshot } from "../snapshot.js";
 import type { CounterStore } from "../stores/store.js";
 

@@ -8,8 +8,8 @@ import { addAt, parsePointer, removeAt, renameAt, setAt, type Pointer } from "./
 import { spliceAdd, spliceRemove, spliceSet } from "./json-splice.js";
 import { compileTemplate, isTemplate, type Template } from "./template.js";
 
-const stringMap = { type: "object", additionalProperties: { type: "string" } };
-const NAME = { type: "string", minLength: 1 };
+const stringMap = { type: "object", additionalProperties: { type: "string" } } as const;
+const NAME = { type: "string", minLength: 1 } as const;
 
 export const fieldEditsSchema = {
   type: "object",
@@ -21,7 +21,7 @@ export const fieldEditsSchema = {
     add: { ...stringMap, description: "Only when absent (templates allowed)." },
     append: { ...stringMap, description: "Another value besides those present (templates allowed)." },
   },
-};
+} as const;
 
 export const bodyEditsSchema = {
   type: "object",
@@ -33,7 +33,7 @@ export const bodyEditsSchema = {
     set: { type: "object", description: "pointer → any JSON value; string values may be templates" },
     add: { type: "object", description: "pointer → any JSON value, only where nothing is" },
   },
-};
+} as const;
 
 export interface FieldEdits {
   remove?: string[];

@@ -1,24 +1,15 @@
 // acl: lets consumers through by group. Runs after an auth plugin has resolved the consumer; a
 // request without one gets 401. A consumer in a denied group is refused even if also allowed;
 // with an allow list, a consumer in none of its groups is refused (403).
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { aclOptionsSchema, type AclOptions } from "./schema.js";
 import { refuse } from "../refusal.js";
 
-const groupList = { type: "array", items: { type: "string", minLength: 1 }, default: [] };
-
-export const aclOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { allow: groupList, deny: groupList },
-  anyOf: [{ properties: { allow: { minItems: 1 } } }, { properties: { deny: { minItems: 1 } } }],
-};
-
-export const aclPlugin: PluginDefinition = {
+export const aclPlugin = defineBuiltin<AclOptions>({
   name: "acl",
-  optionsSchema: aclOptionsSchema,
+  options: aclOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions) {
-    const options = rawOptions as { allow: string[]; deny: string[] };
+  create(options) {
     const allow = new Set(options.allow);
     const deny = new Set(options.deny);
     return {
@@ -32,4 +23,4 @@ export const aclPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

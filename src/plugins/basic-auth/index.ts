@@ -4,28 +4,19 @@
 // credentials (never the password itself), so a client's requests do not each pay for scrypt.
 import { createHmac, randomBytes } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { basicAuthOptionsSchema, type BasicAuthOptions } from "./schema.js";
 import { refuse } from "../refusal.js";
 import { Remembered } from "../remembered.js";
 import { DECOY_HASH, verifyPassword } from "./password.js";
 
 const REMEMBER_MS = 60_000;
 
-export const basicAuthOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    realm: { type: "string", default: "portcullis" },
-    hideCredentials: { type: "boolean", default: true, description: "Remove the Authorization header before the request goes upstream." },
-  },
-};
-
-export const basicAuthPlugin: PluginDefinition = {
+export const basicAuthPlugin = defineBuiltin<BasicAuthOptions>({
   name: "basic-auth",
-  optionsSchema: basicAuthOptionsSchema,
+  options: basicAuthOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions, setup) {
-    const options = rawOptions as { realm: string; hideCredentials: boolean };
+  create(options, setup) {
     const challenge = `Basic realm="${options.realm}", charset="UTF-8"`;
     const cacheKey = randomBytes(32);
     const remembered = new Remembered<Consumer>();
@@ -55,4 +46,4 @@ export const basicAuthPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -1,20 +1,19 @@
 // cache: a shared HTTP cache (RFC 9111, with RFC 5861 stale-* directives, RFC 9211 Cache-Status
 // and RFC 9213 targeted fields) in front of the route's upstream, in memory or in Redis. The
 // rules it follows, and the few it does not, are in docs/plugins/cache.md.
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
 import { cacheStorageFor } from "../../stores/cache-storage.js";
 import { ResponseCache, type CacheCounters } from "./cache.js";
 import { cacheOptionsSchema, type CacheOptions } from "./schema.js";
 
 const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, collapsed: 0, errors: 0, writing: 0 };
 
-export const cachePlugin: PluginDefinition = {
+export const cachePlugin = defineBuiltin<CacheOptions>({
   name: "cache",
-  optionsSchema: cacheOptionsSchema,
+  options: cacheOptionsSchema,
   defaultOnError: "fail-open",
   counters: () => ({ ...counters }),
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as CacheOptions;
+  create(options, setup) {
     const cache = new ResponseCache(options, cacheStorageFor(setup.store, options.maxTotalBytes), counters);
     return {
       onRequest: (request, ctx) => cache.lookup(request, ctx),
@@ -22,4 +21,4 @@ export const cachePlugin: PluginDefinition = {
       exchange: (request, ctx, exchange) => cache.exchange(request, ctx, exchange),
     };
   },
-};
+});

@@ -1,4 +1,6 @@
 // Options of the cache plugin (docs/plugins/cache.md).
+import type { FromSchema } from "json-schema-to-ts";
+
 export const cacheOptionsSchema = {
   type: "object",
   additionalProperties: false,
@@ -101,21 +103,6 @@ export const cacheOptionsSchema = {
     statusHeaders: { type: "boolean", default: true, description: "Add x-cache and Cache-Status (RFC 9211) to responses." },
     cacheName: { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: "Portcullis", description: "This cache's name in Cache-Status." },
   },
-};
+} as const;
 
-export interface CacheOptions {
-  key: { host: boolean; query: "all" | "none" | string[]; headers: string[]; consumer: boolean };
-  maxEntryBytes: number;
-  maxTotalBytes: number;
-  defaultTtlSeconds: number | null;
-  heuristic: { fraction: number; maxSeconds: number };
-  targetedFields: string[];
-  staleIfErrorSeconds: number;
-  keepStaleSeconds: number;
-  collapse: boolean;
-  collapseWaitMs: number;
-  bypass: { header?: string; cookie?: string; query?: string; pathPrefix?: string }[];
-  tagHeader: string;
-  statusHeaders: boolean;
-  cacheName: string;
-}
+export type CacheOptions = FromSchema<typeof cacheOptionsSchema>;

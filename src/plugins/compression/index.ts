@@ -5,41 +5,10 @@
 // 204/304/HEAD answer. Compressible responses say Vary: Accept-Encoding either way, and an ETag
 // becomes weak on a compressed copy. Attach it first (globally) so that it runs last on the way out.
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { compressionOptionsSchema, type CompressionOptions } from "./schema.js";
 import { addVary } from "../vary.js";
-import { SIZE_PATTERN, sizeBytes } from "../../config/units.js";
-
-export const compressionOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    encodings: { type: "array", minItems: 1, uniqueItems: true, items: { enum: ["br", "gzip"] }, default: ["br", "gzip"], description: "Preferred first." },
-    minSize: {
-      anyOf: [
-        { type: "integer", minimum: 0 },
-        { type: "string", pattern: SIZE_PATTERN },
-      ],
-      default: 1024,
-      description: 'Smaller bodies go as they are: bytes, or "1kb"…',
-    },
-    types: {
-      type: "array",
-      items: { type: "string" },
-      default: ["text/*", "application/json", "application/*+json", "application/javascript", "application/xml", "application/*+xml", "image/svg+xml"],
-      description: 'Content types to compress; "text/*" and "application/*+json" forms allowed.',
-    },
-    gzipLevel: { type: "integer", minimum: 1, maximum: 9, default: 6 },
-    brotliQuality: { type: "integer", minimum: 0, maximum: 11, default: 4, description: "Brotli's default of 11 is far too slow per request." },
-  },
-};
-
-interface CompressionOptions {
-  encodings: ("br" | "gzip")[];
-  minSize: number | string;
-  types: string[];
-  gzipLevel: number;
-  brotliQuality: number;
-}
+import { sizeBytes } from "../../config/units.js";
 
 /** The first of `offered` the client accepts (q > 0), honouring "*" and "identity;q=0" as written. */
 export function negotiate(acceptEncoding: string | undefined, offered: readonly string[]): string | null {
@@ -81,12 +50,11 @@ function typeMatcher(patterns: string[]): (contentType: string) => boolean {
   };
 }
 
-export const compressionPlugin: PluginDefinition = {
+export const compressionPlugin = defineBuiltin<CompressionOptions>({
   name: "compression",
-  optionsSchema: compressionOptionsSchema,
+  options: compressionOptionsSchema,
   wantsBody: { request: false, response: true },
-  create(rawOptions) {
-    const options = rawOptions as unknown as CompressionOptions;
+  create(options) {
     const minSize = sizeBytes(options.minSize);
     const compressible = typeMatcher(options.types);
     // The encoding chosen for each request (none for HEAD: its response has no body to compress).
@@ -117,4 +85,4 @@ export const compressionPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

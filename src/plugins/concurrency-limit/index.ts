@@ -2,44 +2,23 @@
 // across every gateway sharing the store. A request takes a slot before it goes upstream and gives
 // it back once its response is finished (the log phase); a slot held by a gateway that died is
 // freed when its lease runs out. Over the limit: 429 (or 503).
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { concurrencyLimitOptionsSchema, type ConcurrencyLimitOptions } from "./schema.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { CounterStore } from "../../stores/store.js";
 import { overLimit, refuse } from "../refusal.js";
 import { decideOrFallBack, storeDownCounts } from "../store-down.js";
-import { KEY_PART_PATTERN, requestKey } from "../request-key.js";
-
-export const concurrencyLimitOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["limit"],
-  properties: {
-    limit: { type: "integer", minimum: 1, description: "Requests in flight at once per key." },
-    key: { type: "array", minItems: 1, default: ["ip"], items: { type: "string", pattern: KEY_PART_PATTERN } },
-    leaseMs: { type: "integer", minimum: 1000, default: 60_000, description: "A slot not given back is freed after this long." },
-    status: { enum: [429, 503], default: 429 },
-    whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-open", description: "fail-open: count in this process; fail-closed: 503." },
-  },
-};
-
-interface Options {
-  limit: number;
-  key: string[];
-  leaseMs: number;
-  status: 429 | 503;
-  whenStoreDown: "fail-open" | "fail-closed";
-}
+import { requestKey } from "../request-key.js";
 
 /** Where the request phase leaves the slot to give back (a symbol: never sent to sandboxed plugins). */
 const HELD = Symbol("concurrency slot");
 
-export const concurrencyLimitPlugin: PluginDefinition = {
+export const concurrencyLimitPlugin = defineBuiltin<ConcurrencyLimitOptions>({
   name: "concurrency-limit",
-  optionsSchema: concurrencyLimitOptionsSchema,
+  options: concurrencyLimitOptionsSchema,
   counters: () => ({ decidedWithoutStore: storeDownCounts("concurrency-limit") }),
   defaultOnError: "fail-open",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as Options;
+  create(options, setup) {
     let local: MemoryStore | null = null;
     const fallback = () => (local ??= new MemoryStore());
     return {
@@ -67,4 +46,4 @@ export const concurrencyLimitPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -5,39 +5,10 @@
 // or "*". Whenever the answer depends on Origin, the response says Vary: Origin (caches must
 // not hand one origin's answer to another).
 import type { OutgoingHttpHeaders } from "node:http";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { corsOptionsSchema, type CorsOptions } from "./schema.js";
 import { addVary } from "../vary.js";
 import { problemAnswer } from "../refusal.js";
-
-export const corsOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    origins: {
-      type: "array",
-      minItems: 1,
-      default: ["*"],
-      items: { type: "string", minLength: 1 },
-      description: 'Exact origins, "https://*.example.com", "/regex/", or "*".',
-    },
-    methods: { type: "array", items: { type: "string" }, default: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"] },
-    allowHeaders: { type: "array", items: { type: "string" }, description: "Request headers allowed; absent: whatever the preflight asks for." },
-    exposeHeaders: { type: "array", items: { type: "string" }, default: [] },
-    credentials: { type: "boolean", default: false },
-    maxAgeSeconds: { type: "integer", minimum: 0, description: "How long browsers may cache a preflight answer." },
-    privateNetwork: { type: "boolean", default: false, description: "Answer Access-Control-Request-Private-Network preflights." },
-  },
-};
-
-interface CorsOptions {
-  origins: string[];
-  methods: string[];
-  allowHeaders?: string[];
-  exposeHeaders: string[];
-  credentials: boolean;
-  maxAgeSeconds?: number;
-  privateNetwork: boolean;
-}
 
 type OriginTest = (origin: string) => boolean;
 
@@ -65,12 +36,11 @@ function originTest(pattern: string): OriginTest {
   return (origin) => origin.toLowerCase() === exact;
 }
 
-export const corsPlugin: PluginDefinition = {
+export const corsPlugin = defineBuiltin<CorsOptions>({
   name: "cors",
-  optionsSchema: corsOptionsSchema,
+  options: corsOptionsSchema,
   answersPreflight: true,
-  create(rawOptions) {
-    const options = rawOptions as unknown as CorsOptions;
+  create(options) {
     const any = options.origins.includes("*");
     const tests = options.origins.map(originTest);
     // "*" may be sent as is only without credentials; with them the origin is echoed (Fetch forbids "*").
@@ -134,4 +104,4 @@ export const corsPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -2,32 +2,9 @@
 // `Deprecation` (RFC 9745: "@" and the Unix time it took effect), `Sunset` (RFC 8594: the HTTP-date
 // it stops working), and `Link` to the successor version, the deprecation notice and the sunset
 // policy. After the sunset the route can answer 410 Gone instead of calling the upstream.
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { deprecationOptionsSchema, type DeprecationOptions } from "./schema.js";
 import { problemAnswer } from "../refusal.js";
-
-const DATE = "^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2})?(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))?$";
-
-export const deprecationOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    since: { type: "string", pattern: DATE, description: "When the deprecation took effect (ISO 8601); absent: now, at config load." },
-    sunset: { type: "string", pattern: DATE, description: "When the route stops being served (ISO 8601)." },
-    successor: { type: "string", minLength: 1, description: 'Link rel="successor-version".' },
-    documentation: { type: "string", minLength: 1, description: 'Link rel="deprecation": where the deprecation is explained.' },
-    sunsetPolicy: { type: "string", minLength: 1, description: 'Link rel="sunset".' },
-    goneAfterSunset: { type: "boolean", default: false, description: "Answer 410 Gone once the sunset has passed." },
-  },
-};
-
-interface DeprecationOptions {
-  since?: string;
-  sunset?: string;
-  successor?: string;
-  documentation?: string;
-  sunsetPolicy?: string;
-  goneAfterSunset: boolean;
-}
 
 function instant(text: string): number {
   const time = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
@@ -35,11 +12,10 @@ function instant(text: string): number {
   return time;
 }
 
-export const deprecationPlugin: PluginDefinition = {
+export const deprecationPlugin = defineBuiltin<DeprecationOptions>({
   name: "deprecation",
-  optionsSchema: deprecationOptionsSchema,
-  create(rawOptions) {
-    const options = rawOptions as unknown as DeprecationOptions;
+  options: deprecationOptionsSchema,
+  create(options) {
     const since = options.since === undefined ? Date.now() : instant(options.since);
     const sunset = options.sunset === undefined ? null : instant(options.sunset);
     const fields: Record<string, string> = { deprecation: `@${Math.floor(since / 1000)}` };
@@ -64,4 +40,4 @@ export const deprecationPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -1,7 +1,8 @@
 // headers: sets and removes request headers before the upstream sees them, and response headers
 // before the client does. The host-side counterpart of the plugins/add-header.ts example.
 import type { OutgoingHttpHeaders } from "node:http";
-import type { PluginDefinition, PluginHooks } from "../../pipeline/plugin.js";
+import type { PluginHooks } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
 import { headersOptionsSchema, type HeaderEdits, type HeadersOptions } from "./schema.js";
 
 /** Header names lower-cased once, so each request only copies values. */
@@ -16,11 +17,10 @@ function compile(edits: HeaderEdits | undefined): ((headers: OutgoingHttpHeaders
   };
 }
 
-export const headersPlugin: PluginDefinition = {
+export const headersPlugin = defineBuiltin<HeadersOptions>({
   name: "headers",
-  optionsSchema: headersOptionsSchema,
-  create(rawOptions) {
-    const options = rawOptions as HeadersOptions;
+  options: headersOptionsSchema,
+  create(options) {
     const onRequest = compile(options.request);
     const onResponse = compile(options.response);
     const hooks: PluginHooks = {};
@@ -28,4 +28,4 @@ export const headersPlugin: PluginDefinition = {
     if (onResponse) hooks.onResponse = (response) => onResponse(response.headers);
     return hooks;
   },
-};
+});

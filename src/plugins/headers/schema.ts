@@ -1,4 +1,5 @@
 // Options of the headers plugin: headers to set and to remove, on the way in and on the way out.
+import type { FromSchema } from "json-schema-to-ts";
 const headerEdits = {
   type: "object",
   additionalProperties: false,
@@ -7,20 +8,17 @@ const headerEdits = {
     remove: { type: "array", items: { type: "string", minLength: 1 }, default: [] },
   },
   default: {},
-};
-
-export const headersOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { request: headerEdits, response: headerEdits },
-};
+} as const;
 
 export interface HeaderEdits {
   set: Record<string, string>;
   remove: string[];
 }
 
-export interface HeadersOptions {
-  request?: HeaderEdits;
-  response?: HeaderEdits;
-}
+export const headersOptionsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { request: headerEdits, response: headerEdits },
+} as const;
+
+export type HeadersOptions = FromSchema<typeof headersOptionsSchema>;

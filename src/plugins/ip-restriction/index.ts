@@ -2,17 +2,10 @@
 // client address the gateway settled on (X-Forwarded-For only counts through trusted proxies).
 // A denied address is refused even when it is also allowed; with an allow list, anyone not on it is.
 import { isIP } from "node:net";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { ipRestrictionOptionsSchema, type IpRestrictionOptions } from "./schema.js";
 import { trustCheck } from "../../proxy/forwarded.js";
 import { refuse } from "../refusal.js";
-
-const addressList = { type: "array", items: { type: "string", minLength: 2 }, default: [] };
-
-export const ipRestrictionOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { allow: addressList, deny: addressList },
-};
 
 function checkedList(entries: string[]): string[] {
   for (const entry of entries) {
@@ -26,12 +19,11 @@ function checkedList(entries: string[]): string[] {
   return entries;
 }
 
-export const ipRestrictionPlugin: PluginDefinition = {
+export const ipRestrictionPlugin = defineBuiltin<IpRestrictionOptions>({
   name: "ip-restriction",
-  optionsSchema: ipRestrictionOptionsSchema,
+  options: ipRestrictionOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions) {
-    const options = rawOptions as { allow: string[]; deny: string[] };
+  create(options) {
     const allowList = checkedList(options.allow);
     const denied = trustCheck(checkedList(options.deny));
     const allowed = trustCheck(allowList);
@@ -43,4 +35,4 @@ export const ipRestrictionPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

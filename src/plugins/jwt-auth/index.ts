@@ -5,7 +5,8 @@
 // until it expires (at most five minutes), so a client's repeated requests are not verified anew.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
-import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginRequest } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
 import { dropClientCopies } from "../../proxy/headers.js";
 import { refuse } from "../refusal.js";
 import { Remembered } from "../remembered.js";
@@ -56,12 +57,11 @@ function findToken(request: PluginRequest, from: JwtAuthOptions["tokenFrom"]): s
   return null;
 }
 
-export const jwtAuthPlugin: PluginDefinition = {
+export const jwtAuthPlugin = defineBuiltin<JwtAuthOptions>({
   name: "jwt-auth",
-  optionsSchema: jwtAuthOptionsSchema,
+  options: jwtAuthOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as JwtAuthOptions;
+  create(options, setup) {
     if (!options.jwksUrl && !options.keys?.length) throw new Error("needs jwksUrl or keys");
     const inline = (options.keys ?? []).map(inlineKey);
     const hmac = options.algorithms.filter((alg) => alg.startsWith("HS"));
@@ -125,4 +125,4 @@ export const jwtAuthPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -1,4 +1,5 @@
 // Options of jwt-auth. The algorithm list is required: the token never chooses it (RFC 8725 §3.1).
+import type { FromSchema } from "json-schema-to-ts";
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"] as const;
 
 const stringOrList = {
@@ -6,7 +7,21 @@ const stringOrList = {
     { type: "string", minLength: 1 },
     { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 },
   ],
-};
+} as const;
+
+export interface KeyOption {
+  kid?: string;
+  jwk?: Record<string, unknown>;
+  pem?: string;
+  alg?: (typeof JWT_ALGORITHMS)[number];
+  secret?: string;
+}
+
+export interface ClaimPredicate {
+  equals?: unknown;
+  contains?: string;
+  anyOf?: unknown[];
+}
 
 export const jwtAuthOptionsSchema = {
   type: "object",
@@ -65,38 +80,6 @@ export const jwtAuthOptionsSchema = {
     requireConsumer: { type: "boolean", default: false, description: "Refuse tokens whose consumer claim names no configured consumer." },
     realm: { type: "string", default: "portcullis" },
   },
-};
+} as const;
 
-export interface KeyOption {
-  kid?: string;
-  jwk?: Record<string, unknown>;
-  pem?: string;
-  alg?: (typeof JWT_ALGORITHMS)[number];
-  secret?: string;
-}
-
-export interface ClaimPredicate {
-  equals?: unknown;
-  contains?: string;
-  anyOf?: unknown[];
-}
-
-export interface JwtAuthOptions {
-  algorithms: (typeof JWT_ALGORITHMS)[number][];
-  jwksUrl?: string;
-  jwksMaxAgeMs: number;
-  jwksCooldownMs: number;
-  jwksTimeoutMs: number;
-  keys?: KeyOption[];
-  issuer?: string | string[];
-  audience?: string | string[];
-  clockToleranceSec: number;
-  maxAgeSec?: number;
-  requiredClaims: string[];
-  claims: Record<string, ClaimPredicate>;
-  tokenFrom: { header: boolean; cookie?: string; query?: string };
-  forwardClaims: Record<string, string>;
-  consumerClaim?: string;
-  requireConsumer: boolean;
-  realm: string;
-}
+export type JwtAuthOptions = FromSchema<typeof jwtAuthOptionsSchema>;

@@ -1,4 +1,6 @@
 // Options of the mock plugin: the answer to give, written in config.
+import type { FromSchema } from "json-schema-to-ts";
+
 export const mockOptionsSchema = {
   type: "object",
   additionalProperties: false,
@@ -7,10 +9,6 @@ export const mockOptionsSchema = {
     headers: { type: "object", additionalProperties: { type: "string" }, default: {} },
     body: { description: "A string is sent as is; anything else as JSON.", default: "" },
   },
-};
+} as const;
 
-export interface MockOptions {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
+export type MockOptions = FromSchema<typeof mockOptionsSchema>;

@@ -3,39 +3,12 @@
 // where a missing, unknown-CA or expired certificate turns into a refusal, per route. Certificate
 // details can be forwarded upstream as headers (clients' own copies are dropped).
 import type { DetailedPeerCertificate } from "node:tls";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { IDENTITIES, mtlsAuthOptionsSchema, type MtlsAuthOptions } from "./schema.js";
 import { dropClientCopies } from "../../proxy/headers.js";
 import { refuse } from "../refusal.js";
 
-const IDENTITIES = ["subject.CN", "san.email", "san.dns", "san.uri", "fingerprint256"] as const;
 type Identity = (typeof IDENTITIES)[number];
-
-export const mtlsAuthOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    consumerFrom: { enum: IDENTITIES, default: "subject.CN", description: "Which part of the certificate is the consumer id." },
-    requireConsumer: { type: "boolean", default: true, description: "Refuse (403) valid certificates that name no configured consumer." },
-    forwardHeaders: {
-      type: "object",
-      additionalProperties: false,
-      default: {},
-      properties: {
-        subject: { type: "string", default: "x-client-cert-subject" },
-        issuer: { type: "string", default: "x-client-cert-issuer" },
-        serial: { type: "string", default: "x-client-cert-serial" },
-        fingerprint: { type: "string", default: "x-client-cert-fingerprint" },
-        notAfter: { type: "string", default: "x-client-cert-not-after" },
-      },
-    },
-  },
-};
-
-interface Options {
-  consumerFrom: Identity;
-  requireConsumer: boolean;
-  forwardHeaders: { subject: string; issuer: string; serial: string; fingerprint: string; notAfter: string };
-}
 
 function distinguishedName(name: Record<string, string | string[] | undefined> | undefined): string {
   if (!name) return "";
@@ -70,15 +43,14 @@ function identity(certificate: DetailedPeerCertificate, from: Identity): string 
   }
 }
 
-export const mtlsAuthPlugin: PluginDefinition = {
+export const mtlsAuthPlugin = defineBuiltin<MtlsAuthOptions>({
   name: "mtls-auth",
-  optionsSchema: mtlsAuthOptionsSchema,
+  options: mtlsAuthOptionsSchema,
   defaultOnError: "fail-closed",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as Options;
+  create(options, setup) {
     const headers = Object.fromEntries(
       Object.entries(options.forwardHeaders).map(([field, header]) => [field, header.toLowerCase()]),
-    ) as Options["forwardHeaders"];
+    ) as MtlsAuthOptions["forwardHeaders"];
     const challenge = 'ClientCertificate realm="portcullis"';
     return {
       onRequest(request, ctx) {
@@ -103,4 +75,4 @@ export const mtlsAuthPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -1,45 +1,24 @@
 // quota: an allowance per consumer (or other key) per calendar period — minute, hour, day or month
 // in a configured time zone — counted in the shared store. Over it: 429 with Retry-After until the
 // next period. The admin API reads and resets a key's use (GET/DELETE /quotas/:key).
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { quotaOptionsSchema, type QuotaOptions } from "./schema.js";
 import { overLimit, refuse } from "../refusal.js";
 import { decidedWithoutStore, storeDownCounts } from "../store-down.js";
-import { KEY_PART_PATTERN, keyValues } from "../request-key.js";
-import { calendarWindow, checkTimeZone, type QuotaPeriod } from "./calendar.js";
-
-export const quotaOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["limit", "period"],
-  properties: {
-    limit: { type: "integer", minimum: 1 },
-    period: { enum: ["minute", "hour", "day", "month"] },
-    timeZone: { type: "string", default: "UTC", description: "IANA time zone the calendar periods follow, e.g. Europe/Paris." },
-    key: { type: "array", minItems: 1, default: ["consumer"], items: { type: "string", pattern: KEY_PART_PATTERN } },
-    whenStoreDown: { enum: ["fail-open", "fail-closed"], default: "fail-closed", description: "fail-open serves uncounted; fail-closed answers 503." },
-  },
-};
-
-export interface QuotaOptions {
-  limit: number;
-  period: QuotaPeriod;
-  timeZone: string;
-  key: string[];
-  whenStoreDown: "fail-open" | "fail-closed";
-}
+import { keyValues } from "../request-key.js";
+import { calendarWindow, checkTimeZone } from "./calendar.js";
 
 /** The store key of a quota: one per API and period, so that each attachment counts apart. */
 export function quotaKey(api: string, options: Pick<QuotaOptions, "period">, who: string): string {
   return `quota|${api}|${options.period}|${who}`;
 }
 
-export const quotaPlugin: PluginDefinition = {
+export const quotaPlugin = defineBuiltin<QuotaOptions>({
   name: "quota",
-  optionsSchema: quotaOptionsSchema,
+  options: quotaOptionsSchema,
   counters: () => ({ decidedWithoutStore: storeDownCounts("quota") }),
   defaultOnError: "fail-closed",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as QuotaOptions;
+  create(options, setup) {
     checkTimeZone(options.timeZone);
     return {
       async onRequest(request, ctx) {
@@ -62,4 +41,4 @@ export const quotaPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -4,7 +4,8 @@
 // and RateLimit, draft-ietf-httpapi-ratelimit-headers; or the older X-RateLimit-* trio). When the
 // store cannot be reached, the attachment's whenStoreDown decides: count in this process and
 // serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
-import type { PluginAnswer, PluginContext, PluginDefinition } from "../../pipeline/plugin.js";
+import type { PluginAnswer, PluginContext } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import type { CounterStore } from "../../stores/store.js";
@@ -61,13 +62,12 @@ export function limitKey(api: string, keyValues: string, name: string): string {
 /** Requests admitted and refused (over a limit) since start, for GET /plugins and /metrics. */
 const decided = { allowed: 0, refused: 0 };
 
-export const rateLimitPlugin: PluginDefinition = {
+export const rateLimitPlugin = defineBuiltin<RateLimitOptions>({
   name: "rate-limit",
-  optionsSchema: rateLimitOptionsSchema,
+  options: rateLimitOptionsSchema,
   counters: () => ({ ...decided, decidedWithoutStore: storeDownCounts("rate-limit") }),
   defaultOnError: "fail-open",
-  create(rawOptions, setup) {
-    const options = rawOptions as unknown as RateLimitOptions;
+  create(options, setup) {
     const named = namedLimits(options);
     // The quota a client sees: the burst for a token bucket, the limit otherwise.
     const policyHeader = named
@@ -123,4 +123,4 @@ export const rateLimitPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

@@ -1,6 +1,16 @@
 // Options of rate-limit: one or more limits, what a request is counted under, and what to do
 // when the store cannot be reached.
+import type { FromSchema } from "json-schema-to-ts";
 import { KEY_PART_PATTERN } from "../request-key.js";
+
+export interface LimitOption {
+  name?: string;
+  limit: number;
+  windowMs: number;
+  algorithm: "sliding-window" | "sliding-log" | "fixed-window" | "token-bucket";
+  burst?: number;
+}
+
 export const rateLimitOptionsSchema = {
   type: "object",
   additionalProperties: false,
@@ -36,19 +46,6 @@ export const rateLimitOptionsSchema = {
       description: "ietf: RateLimit-Policy and RateLimit; x-ratelimit: X-RateLimit-Limit/Remaining/Reset.",
     },
   },
-};
+} as const;
 
-export interface LimitOption {
-  name?: string;
-  limit: number;
-  windowMs: number;
-  algorithm: "sliding-window" | "sliding-log" | "fixed-window" | "token-bucket";
-  burst?: number;
-}
-
-export interface RateLimitOptions {
-  limits: LimitOption[];
-  key: string[];
-  whenStoreDown: "fail-open" | "fail-closed";
-  headers: "ietf" | "x-ratelimit" | "none";
-}
+export type RateLimitOptions = FromSchema<typeof rateLimitOptionsSchema>;

@@ -3,46 +3,16 @@
 // the method, and JSON body fields by JSON Pointer. Values may be templates over the request
 // ({{ headers.x }}, {{ query.y }}, {{ params.z }}, {{ consumer.id }}, {{ vars.k }}). The body is
 // read only when the attachment has body rules, and edited only when it is JSON.
-import type { PluginDefinition } from "../../pipeline/plugin.js";
-import {
-  bodyEditsSchema,
-  compileBodyEdits,
-  compileBodyTextEdits,
-  compileHeaderEdits,
-  compileQueryEdits,
-  fieldEditsSchema,
-  isJsonType,
-  type BodyEdits,
-  type FieldEdits,
-} from "../edits.js";
+import { defineBuiltin } from "../define.js";
+import { requestTransformerOptionsSchema, type RequestTransformerOptions } from "./schema.js";
+import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, compileQueryEdits, isJsonType } from "../edits.js";
 import { compileTemplate } from "../template.js";
 import { warnOnce } from "../warn-once.js";
 
-export const requestTransformerOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    method: { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: "Send the request upstream with this method." },
-    path: { type: "string", pattern: "^/", description: "Send this path upstream instead (a template: /v2/users/{{ params.id }})." },
-    headers: fieldEditsSchema,
-    query: fieldEditsSchema,
-    body: bodyEditsSchema,
-  },
-};
-
-interface RequestTransformerOptions {
-  method?: string;
-  path?: string;
-  headers?: FieldEdits;
-  query?: FieldEdits;
-  body?: BodyEdits;
-}
-
-export const requestTransformerPlugin: PluginDefinition = {
+export const requestTransformerPlugin = defineBuiltin<RequestTransformerOptions>({
   name: "request-transformer",
-  optionsSchema: requestTransformerOptionsSchema,
-  create(rawOptions, setup) {
-    const options = rawOptions as RequestTransformerOptions;
+  options: requestTransformerOptionsSchema,
+  create(options, setup) {
     const method = options.method?.toUpperCase();
     const path = options.path === undefined ? null : compileTemplate(options.path);
     const editHeaders = compileHeaderEdits(options.headers);
@@ -80,4 +50,4 @@ export const requestTransformerPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

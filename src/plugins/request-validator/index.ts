@@ -4,30 +4,10 @@
 // Query parameters and headers are validated as objects of strings (a repeated parameter as an
 // array); schemas may ask Ajv to coerce them ("type": "integer" accepts "42").
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import type { PluginDefinition } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { requestValidatorOptionsSchema, type ValidatorOptions } from "./schema.js";
 import { isJsonType } from "../edits.js";
 import { problemAnswer } from "../refusal.js";
-
-export const requestValidatorOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    query: { type: "object", description: "JSON Schema for the query parameters (an object)." },
-    headers: { type: "object", description: "JSON Schema for the headers (an object, lower-case names)." },
-    body: { type: "object", description: "JSON Schema for the JSON body." },
-    bodyRequired: { type: "boolean", default: false, description: "Refuse requests without a body when a body schema is set." },
-    allowedContentTypes: { type: "array", items: { type: "string" }, default: ["application/json"], description: "Bodies of other types are refused (415)." },
-  },
-};
-
-interface ValidatorOptions {
-  query?: Record<string, unknown>;
-  headers?: Record<string, unknown>;
-  body?: Record<string, unknown>;
-  bodyRequired: boolean;
-  allowedContentTypes: string[];
-}
 
 interface Violation {
   in: "query" | "headers" | "body";
@@ -60,11 +40,10 @@ function queryObject(search: string): Record<string, string | string[]> {
   return out;
 }
 
-export const requestValidatorPlugin: PluginDefinition = {
+export const requestValidatorPlugin = defineBuiltin<ValidatorOptions>({
   name: "request-validator",
-  optionsSchema: requestValidatorOptionsSchema,
-  create(rawOptions) {
-    const options = rawOptions as unknown as ValidatorOptions;
+  options: requestValidatorOptionsSchema,
+  create(options) {
     const compile = (schema: Record<string, unknown> | undefined, what: string): ValidateFunction | null => {
       if (!schema) return null;
       try {
@@ -111,4 +90,4 @@ export const requestValidatorPlugin: PluginDefinition = {
       },
     };
   },
-};
+});

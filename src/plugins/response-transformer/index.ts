@@ -4,45 +4,16 @@
 // body is decoded for the edit and the result goes out identity-encoded with its new length (and
 // without the upstream's ETag). Bodies that are not JSON pass through untouched; that is logged
 // once per attachment, not per request.
-import type { PluginDefinition, PluginRequest } from "../../pipeline/plugin.js";
-import {
-  bodyEditsSchema,
-  compileBodyEdits,
-  compileBodyTextEdits,
-  compileHeaderEdits,
-  fieldEditsSchema,
-  isJsonType,
-  type BodyEdits,
-  type FieldEdits,
-} from "../edits.js";
+import type { PluginRequest } from "../../pipeline/plugin.js";
+import { defineBuiltin } from "../define.js";
+import { responseTransformerOptionsSchema, type ResponseTransformerOptions } from "./schema.js";
+import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, isJsonType } from "../edits.js";
 import { warnOnce } from "../warn-once.js";
 
-export const responseTransformerOptionsSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    status: {
-      type: "object",
-      description: 'Status mapping: { "404": 200 } answers 200 where the upstream said 404.',
-      propertyNames: { pattern: "^[1-5][0-9][0-9]$" },
-      additionalProperties: { type: "integer", minimum: 100, maximum: 599 },
-    },
-    headers: fieldEditsSchema,
-    body: bodyEditsSchema,
-  },
-};
-
-interface ResponseTransformerOptions {
-  status?: Record<string, number>;
-  headers?: FieldEdits;
-  body?: BodyEdits;
-}
-
-export const responseTransformerPlugin: PluginDefinition = {
+export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOptions>({
   name: "response-transformer",
-  optionsSchema: responseTransformerOptionsSchema,
-  create(rawOptions, setup) {
-    const options = rawOptions as ResponseTransformerOptions;
+  options: responseTransformerOptionsSchema,
+  create(options, setup) {
     const statusMap = new Map(Object.entries(options.status ?? {}).map(([from, to]) => [Number(from), to]));
     const editHeaders = compileHeaderEdits(options.headers);
     const editBody = compileBodyEdits(options.body);
@@ -84,4 +55,4 @@ export const responseTransformerPlugin: PluginDefinition = {
       },
     };
   },
-};
+});
