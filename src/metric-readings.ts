@@ -4,7 +4,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pluginCallCounts } from "./pipeline/chain.js";
 import { builtinPlugins } from "./plugins/index.js";
-import { allStoreDownCounts } from "./plugins/store-down.js";
+import { allStoreDownCounts } from "./plugins/shared/store-down.js";
 import type { ConfigSnapshot } from "./snapshot.js";
 import { existingCacheStorage } from "./stores/cache-storage.js";
 import type { Store } from "./stores/store.js";

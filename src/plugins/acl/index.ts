@@ -3,7 +3,7 @@
 // with an allow list, a consumer in none of its groups is refused (403).
 import { defineBuiltin } from "../define.js";
 import { aclOptionsSchema, type AclOptions } from "./schema.js";
-import { refuse } from "../refusal.js";
+import { refuse } from "../shared/refusal.js";
 
 export const aclPlugin = defineBuiltin<AclOptions>({
   name: "acl",

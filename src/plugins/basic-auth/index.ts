@@ -6,8 +6,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
 import { defineBuiltin } from "../define.js";
 import { basicAuthOptionsSchema, type BasicAuthOptions } from "./schema.js";
-import { refuse } from "../refusal.js";
-import { Remembered } from "../remembered.js";
+import { refuse } from "../shared/refusal.js";
+import { Remembered } from "../shared/remembered.js";
 import { DECOY_HASH, verifyPassword } from "./password.js";
 
 const REMEMBER_MS = 60_000;

@@ -7,7 +7,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { FetchedResponse, FetchFailure, PluginAnswer, PluginContext, PluginRequest, UpstreamExchange } from "../../pipeline/plugin.js";
 import type { CachedResponse, CacheStorage } from "../../stores/cache-storage.js";
-import { problemAnswer } from "../refusal.js";
+import { problemAnswer } from "../shared/refusal.js";
 import { Leader } from "./collapse.js";
 import type { Directives } from "./directives.js";
 import type { FreshnessPolicy } from "./freshness.js";

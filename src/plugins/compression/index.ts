@@ -7,7 +7,7 @@
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { defineBuiltin } from "../define.js";
 import { compressionOptionsSchema, type CompressionOptions } from "./schema.js";
-import { addVary } from "../vary.js";
+import { addVary } from "../shared/vary.js";
 import { sizeBytes } from "../../config/units.js";
 
 /** The first of `offered` the client accepts (q > 0), honouring "*" and "identity;q=0" as written. */

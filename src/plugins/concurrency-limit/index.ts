@@ -6,9 +6,9 @@ import { defineBuiltin } from "../define.js";
 import { concurrencyLimitOptionsSchema, type ConcurrencyLimitOptions } from "./schema.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { CounterStore } from "../../stores/store.js";
-import { overLimit, refuse } from "../refusal.js";
-import { decideOrFallBack, storeDownCounts } from "../store-down.js";
-import { requestKey } from "../request-key.js";
+import { overLimit, refuse } from "../shared/refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../shared/store-down.js";
+import { requestKey } from "../shared/request-key.js";
 
 /** Where the request phase leaves the slot to give back (a symbol: never sent to sandboxed plugins). */
 const HELD = Symbol("concurrency slot");

@@ -7,8 +7,8 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { defineBuiltin } from "../define.js";
 import { corsOptionsSchema, type CorsOptions } from "./schema.js";
-import { addVary } from "../vary.js";
-import { problemAnswer } from "../refusal.js";
+import { addVary } from "../shared/vary.js";
+import { problemAnswer } from "../shared/refusal.js";
 
 type OriginTest = (origin: string) => boolean;
 

@@ -4,7 +4,7 @@
 // policy. After the sunset the route can answer 410 Gone instead of calling the upstream.
 import { defineBuiltin } from "../define.js";
 import { deprecationOptionsSchema, type DeprecationOptions } from "./schema.js";
-import { problemAnswer } from "../refusal.js";
+import { problemAnswer } from "../shared/refusal.js";
 
 function instant(text: string): number {
   const time = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);

@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import { defineBuiltin } from "../define.js";
 import { ipRestrictionOptionsSchema, type IpRestrictionOptions } from "./schema.js";
 import { trustCheck } from "../../proxy/forwarded.js";
-import { refuse } from "../refusal.js";
+import { refuse } from "../shared/refusal.js";
 
 function checkedList(entries: string[]): string[] {
   for (const entry of entries) {

@@ -8,8 +8,8 @@ import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters, type JWTPay
 import type { PluginRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { dropClientCopies } from "../../proxy/headers.js";
-import { refuse } from "../refusal.js";
-import { Remembered } from "../remembered.js";
+import { refuse } from "../shared/refusal.js";
+import { Remembered } from "../shared/remembered.js";
 import { claimHeader, failedClaim } from "./claims.js";
 import { JwksCache, KeysUnavailable } from "./jwks.js";
 import { jwtAuthOptionsSchema, type JwtAuthOptions, type KeyOption } from "./schema.js";

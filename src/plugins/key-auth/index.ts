@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
 import type { PluginRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
-import { refuse } from "../refusal.js";
-import { Remembered } from "../remembered.js";
+import { refuse } from "../shared/refusal.js";
+import { Remembered } from "../shared/remembered.js";
 import { keyAuthOptionsSchema, type KeyAuthOptions } from "./schema.js";
 
 /** The key from the query string, and the query string without it. */

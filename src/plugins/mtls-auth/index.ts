@@ -6,7 +6,7 @@ import type { DetailedPeerCertificate } from "node:tls";
 import { defineBuiltin } from "../define.js";
 import { IDENTITIES, mtlsAuthOptionsSchema, type MtlsAuthOptions } from "./schema.js";
 import { dropClientCopies } from "../../proxy/headers.js";
-import { refuse } from "../refusal.js";
+import { refuse } from "../shared/refusal.js";
 
 type Identity = (typeof IDENTITIES)[number];
 

@@ -3,9 +3,9 @@
 // next period. The admin API reads and resets a key's use (GET/DELETE /quotas/:key).
 import { defineBuiltin } from "../define.js";
 import { quotaOptionsSchema, type QuotaOptions } from "./schema.js";
-import { overLimit, refuse } from "../refusal.js";
-import { decidedWithoutStore, storeDownCounts } from "../store-down.js";
-import { keyValues } from "../request-key.js";
+import { overLimit, refuse } from "../shared/refusal.js";
+import { decidedWithoutStore, storeDownCounts } from "../shared/store-down.js";
+import { keyValues } from "../shared/request-key.js";
 import { calendarWindow, checkTimeZone } from "./calendar.js";
 
 /** The store key of a quota: one per API and period, so that each attachment counts apart. */

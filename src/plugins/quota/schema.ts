@@ -1,6 +1,6 @@
 // Options of quota.
 import type { FromSchema } from "json-schema-to-ts";
-import { KEY_PART_PATTERN } from "../request-key.js";
+import { KEY_PART_PATTERN } from "../shared/request-key.js";
 
 export const quotaOptionsSchema = {
   type: "object",

@@ -9,9 +9,9 @@ import { defineBuiltin } from "../define.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
 import type { CounterStore } from "../../stores/store.js";
-import { overLimit, refuse } from "../refusal.js";
-import { decideOrFallBack, storeDownCounts } from "../store-down.js";
-import { keyValues } from "../request-key.js";
+import { overLimit, refuse } from "../shared/refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../shared/store-down.js";
+import { keyValues } from "../shared/request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
 /** Where the request phase leaves the decisions for the response phase (a symbol: never sent to sandboxed plugins). */

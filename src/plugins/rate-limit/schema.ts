@@ -1,7 +1,7 @@
 // Options of rate-limit: one or more limits, what a request is counted under, and what to do
 // when the store cannot be reached.
 import type { FromSchema } from "json-schema-to-ts";
-import { KEY_PART_PATTERN } from "../request-key.js";
+import { KEY_PART_PATTERN } from "../shared/request-key.js";
 
 export interface LimitOption {
   name?: string;

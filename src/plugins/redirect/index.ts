@@ -3,7 +3,7 @@
 // ("/v2/orders/{{ params.id }}"); the query string is kept unless told otherwise.
 import { defineBuiltin } from "../define.js";
 import { redirectOptionsSchema, type RedirectOptions } from "./schema.js";
-import { compileTemplate } from "../template.js";
+import { compileTemplate } from "../shared/template.js";
 
 export const redirectPlugin = defineBuiltin<RedirectOptions>({
   name: "redirect",

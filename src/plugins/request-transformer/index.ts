@@ -5,9 +5,9 @@
 // read only when the attachment has body rules, and edited only when it is JSON.
 import { defineBuiltin } from "../define.js";
 import { requestTransformerOptionsSchema, type RequestTransformerOptions } from "./schema.js";
-import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, compileQueryEdits, isJsonType } from "../edits.js";
-import { compileTemplate } from "../template.js";
-import { warnOnce } from "../warn-once.js";
+import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, compileQueryEdits, isJsonType } from "../shared/edits.js";
+import { compileTemplate } from "../shared/template.js";
+import { warnOnce } from "../shared/warn-once.js";
 
 export const requestTransformerPlugin = defineBuiltin<RequestTransformerOptions>({
   name: "request-transformer",

@@ -1,6 +1,6 @@
 // Options of request-transformer.
 import type { FromSchema } from "json-schema-to-ts";
-import { bodyEditsSchema, fieldEditsSchema } from "../edits.js";
+import { bodyEditsSchema, fieldEditsSchema } from "../shared/edits.js";
 
 export const requestTransformerOptionsSchema = {
   type: "object",

@@ -6,8 +6,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { defineBuiltin } from "../define.js";
 import { requestValidatorOptionsSchema, type ValidatorOptions } from "./schema.js";
-import { isJsonType } from "../edits.js";
-import { problemAnswer } from "../refusal.js";
+import { isJsonType } from "../shared/edits.js";
+import { problemAnswer } from "../shared/refusal.js";
 
 interface Violation {
   in: "query" | "headers" | "body";

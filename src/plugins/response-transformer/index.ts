@@ -7,8 +7,8 @@
 import type { PluginRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { responseTransformerOptionsSchema, type ResponseTransformerOptions } from "./schema.js";
-import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, isJsonType } from "../edits.js";
-import { warnOnce } from "../warn-once.js";
+import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, isJsonType } from "../shared/edits.js";
+import { warnOnce } from "../shared/warn-once.js";
 
 export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOptions>({
   name: "response-transformer",

@@ -6,9 +6,9 @@ import { defineBuiltin } from "../define.js";
 import { throttleOptionsSchema, type ThrottleOptions } from "./schema.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitPolicy } from "../../stores/rate-limit.js";
-import { overLimit, refuse } from "../refusal.js";
-import { decideOrFallBack, storeDownCounts } from "../store-down.js";
-import { requestKey } from "../request-key.js";
+import { overLimit, refuse } from "../shared/refusal.js";
+import { decideOrFallBack, storeDownCounts } from "../shared/store-down.js";
+import { requestKey } from "../shared/request-key.js";
 
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
 

@@ -1,7 +1,7 @@
 // What traffic plugins (rate-limit, throttle, quota, concurrency-limit) count a request under:
 // parts named in their `key` option, joined. A part with no value for the request (no consumer
 // yet, a missing header) counts as "-", so such requests share one count rather than escape it.
-import type { PluginContext, PluginRequest } from "../pipeline/plugin.js";
+import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
 
 /** The JSON Schema pattern of one key part. */
 export const KEY_PART_PATTERN = "^(consumer|ip|route|header:[A-Za-z0-9-]+|param:[A-Za-z0-9_]+)$";

@@ -1,8 +1,8 @@
 // How plugins refuse, and answer with a problem. Auth plugins: 401 (with WWW-Authenticate) or 403 as problem+json, with a
 // short code and no detail that could help a caller probe; the reason goes to the log, never a
 // credential. Traffic plugins: 429 (or 503) with Retry-After, saying when to come back.
-import type { PluginAnswer, PluginContext } from "../pipeline/plugin.js";
-import { problemBody } from "../problem.js";
+import type { PluginAnswer, PluginContext } from "../../pipeline/plugin.js";
+import { problemBody } from "../../problem.js";
 
 export function refuse(ctx: PluginContext, plugin: string, status: 401 | 403 | 503, code: string, reason: string, challenge?: string): PluginAnswer {
   ctx.log.info({ plugin, requestId: ctx.requestId, code, reason }, "request refused");

@@ -1,7 +1,7 @@
 // Value templates for the declarative plugins: "Bearer {{ headers.x-token }}",
 // "/v2/users/{{ params.id }}". A template is compiled once per attachment into a list of literal
 // parts and lookups; an unknown source is a config error, a missing value renders as "".
-import type { PluginContext, PluginRequest } from "../pipeline/plugin.js";
+import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
 
 export type Template = (request: PluginRequest, ctx: PluginContext) => string;
 

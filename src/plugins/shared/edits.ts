@@ -3,7 +3,7 @@
 // for JSON bodies the same by JSON Pointer. Compiled once per attachment: names lower-cased,
 // pointers parsed, templates compiled.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import type { PluginContext, PluginRequest } from "../pipeline/plugin.js";
+import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
 import { addAt, parsePointer, removeAt, renameAt, setAt, type Pointer } from "./json-pointer.js";
 import { spliceAdd, spliceRemove, spliceSet } from "./json-splice.js";
 import { compileTemplate, isTemplate, type Template } from "./template.js";

@@ -1,8 +1,8 @@
 // Decisions traffic plugins took without their store (Redis unreachable), counted per plugin and
 // policy for GET /plugins, and logged per request: an operator sees both how often and which.
-import type { PluginContext } from "../pipeline/plugin.js";
-import type { MemoryStore } from "../stores/memory.js";
-import type { CounterStore } from "../stores/store.js";
+import type { PluginContext } from "../../pipeline/plugin.js";
+import type { MemoryStore } from "../../stores/memory.js";
+import type { CounterStore } from "../../stores/store.js";
 
 export type StoreDownPolicy = "fail-open" | "fail-closed";
 
