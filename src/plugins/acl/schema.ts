@@ -1,4 +1,5 @@
-// Options of acl.
+// acl's options: the JSON Schema attachments are checked against (docs/plugins/acl.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 /** Consumer groups. */

@@ -1,4 +1,5 @@
-// Options of basic-auth.
+// basic-auth's options: the JSON Schema attachments are checked against (docs/plugins/basic-auth.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 export const basicAuthOptionsSchema = {

@@ -1,4 +1,5 @@
-// Options of compression.
+// compression's options: the JSON Schema attachments are checked against (docs/plugins/compression.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 import { SIZE_PATTERN } from "../../config/units.js";
 

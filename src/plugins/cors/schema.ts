@@ -1,4 +1,5 @@
-// Options of cors.
+// cors's options: the JSON Schema attachments are checked against (docs/plugins/cors.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 export const corsOptionsSchema = {

@@ -1,4 +1,5 @@
-// Options of ip-restriction.
+// ip-restriction's options: the JSON Schema attachments are checked against (docs/plugins/ip-restriction.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 /** Addresses and CIDR ranges. */

@@ -1,4 +1,5 @@
-// Options of mtls-auth.
+// mtls-auth's options: the JSON Schema attachments are checked against (docs/plugins/mtls-auth.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 /** The certificate fields a consumer can be identified by. */

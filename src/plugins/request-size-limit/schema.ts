@@ -1,4 +1,5 @@
-// Options of request-size-limit.
+// request-size-limit's options: the JSON Schema attachments are checked against (docs/plugins/request-size-limit.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 import { SIZE_PATTERN } from "../../config/units.js";
 

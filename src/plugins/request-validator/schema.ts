@@ -1,4 +1,5 @@
-// Options of request-validator.
+// request-validator's options: the JSON Schema attachments are checked against (docs/plugins/request-validator.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 
 export const requestValidatorOptionsSchema = {

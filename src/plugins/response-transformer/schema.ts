@@ -1,4 +1,5 @@
-// Options of response-transformer.
+// response-transformer's options: the JSON Schema attachments are checked against (docs/plugins/response-transformer.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 import { bodyEditsSchema, fieldEditsSchema } from "../shared/edits.js";
 

@@ -1,4 +1,5 @@
-// Options of throttle.
+// throttle's options: the JSON Schema attachments are checked against (docs/plugins/throttle.md),
+// and the type the plugin reads, derived from it.
 import type { FromSchema } from "json-schema-to-ts";
 import { KEY_PART_PATTERN } from "../shared/request-key.js";
 
