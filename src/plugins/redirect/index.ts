@@ -9,9 +9,9 @@ export const redirectPlugin = defineBuiltin<RedirectOptions>({
   name: "redirect",
   options: redirectOptionsSchema,
   create(options) {
-    const to = compileTemplate(options.to as string);
-    const status = options.status as number;
-    const keepQuery = options.keepQuery as boolean;
+    const to = compileTemplate(options.to);
+    const status = options.status;
+    const keepQuery = options.keepQuery;
     return {
       onRequest(request, ctx) {
         let location = to(request, ctx);

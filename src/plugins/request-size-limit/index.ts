@@ -10,6 +10,6 @@ export const requestSizeLimitPlugin = defineBuiltin<RequestSizeLimitOptions>({
   name: "request-size-limit",
   options: requestSizeLimitOptionsSchema,
   create(options) {
-    return { maxRequestBytes: sizeBytes(options.maxSize as number | string) };
+    return { maxRequestBytes: sizeBytes(options.maxSize) };
   },
 });
