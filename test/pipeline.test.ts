@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import type { ChainLink, PluginHooks, PluginRequest, PluginResponse } from "../src/pipeline/plugin.js";
+import type { ChainLink, PluginHooks, HookRequest, HookResponse } from "../src/pipeline/plugin.js";
 import { runRequestPhase, runResponsePhase, type PhaseScope } from "../src/pipeline/run.js";
 
 const scope = (): PhaseScope => ({
@@ -12,7 +12,7 @@ const scope = (): PhaseScope => ({
   log: pino({ level: "silent" }),
   consumer: null,
 });
-const request = (): PluginRequest => ({
+const request = (): HookRequest => ({
   method: "GET",
   path: "/",
   search: "",
@@ -135,7 +135,7 @@ describe("phase runner", () => {
   });
 
   it("turns a fail-closed fault in the response phase into a 500", async () => {
-    const response: PluginResponse = { status: 200, headers: { "x-upstream": "1" }, body: null };
+    const response: HookResponse = { status: 200, headers: { "x-upstream": "1" }, body: null };
     // A synchronous hook's fault is thrown at once; callers await the phase inside try either way.
     await assert.rejects(
       async () =>

@@ -4,7 +4,7 @@
 // otherwise refuse with an exception halfway through writing a response (a header value with CR/LF,
 // a status of 42), and what would make the gateway's own work unbounded (megabytes of headers).
 // A patch that fails a check is a fault of the plugin, handled by its failure policy.
-import type { PluginAnswer } from "../../src/pipeline/plugin.js";
+import type { HookAnswer } from "../../src/pipeline/plugin.js";
 import type { HeaderPatch, RequestPatch, ResponsePatch } from "../runtime/wire.js";
 
 /** What Node lets through in a request target: no spaces or controls. */
@@ -57,7 +57,7 @@ export function checkStatus(status: unknown): void {
 }
 
 /** Checks an answer a request hook gives instead of the upstream's response. */
-export function checkAnswer(answer: PluginAnswer): void {
+export function checkAnswer(answer: HookAnswer): void {
   if (typeof answer !== "object" || answer === null) throw new PatchError("an answer must be an object with a status");
   checkStatus(answer.status);
   if (answer.headers !== undefined) {

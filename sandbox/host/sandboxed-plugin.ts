@@ -16,7 +16,7 @@
 // only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { PluginAnswer, PluginContext, PluginDefinition, PluginHooks, PluginRequest, PluginResponse, PluginSpan } from "../../src/pipeline/plugin.js";
+import type { HookAnswer, PluginContext, PluginDefinition, PluginHooks, HookRequest, HookResponse, PluginSpan } from "../../src/pipeline/plugin.js";
 import {
   encodeBodyBlock,
   encodeHeaders,
@@ -458,7 +458,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       if (instance) attachAll(instance);
       const hooks: PluginHooks = {};
       if (description.hooks.onRequest) {
-        const applyRequest = (request: PluginRequest, ctx: PluginContext, encoded: string): PluginAnswer | undefined => {
+        const applyRequest = (request: HookRequest, ctx: PluginContext, encoded: string): HookAnswer | undefined => {
           const patch = decode<RequestPatch>(encoded, checkRequestPatch);
           if (!patch) return undefined;
           if (patch.method !== undefined) request.method = patch.method;
@@ -478,7 +478,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         };
       }
       if (description.hooks.onResponse) {
-        const applyResponse = (response: PluginResponse, ctx: PluginContext, encoded: string): void => {
+        const applyResponse = (response: HookResponse, ctx: PluginContext, encoded: string): void => {
           const patch = decode<ResponsePatch>(encoded, checkResponsePatch);
           if (!patch) return;
           if (patch.status !== undefined) response.status = patch.status;

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import pino from "pino";
 import { ConsumerDirectory, type Consumer } from "../../src/consumers/directory.js";
-import type { PluginAnswer, PluginContext, PluginRequest, PluginResponse } from "../../src/pipeline/plugin.js";
+import type { HookAnswer, PluginContext, HookRequest, HookResponse } from "../../src/pipeline/plugin.js";
 import { MemoryStore } from "../../src/stores/memory.js";
 import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxLimits } from "../host/sandboxed-plugin.js";
 import { closeIsolateWatchdog } from "../host/watchdog.js";
@@ -44,7 +44,7 @@ export interface RunPluginResult {
   /** The request as it would go upstream. */
   request: { method: string; path: string; search: string; headers: Record<string, string>; body: string | null };
   /** The plugin's own answer, when it gave one instead of the upstream. */
-  answer: PluginAnswer | null;
+  answer: HookAnswer | null;
   /** The response after the response hook, when a response was given and nothing answered. */
   response: { status: number; headers: Record<string, string>; body: string | null } | null;
   vars: Record<string, unknown>;
@@ -96,7 +96,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       options: input.options ?? {},
       consumer: input.consumer ?? null,
     };
-    const request: PluginRequest = {
+    const request: HookRequest = {
       method: input.request?.method ?? "GET",
       path: input.request?.path ?? "/",
       search: input.request?.search ?? "",
@@ -110,7 +110,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
     const answer = (await hooks.onRequest?.(request, scope)) ?? null;
     let response: RunPluginResult["response"] = null;
     if (!answer && input.response) {
-      const given: PluginResponse = {
+      const given: HookResponse = {
         status: input.response.status ?? 200,
         headers: Object.fromEntries(Object.entries(input.response.headers ?? {}).map(([key, value]) => [key.toLowerCase(), value])),
         body: input.response.body ?? null,

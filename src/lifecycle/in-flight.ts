@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Span } from "@opentelemetry/api";
 import type { Context } from "koa";
 import type { Logger } from "pino";
-import type { PluginRequest } from "../pipeline/plugin.js";
+import type { HookRequest } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import type { PhaseScope } from "../pipeline/run.js";
 import type { WebSocketConnections } from "../proxy/websocket.js";
@@ -54,6 +54,6 @@ export interface InFlight {
   params: Record<string, string>;
   scope: PhaseScope | null;
   /** Set by the request phase: the request as plugins left it, and whether the client sent a body. */
-  request: PluginRequest | null;
+  request: HookRequest | null;
   withBody: boolean;
 }

@@ -3,7 +3,7 @@
 // body read in full when a plugin of the route needs it (413 past the limit), and the request as
 // plugins see it, with the path the upstream will get.
 import type { TLSSocket } from "node:tls";
-import type { PluginRequest } from "../pipeline/plugin.js";
+import type { HookRequest } from "../pipeline/plugin.js";
 import { readRequestBody } from "../proxy/body.js";
 import { setForwardingHeaders } from "../proxy/forwarded.js";
 import { dropClientCopies, hasRequestBody, stripHopByHop } from "../proxy/headers.js";
@@ -52,7 +52,7 @@ export async function prepareRequest(call: InFlight): Promise<boolean> {
     params: call.params,
     tls: (req.socket as TLSSocket).encrypted ? (req.socket as TLSSocket) : null,
     body,
-  } satisfies PluginRequest;
+  } satisfies HookRequest;
   return true;
 }
 

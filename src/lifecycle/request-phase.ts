@@ -2,7 +2,7 @@
 // change the request or answer it; from here on, answers go through the response phase of the
 // plugins that ran (the reply is told which).
 import type { OutgoingHttpHeaders } from "node:http";
-import type { PluginAnswer } from "../pipeline/plugin.js";
+import type { HookAnswer } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import { runRequestPhase } from "../pipeline/run.js";
 import type { InFlight } from "./in-flight.js";
@@ -29,7 +29,7 @@ export async function requestPhase(call: InFlight): Promise<boolean> {
 }
 
 /** A plugin's (or the echo upstream's) answer as the gateway sends it: the body as bytes, its type named when the plugin did not, and its length. */
-export function sendAnswer(reply: Reply, answer: PluginAnswer): void | Promise<void> {
+export function sendAnswer(reply: Reply, answer: HookAnswer): void | Promise<void> {
   const { body } = answer;
   let bytes: Buffer;
   let contentType: string | null;

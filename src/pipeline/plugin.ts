@@ -10,7 +10,7 @@ import type { FailurePolicy } from "../config/types.js";
 import type { Consumer, ConsumerDirectory } from "../consumers/directory.js";
 import type { Store } from "../stores/store.js";
 
-export interface PluginRequest {
+export interface HookRequest {
   method: string;
   /** The path that will be sent upstream (after the route's rewrite). */
   path: string;
@@ -30,7 +30,7 @@ export interface PluginRequest {
   body: Buffer | string | null;
 }
 
-export interface PluginResponse {
+export interface HookResponse {
   status: number;
   /** Response headers, lower-case names; changes here are what the client receives. */
   headers: OutgoingHttpHeaders;
@@ -42,7 +42,7 @@ export interface PluginResponse {
 }
 
 /** A response a plugin gives instead of the upstream's. */
-export interface PluginAnswer {
+export interface HookAnswer {
   status: number;
   /** Content-Type defaults from the body's kind when these do not name one. */
   headers?: Record<string, string | string[]>;
@@ -97,15 +97,15 @@ export interface PluginHooks {
    * before the upstream sees a byte, from Content-Length or, for a chunked body, by buffering it.
    */
   maxRequestBytes?: number;
-  onRequest?(request: PluginRequest, ctx: PluginContext): Maybe<PluginAnswer | void>;
-  onResponse?(response: PluginResponse, ctx: PluginContext): Maybe<void>;
+  onRequest?(request: HookRequest, ctx: PluginContext): Maybe<HookAnswer | void>;
+  onResponse?(response: HookResponse, ctx: PluginContext): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext): void;
   /**
    * Built-in plugins only (the cache): takes over the exchange with the upstream once the request
    * phase is through. It asks the upstream through `exchange.fetch` as often as it needs, and must
    * end by calling `exchange.respond` or `exchange.fail` exactly once.
    */
-  exchange?(request: PluginRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void>;
+  exchange?(request: HookRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void>;
 }
 
 /** The upstream's answer as an exchange hook gets it: the head, and the body still to be read. */

@@ -8,7 +8,7 @@ import { problemBody } from "../problem.js";
 import { decodeResponseBody, readBodyForPlugins, replacedBody } from "../proxy/body.js";
 import type { UpstreamBody } from "../proxy/upstream-body.js";
 import { timingHeader } from "../telemetry/request-trace.js";
-import type { ChainLink, PluginResponse } from "./plugin.js";
+import type { ChainLink, HookResponse } from "./plugin.js";
 import { runResponsePhase, type PhaseScope } from "./run.js";
 
 export interface Outcome {
@@ -84,7 +84,7 @@ export class Reply {
     if (phase === null || phase.ran === 0) return this.write(status, headers, body);
     const limit = isEventStream(headers["content-type"]) ? null : phase.bodyLimit;
     if (limit !== null && body !== null) return this.respondWithBody(status, headers, body, phase, limit);
-    const response: PluginResponse = { status, headers, body: null };
+    const response: HookResponse = { status, headers, body: null };
     let pending: void | Promise<void>;
     try {
       pending = runResponsePhase(phase.chain, phase.ran, response, this.scope!);
@@ -143,7 +143,7 @@ export class Reply {
       offered = read.whole ? decodeResponseBody(read.whole, encoding, limit) : null;
     }
     const upstream = { etag: headers.etag, "content-encoding": headers["content-encoding"] };
-    const response: PluginResponse = { status, headers, body: offered };
+    const response: HookResponse = { status, headers, body: offered };
     try {
       await runResponsePhase(phase.chain, phase.ran, response, this.scope!);
     } catch {

@@ -7,7 +7,7 @@ import type { PluginTiming } from "../telemetry/plugin-timing.js";
 import { enterPluginSpan, leavePluginSpan, type RequestTrace } from "../telemetry/request-trace.js";
 import { problemBody } from "../problem.js";
 import type { Consumer } from "../consumers/directory.js";
-import type { AccessEntry, ChainLink, PluginAnswer, PluginContext, PluginRequest, PluginResponse, PluginSpan, RouteInfo } from "./plugin.js";
+import type { AccessEntry, ChainLink, HookAnswer, PluginContext, HookRequest, HookResponse, PluginSpan, RouteInfo } from "./plugin.js";
 
 export class PluginFault extends Error {
   readonly code = "PLUGIN_FAULT";
@@ -22,7 +22,7 @@ export class PluginFault extends Error {
 
 export interface RequestPhaseResult {
   /** A plugin's answer (or a fail-closed fault's), given instead of the upstream's response. */
-  answer: PluginAnswer | null;
+  answer: HookAnswer | null;
   /** How many links ran; the response phase runs those, in reverse. */
   ran: number;
 }
@@ -88,7 +88,7 @@ export function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
   return new HookContext(link.options, scope);
 }
 
-function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): PluginAnswer | null {
+function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): HookAnswer | null {
   scope.log.error({ plugin: link.name, requestId: scope.requestId, err: error, onError: link.onError }, "plugin fault");
   if (link.onError === "fail-open") return null;
   return {
@@ -170,13 +170,13 @@ const observing = (scope: PhaseScope) => scope.trace != null || scope.timings !=
  * The request phase from link `from` on. Hooks that answer synchronously (most built-ins) are run
  * without a promise; the first hook that returns one turns the rest of the phase asynchronous.
  */
-export function runRequestPhase(chain: ChainLink[], request: PluginRequest, scope: PhaseScope, from = 0): RequestPhaseResult | Promise<RequestPhaseResult> {
+export function runRequestPhase(chain: ChainLink[], request: HookRequest, scope: PhaseScope, from = 0): RequestPhaseResult | Promise<RequestPhaseResult> {
   const watch = observing(scope);
   for (let i = from; i < chain.length; i++) {
     const link = chain[i];
     if (!link.hooks.onRequest) continue;
     link.counts.calls++;
-    let answer: PluginAnswer | void | Promise<PluginAnswer | void>;
+    let answer: HookAnswer | void | Promise<HookAnswer | void>;
     try {
       answer = watch
         ? observed(
@@ -200,10 +200,10 @@ export function runRequestPhase(chain: ChainLink[], request: PluginRequest, scop
 
 async function settleRequestHook(
   chain: ChainLink[],
-  request: PluginRequest,
+  request: HookRequest,
   scope: PhaseScope,
   at: number,
-  pending: Promise<PluginAnswer | void>,
+  pending: Promise<HookAnswer | void>,
 ): Promise<RequestPhaseResult> {
   try {
     const answer = await pending;
@@ -226,7 +226,7 @@ function requestFault(link: ChainLink, error: unknown, scope: PhaseScope, at: nu
  * The response phase over the links that ran, in reverse. Like the request phase, synchronous
  * hooks make no promise. A fail-closed fault replaces the response and throws PluginFault.
  */
-export function runResponsePhase(chain: ChainLink[], ran: number, response: PluginResponse, scope: PhaseScope): void | Promise<void> {
+export function runResponsePhase(chain: ChainLink[], ran: number, response: HookResponse, scope: PhaseScope): void | Promise<void> {
   const watch = observing(scope);
   for (let i = ran - 1; i >= 0; i--) {
     const link = chain[i];
@@ -251,7 +251,7 @@ export function runResponsePhase(chain: ChainLink[], ran: number, response: Plug
   }
 }
 
-async function settleResponseHook(chain: ChainLink[], at: number, response: PluginResponse, scope: PhaseScope, pending: Promise<void>): Promise<void> {
+async function settleResponseHook(chain: ChainLink[], at: number, response: HookResponse, scope: PhaseScope, pending: Promise<void>): Promise<void> {
   try {
     await pending;
   } catch (error) {
@@ -261,7 +261,7 @@ async function settleResponseHook(chain: ChainLink[], at: number, response: Plug
 }
 
 /** A response hook's fault: fail-open goes on; fail-closed replaces the response with the fault's and throws. */
-function responseFault(link: ChainLink, error: unknown, response: PluginResponse, scope: PhaseScope): void {
+function responseFault(link: ChainLink, error: unknown, response: HookResponse, scope: PhaseScope): void {
   link.counts.errors++;
   const answer = faultAnswer(link, error, scope);
   if (answer) {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { ExchangeResponse, FetchedResponse, FetchFailure, PluginRequest, UpstreamExchange } from "../pipeline/plugin.js";
+import type { ExchangeResponse, FetchedResponse, FetchFailure, HookRequest, UpstreamExchange } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import type { Upstream } from "../snapshot.js";
 import { toBuffer } from "./body.js";
@@ -18,7 +18,7 @@ export interface ExchangeSetup {
   req: IncomingMessage;
   reply: Reply;
   upstream: Upstream;
-  request: PluginRequest;
+  request: HookRequest;
   requestId: string;
   hashKey: string | null;
   trace: ForwardJob["trace"];
@@ -85,7 +85,7 @@ export class GatewayExchange implements UpstreamExchange {
   }
 }
 
-async function echoFetch(req: IncomingMessage, request: PluginRequest, headers: OutgoingHttpHeaders): Promise<FetchedResponse> {
+async function echoFetch(req: IncomingMessage, request: HookRequest, headers: OutgoingHttpHeaders): Promise<FetchedResponse> {
   const requestTime = Date.now();
   const echoed = await echoRequest(req, request.method, request.path + request.search, request.body === null ? null : toBuffer(request.body));
   echoed.headers = headers as IncomingMessage["headers"];

@@ -5,7 +5,7 @@
 // invalidates on unsafe methods.
 import type { OutgoingHttpHeaders } from "node:http";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import type { FetchedResponse, FetchFailure, PluginAnswer, PluginContext, PluginRequest, UpstreamExchange } from "../../pipeline/plugin.js";
+import type { FetchedResponse, FetchFailure, HookAnswer, PluginContext, HookRequest, UpstreamExchange } from "../../pipeline/plugin.js";
 import type { CachedResponse, CacheStorage } from "../../stores/cache-storage.js";
 import { problemAnswer } from "../shared/refusal.js";
 import { Leader } from "./collapse.js";
@@ -69,7 +69,7 @@ interface Found {
 }
 
 export class ResponseCache {
-  private readonly pending = new WeakMap<PluginRequest, Pending>();
+  private readonly pending = new WeakMap<HookRequest, Pending>();
   /** The same, by the request's vars object: the response hook sees that, not the request. */
   private readonly leaders = new WeakMap<object, Leader>();
   private readonly inflight = new Map<string, Leader>();
@@ -89,7 +89,7 @@ export class ResponseCache {
     };
   }
 
-  async lookup(request: PluginRequest, ctx: PluginContext): Promise<PluginAnswer | void> {
+  async lookup(request: HookRequest, ctx: PluginContext): Promise<HookAnswer | void> {
     const method = request.method;
     const host = request.headers.host ?? "";
     const primary = primaryKey(request, this.options);
@@ -152,7 +152,7 @@ export class ResponseCache {
     if (leader && !leader.exchanging) leader.done();
   }
 
-  async exchange(request: PluginRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void> {
+  async exchange(request: HookRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void> {
     const pending = this.pending.get(request);
     if (pending?.leader) pending.leader.exchanging = true;
     if (!pending) {
@@ -181,7 +181,7 @@ export class ResponseCache {
     }
   }
 
-  private bypassed(request: PluginRequest): boolean {
+  private bypassed(request: HookRequest): boolean {
     for (const rule of this.options.bypass) {
       if (rule.header && request.headers[rule.header.toLowerCase()] === undefined) continue;
       if (rule.pathPrefix && !request.originalPath.startsWith(rule.pathPrefix)) continue;
@@ -193,7 +193,7 @@ export class ResponseCache {
   }
 
   /** The stored response for this request: the entry at the primary key, or the variant its Vary selects. */
-  private async find(primary: string, request: PluginRequest, ctx: PluginContext): Promise<Found> {
+  private async find(primary: string, request: HookRequest, ctx: PluginContext): Promise<Found> {
     let record;
     try {
       record = await this.storage.get(primary);
@@ -212,14 +212,14 @@ export class ResponseCache {
     return { stored: null, key: null, varyMiss: false };
   }
 
-  private gatewayTimeout(ctx: PluginContext): PluginAnswer {
+  private gatewayTimeout(ctx: PluginContext): HookAnswer {
     // only-if-cached with nothing usable stored (RFC 9111 §5.2.1.7).
     return problemAnswer(ctx, 504, "not_cached", "only-if-cached, and no usable stored response", {
       headers: this.statusHeaders(undefined, "MISS", "fwd=miss; detail=only-if-cached"),
     });
   }
 
-  private answerFromStore(request: PluginRequest, stored: CachedResponse, use: Use, xCache: XCache, extra: string): PluginAnswer {
+  private answerFromStore(request: HookRequest, stored: CachedResponse, use: Use, xCache: XCache, extra: string): HookAnswer {
     const status = `hit; ttl=${Math.round(use.ttl)}${extra}`;
     const headers = this.servedHeaders(stored, use.age, xCache, status);
     if (notModifiedFor(request.headers, stored)) {
@@ -262,7 +262,7 @@ export class ResponseCache {
   }
 
   /** Unsafe methods go through; a success invalidates the target and its Location/Content-Location on the same host (§4.4). */
-  private async forwardUnsafe(request: PluginRequest, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+  private async forwardUnsafe(request: HookRequest, pending: Pending, exchange: UpstreamExchange): Promise<void> {
     const fetched = await exchange.fetch();
     if (!fetched.ok) {
       exchange.fail(fetched);
@@ -281,7 +281,7 @@ export class ResponseCache {
     await exchange.respond({ status: fetched.status, headers: withDate(fetched.headers), body: fetched.body });
   }
 
-  private async serveStaleThenRevalidate(request: PluginRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+  private async serveStaleThenRevalidate(request: HookRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
     const stored = pending.stored!;
     const use = usage(stored, pending.requestCc, this.policy, Date.now());
     this.counters.stale++;
@@ -323,7 +323,7 @@ export class ResponseCache {
     }
   }
 
-  private async fetchAndStore(request: PluginRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
+  private async fetchAndStore(request: HookRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
     const stored = pending.stored;
     const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
     const fetched = answer.ok ? withRepeatedFields(answer) : answer;
@@ -395,7 +395,7 @@ export class ResponseCache {
   }
 
   /** Validators for the stored response, and this cache's Surrogate-Capability (Edge Architecture 1.0). */
-  private upstreamHeaders(request: PluginRequest, stored: CachedResponse | null): Record<string, string> {
+  private upstreamHeaders(request: HookRequest, stored: CachedResponse | null): Record<string, string> {
     const headers = stored ? validatorsFor(stored) : {};
     const capability = `${this.policy.surrogateName}="Surrogate/1.0"`;
     const existing = request.headers["surrogate-capability"];
@@ -404,7 +404,7 @@ export class ResponseCache {
   }
 
   private async saveFreshened(
-    request: PluginRequest,
+    request: HookRequest,
     ctx: PluginContext,
     pending: Pending,
     stored: CachedResponse,
@@ -426,7 +426,7 @@ export class ResponseCache {
     return updated;
   }
 
-  private async store(request: PluginRequest, ctx: PluginContext, pending: Pending, fetched: FetchedResponse, body: Buffer): Promise<void> {
+  private async store(request: HookRequest, ctx: PluginContext, pending: Pending, fetched: FetchedResponse, body: Buffer): Promise<void> {
     const verdict = storability(request.method, fetched.status, fetched.headers, request.headers, pending.requestCc, this.policy);
     if (!verdict.storable) return;
     const response: CachedResponse = {

@@ -4,10 +4,10 @@
 // the headers and consumer the operator adds to the key, make a secondary key: each variant is
 // stored under primary + "\n" + secondary, and the primary entry then lists the headers to read.
 import type { IncomingHttpHeaders } from "node:http";
-import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginContext, HookRequest } from "../../pipeline/plugin.js";
 import type { CacheOptions } from "./schema.js";
 
-export function primaryKey(request: PluginRequest, options: CacheOptions): string {
+export function primaryKey(request: HookRequest, options: CacheOptions): string {
   const host = options.key.host ? `#${(request.headers.host ?? "").toLowerCase()}` : "";
   return `${request.originalPath}${queryPart(request.search, options.key.query)}${host}`;
 }
@@ -34,7 +34,7 @@ function normalized(headers: IncomingHttpHeaders, name: string): string {
 }
 
 /** The secondary key for these varying headers (lower-case names) plus the operator's key parts. */
-export function secondaryKey(vary: readonly string[], request: PluginRequest, ctx: PluginContext, options: CacheOptions): string {
+export function secondaryKey(vary: readonly string[], request: HookRequest, ctx: PluginContext, options: CacheOptions): string {
   const parts: string[] = [];
   for (const name of vary) parts.push(`${name}=${normalized(request.headers, name)}`);
   for (const name of options.key.headers) parts.push(`${name.toLowerCase()}=${normalized(request.headers, name.toLowerCase())}`);

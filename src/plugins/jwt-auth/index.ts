@@ -5,7 +5,7 @@
 // until it expires (at most five minutes), so a client's repeated requests are not verified anew.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
-import type { PluginRequest } from "../../pipeline/plugin.js";
+import type { HookRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { dropClientCopies } from "../../proxy/headers.js";
 import { refuse } from "../shared/refusal.js";
@@ -42,7 +42,7 @@ function inlineKey(option: KeyOption): InlineKey {
 }
 
 /** The token from where the options say to look, in that order: header, cookie, query. */
-function findToken(request: PluginRequest, from: JwtAuthOptions["tokenFrom"]): string | null {
+function findToken(request: HookRequest, from: JwtAuthOptions["tokenFrom"]): string | null {
   if (from.header) {
     const match = /^Bearer[ \t]+([^\s]+)\s*$/i.exec(String(request.headers.authorization ?? ""));
     if (match) return match[1];

@@ -4,7 +4,7 @@
 // out, remove the old digest.
 import { createHash } from "node:crypto";
 import type { Consumer } from "../../consumers/directory.js";
-import type { PluginRequest } from "../../pipeline/plugin.js";
+import type { HookRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { refuse } from "../shared/refusal.js";
 import { Remembered } from "../shared/remembered.js";
@@ -32,7 +32,7 @@ export const keyAuthPlugin = defineBuiltin<KeyAuthOptions>({
     // never remembered, so guessing cannot grow it). A reload builds a new attachment and cache.
     const known = new Remembered<Consumer>();
     return {
-      onRequest(request: PluginRequest, ctx) {
+      onRequest(request: HookRequest, ctx) {
         const fromHeader = request.headers[header];
         let key = typeof fromHeader === "string" ? fromHeader : null;
         if (options.hideCredentials && fromHeader !== undefined) delete request.headers[header];

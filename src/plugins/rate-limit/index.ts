@@ -4,7 +4,7 @@
 // and RateLimit, draft-ietf-httpapi-ratelimit-headers; or the older X-RateLimit-* trio). When the
 // store cannot be reached, the attachment's whenStoreDown decides: count in this process and
 // serve (fail-open), or answer 503 (fail-closed); either way the decision is logged.
-import type { PluginAnswer, PluginContext } from "../../pipeline/plugin.js";
+import type { HookAnswer, PluginContext } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { MemoryStore } from "../../stores/memory.js";
 import type { RateLimitDecision, RateLimitPolicy } from "../../stores/rate-limit.js";
@@ -83,7 +83,7 @@ export const rateLimitPlugin = defineBuiltin<RateLimitOptions>({
     const fallback = () => (local ??= new MemoryStore());
 
     /** Records the decisions for the response phase; the answer when a limit is spent. */
-    const settle = (decisions: RateLimitDecision[], key: string, ctx: PluginContext): PluginAnswer | undefined => {
+    const settle = (decisions: RateLimitDecision[], key: string, ctx: PluginContext): HookAnswer | undefined => {
       (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
       // The longest wait among the spent limits (no arrays on the admitted path).
       let retryAfterMs = -1;

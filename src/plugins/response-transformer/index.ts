@@ -4,7 +4,7 @@
 // body is decoded for the edit and the result goes out identity-encoded with its new length (and
 // without the upstream's ETag). Bodies that are not JSON pass through untouched; that is logged
 // once per attachment, not per request.
-import type { PluginRequest } from "../../pipeline/plugin.js";
+import type { HookRequest } from "../../pipeline/plugin.js";
 import { defineBuiltin } from "../define.js";
 import { responseTransformerOptionsSchema, type ResponseTransformerOptions } from "./schema.js";
 import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, isJsonType } from "../shared/edits.js";
@@ -21,7 +21,7 @@ export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOption
     const notJson = warnOnce(setup.log, "response-transformer: body rules skipped for a response whose body is not JSON (it passes through untouched)");
     const tooLarge = warnOnce(setup.log, "response-transformer: body rules skipped for a response body over limits.maxBodySize or in an unknown encoding");
     // Templates over the request need it on the way out: kept per request, by its vars object.
-    const requests = new WeakMap<object, PluginRequest>();
+    const requests = new WeakMap<object, HookRequest>();
     const needsRequest = JSON.stringify(options).includes("{{");
     return {
       wantsBody: { request: false, response: editBody !== null },

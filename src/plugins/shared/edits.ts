@@ -3,7 +3,7 @@
 // for JSON bodies the same by JSON Pointer. Compiled once per attachment: names lower-cased,
 // pointers parsed, templates compiled.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginContext, HookRequest } from "../../pipeline/plugin.js";
 import { addAt, parsePointer, removeAt, renameAt, setAt, type Pointer } from "./json-pointer.js";
 import { spliceAdd, spliceRemove, spliceSet } from "./json-splice.js";
 import { compileTemplate, isTemplate, type Template } from "./template.js";
@@ -50,7 +50,7 @@ export interface BodyEdits {
   add?: Record<string, unknown>;
 }
 
-type Render = (request: PluginRequest | null, ctx: PluginContext) => string;
+type Render = (request: HookRequest | null, ctx: PluginContext) => string;
 
 function renderer(text: string): Render {
   if (!isTemplate(text)) return () => text;
@@ -81,7 +81,7 @@ function compileFields(edits: FieldEdits | undefined, lower: boolean): CompiledF
   return empty ? null : compiled;
 }
 
-export type HeaderEditor = (headers: IncomingHttpHeaders | OutgoingHttpHeaders, request: PluginRequest | null, ctx: PluginContext) => void;
+export type HeaderEditor = (headers: IncomingHttpHeaders | OutgoingHttpHeaders, request: HookRequest | null, ctx: PluginContext) => void;
 
 export function compileHeaderEdits(edits: FieldEdits | undefined): HeaderEditor | null {
   const rules = compileFields(edits, true);
@@ -106,7 +106,7 @@ export function compileHeaderEdits(edits: FieldEdits | undefined): HeaderEditor 
   };
 }
 
-export type QueryEditor = (search: string, request: PluginRequest, ctx: PluginContext) => string;
+export type QueryEditor = (search: string, request: HookRequest, ctx: PluginContext) => string;
 
 /** Edits a query string ("?a=1" or ""); returns the new one. */
 export function compileQueryEdits(edits: FieldEdits | undefined): QueryEditor | null {
@@ -129,7 +129,7 @@ export function compileQueryEdits(edits: FieldEdits | undefined): QueryEditor | 
   };
 }
 
-type Value = (request: PluginRequest | null, ctx: PluginContext) => unknown;
+type Value = (request: HookRequest | null, ctx: PluginContext) => unknown;
 
 function valueOf(value: unknown): Value {
   if (typeof value === "string" && isTemplate(value)) {
@@ -141,7 +141,7 @@ function valueOf(value: unknown): Value {
   return () => value;
 }
 
-export type BodyEditor = (body: unknown, request: PluginRequest | null, ctx: PluginContext) => void;
+export type BodyEditor = (body: unknown, request: HookRequest | null, ctx: PluginContext) => void;
 
 export function compileBodyEdits(edits: BodyEdits | undefined): BodyEditor | null {
   if (!edits) return null;
@@ -158,7 +158,7 @@ export function compileBodyEdits(edits: BodyEdits | undefined): BodyEditor | nul
   };
 }
 
-export type BodyTextEditor = (text: string, request: PluginRequest | null, ctx: PluginContext) => string | null;
+export type BodyTextEditor = (text: string, request: HookRequest | null, ctx: PluginContext) => string | null;
 
 /**
  * The same edits made in the JSON text without parsing it (json-splice.ts); null (no editor, or

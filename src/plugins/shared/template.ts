@@ -1,11 +1,11 @@
 // Value templates for the declarative plugins: "Bearer {{ headers.x-token }}",
 // "/v2/users/{{ params.id }}". A template is compiled once per attachment into a list of literal
 // parts and lookups; an unknown source is a config error, a missing value renders as "".
-import type { PluginContext, PluginRequest } from "../../pipeline/plugin.js";
+import type { PluginContext, HookRequest } from "../../pipeline/plugin.js";
 
-export type Template = (request: PluginRequest, ctx: PluginContext) => string;
+export type Template = (request: HookRequest, ctx: PluginContext) => string;
 
-type Lookup = (request: PluginRequest, ctx: PluginContext) => string;
+type Lookup = (request: HookRequest, ctx: PluginContext) => string;
 
 function firstValue(value: string | string[] | undefined): string {
   if (value === undefined) return "";
