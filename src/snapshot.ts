@@ -32,7 +32,7 @@ export interface Route extends MatchableRoute {
   hooks: { response: boolean; log: boolean };
   /** The link that takes over the upstream exchange (the cache), if any: the innermost one. */
   exchange: ChainLink | null;
-  /** Whether a plugin of the chain answers CORS preflights (PluginDefinition.answersPreflight). */
+  /** Whether a plugin of the chain answers CORS preflights (Capabilities.answersPreflight). */
   answersPreflight: boolean;
   upstream: Upstream;
 }
@@ -93,8 +93,8 @@ export class ConfigSnapshot {
 }
 
 function bodyNeeds(chain: ChainLink[]): Route["bodies"] {
-  const wants = (link: ChainLink) => link.hooks.wantsBody ?? link.definition.wantsBody;
-  const limits = chain.map((link) => link.hooks.maxRequestBytes).filter((limit): limit is number => limit !== undefined);
+  const wants = (link: ChainLink) => link.hooks.capabilities?.bodies;
+  const limits = chain.map((link) => link.hooks.capabilities?.maxRequestBytes).filter((limit): limit is number => limit !== undefined);
   return {
     request: chain.some((link) => wants(link)?.request === true),
     response: chain.some((link) => wants(link)?.response === true),
@@ -148,8 +148,8 @@ export function buildSnapshot(
         chain,
         bodies: bodyNeeds(chain),
         hooks: { response: chain.some((link) => link.hooks.onResponse), log: chain.some((link) => link.hooks.onLog) },
-        exchange: chain.findLast((link) => link.hooks.exchange !== undefined) ?? null,
-        answersPreflight: chain.some((link) => link.definition.answersPreflight === true),
+        exchange: chain.findLast((link) => link.hooks.capabilities?.exchange !== undefined) ?? null,
+        answersPreflight: chain.some((link) => link.hooks.capabilities?.answersPreflight === true),
         upstream: upstreams.get(operation.upstream)!,
         hosts: api.hosts,
         path: routePath(api, operation),

@@ -439,7 +439,6 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     stats,
     version: stats.version,
     cpuMs: stats.cpuMs,
-    wantsBody,
     optionsSchema: description.options,
     configure(settings) {
       limits = settings.limits;
@@ -456,7 +455,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         attachments.set(attachment, encodedOptions);
       }
       if (instance) attachAll(instance);
-      const hooks: PluginHooks = {};
+      const hooks: PluginHooks = { capabilities: { bodies: wantsBody } };
       if (description.hooks.onRequest) {
         const applyRequest = (request: HookRequest, ctx: PluginContext, encoded: string): HookAnswer | undefined => {
           const patch = decode<RequestPatch>(encoded, checkRequestPatch);

@@ -54,7 +54,7 @@ export async function dispatch(call: InFlight, plan: UpstreamPlan, services: Gat
       log,
     });
     try {
-      await route.exchange.hooks.exchange!(request, contextFor(route.exchange, scope), exchange);
+      await route.exchange.hooks.capabilities!.exchange!(request, contextFor(route.exchange, scope), exchange);
     } catch (error) {
       log.error({ plugin: route.exchange.name, requestId, err: error }, "plugin fault in the upstream exchange");
     }

@@ -89,23 +89,37 @@ export type { AccessEntry };
 
 type Maybe<T> = T | Promise<T>;
 
+/** One attachment's hooks, and what it asks of the gateway beyond them. */
 export interface PluginHooks {
-  /** Bodies this attachment needs, when that depends on its options (else the definition's wantsBody). */
-  wantsBody?: { request: boolean; response: boolean };
+  onRequest?(request: HookRequest, ctx: PluginContext): Maybe<HookAnswer | void>;
+  onResponse?(response: HookResponse, ctx: PluginContext): Maybe<void>;
+  onLog?(entry: AccessEntry, ctx: PluginContext): void;
+  capabilities?: Capabilities;
+}
+
+/**
+ * What an attachment may ask of the gateway beyond the three hooks; each is used by few plugins,
+ * and the gateway works out per route what its chain asks (src/snapshot.ts).
+ */
+export interface Capabilities {
+  /** Bodies the hooks read: the gateway buffers them (within limits) only on routes that ask. */
+  bodies?: { request: boolean; response: boolean };
   /**
    * The largest request body this attachment admits (request-size-limit): the gateway answers 413
    * before the upstream sees a byte, from Content-Length or, for a chunked body, by buffering it.
    */
   maxRequestBytes?: number;
-  onRequest?(request: HookRequest, ctx: PluginContext): Maybe<HookAnswer | void>;
-  onResponse?(response: HookResponse, ctx: PluginContext): Maybe<void>;
-  onLog?(entry: AccessEntry, ctx: PluginContext): void;
   /**
    * Built-in plugins only (the cache): takes over the exchange with the upstream once the request
    * phase is through. It asks the upstream through `exchange.fetch` as often as it needs, and must
    * end by calling `exchange.respond` or `exchange.fail` exactly once.
    */
   exchange?(request: HookRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void>;
+  /**
+   * The attachment answers CORS preflights (cors): a preflight for a route that does not take
+   * OPTIONS is then routed by the method it asks about, for the plugin to answer.
+   */
+  answersPreflight?: boolean;
 }
 
 /** The upstream's answer as an exchange hook gets it: the head, and the body still to be read. */
@@ -155,13 +169,6 @@ export interface PluginDefinition {
   optionsSchema: Record<string, unknown>;
   /** Failure policy when the attachment does not say. */
   defaultOnError?: FailurePolicy;
-  /**
-   * The plugin answers CORS preflights (cors): a preflight for a route that does not take OPTIONS
-   * is then routed by the method it asks about, for the plugin to answer.
-   */
-  answersPreflight?: boolean;
-  /** Bodies the plugin needs to see; the gateway buffers them only for routes with such a plugin. */
-  wantsBody?: { request: boolean; response: boolean };
   create(options: Record<string, unknown>, setup: PluginSetup): PluginHooks;
   /** Counters GET /plugins shows for a built-in plugin. */
   counters?(): Record<string, unknown>;

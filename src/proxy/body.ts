@@ -1,4 +1,4 @@
-// Bodies read in full for plugins that asked for them (PluginDefinition.wantsBody), always within
+// Bodies read in full for plugins that asked for them (Capabilities.bodies), always within
 // limits.maxBodySize. Request bodies over the limit are refused (413); response bodies over it, or
 // in an encoding the gateway cannot undo, are streamed through untouched with `body: null` for the
 // plugins. Compressed responses are handed to plugins decompressed.

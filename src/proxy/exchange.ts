@@ -1,4 +1,4 @@
-// The gateway's side of an exchange hook (PluginHooks.exchange, used by the cache): the plugin asks
+// The gateway's side of an exchange hook (Capabilities.exchange, used by the cache): the plugin asks
 // the upstream as often as it needs and then writes one response. The first fetch is the client's
 // request, forwarded like any other (timeouts, retries, health reports); later fetches, such as a
 // background revalidation after the client has its answer, are plain requests to a target of the

@@ -18,7 +18,7 @@ export const cachePlugin = defineBuiltin<CacheOptions>({
     return {
       onRequest: (request, ctx) => cache.lookup(request, ctx),
       onResponse: (_response, ctx) => cache.released(ctx),
-      exchange: (request, ctx, exchange) => cache.exchange(request, ctx, exchange),
+      capabilities: { exchange: (request, ctx, exchange) => cache.exchange(request, ctx, exchange) },
     };
   },
 });

@@ -53,13 +53,13 @@ function typeMatcher(patterns: string[]): (contentType: string) => boolean {
 export const compressionPlugin = defineBuiltin<CompressionOptions>({
   name: "compression",
   options: compressionOptionsSchema,
-  wantsBody: { request: false, response: true },
   create(options) {
     const minSize = sizeBytes(options.minSize);
     const compressible = typeMatcher(options.types);
     // The encoding chosen for each request (none for HEAD: its response has no body to compress).
     const chosen = new WeakMap<object, string | null>();
     return {
+      capabilities: { bodies: { request: false, response: true } },
       onRequest(request, ctx) {
         chosen.set(ctx.vars, request.method === "HEAD" ? null : negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings));
       },

@@ -39,7 +39,6 @@ function originTest(pattern: string): OriginTest {
 export const corsPlugin = defineBuiltin<CorsOptions>({
   name: "cors",
   options: corsOptionsSchema,
-  answersPreflight: true,
   create(options) {
     const any = options.origins.includes("*");
     const tests = options.origins.map(originTest);
@@ -60,6 +59,7 @@ export const corsPlugin = defineBuiltin<CorsOptions>({
     const origins = new WeakMap<object, string>();
 
     return {
+      capabilities: { answersPreflight: true },
       onRequest(request, ctx) {
         const origin = request.headers.origin;
         const requested = request.headers["access-control-request-method"];

@@ -1,5 +1,5 @@
 // request-size-limit: refuses request bodies over a size with 413, before the upstream sees any of
-// it. The gateway does the work (PluginHooks.maxRequestBytes): a declared Content-Length over the
+// it. The gateway does the work (Capabilities.maxRequestBytes): a declared Content-Length over the
 // limit is refused at once; a chunked body is buffered up to the limit to learn its size. Bodies
 // within the limit stream on as usual when they have a Content-Length.
 import { sizeBytes } from "../../config/units.js";
@@ -10,6 +10,6 @@ export const requestSizeLimitPlugin = defineBuiltin<RequestSizeLimitOptions>({
   name: "request-size-limit",
   options: requestSizeLimitOptionsSchema,
   create(options) {
-    return { maxRequestBytes: sizeBytes(options.maxSize) };
+    return { capabilities: { maxRequestBytes: sizeBytes(options.maxSize) } };
   },
 });

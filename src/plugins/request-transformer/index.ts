@@ -21,7 +21,7 @@ export const requestTransformerPlugin = defineBuiltin<RequestTransformerOptions>
     const editText = compileBodyTextEdits(options.body);
     const skipped = warnOnce(setup.log, "request-transformer: body rules skipped for a request whose body is not JSON (or not valid JSON)");
     return {
-      wantsBody: { request: editBody !== null, response: false },
+      capabilities: { bodies: { request: editBody !== null, response: false } },
       onRequest(request, ctx) {
         // Templates read the request as the client sent it: everything is rendered before any edit lands.
         const newPath = path ? path(request, ctx) : null;

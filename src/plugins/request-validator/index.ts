@@ -57,7 +57,7 @@ export const requestValidatorPlugin = defineBuiltin<ValidatorOptions>({
     const body = compile(options.body, "body");
     const types = options.allowedContentTypes.map((type) => type.toLowerCase());
     return {
-      wantsBody: { request: body !== null, response: false },
+      capabilities: { bodies: { request: body !== null, response: false } },
       onRequest(request, ctx) {
         const found: Violation[] = [];
         if (query && !query(queryObject(request.search))) found.push(...violations("query", query.errors));

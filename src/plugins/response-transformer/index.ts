@@ -24,7 +24,7 @@ export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOption
     const requests = new WeakMap<object, HookRequest>();
     const needsRequest = JSON.stringify(options).includes("{{");
     return {
-      wantsBody: { request: false, response: editBody !== null },
+      capabilities: { bodies: { request: false, response: editBody !== null } },
       ...(needsRequest ? { onRequest: (request, ctx) => void requests.set(ctx.vars, request) } : {}),
       onResponse(response, ctx) {
         const request = needsRequest ? (requests.get(ctx.vars) ?? null) : null;
