@@ -88,6 +88,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
   try {
     const hooks = plugin.create(input.options ?? {}, { consumers: new ConsumerDirectory([]), store, log });
     const vars = { ...input.vars };
+    let ownState: object | undefined;
     const scope: PluginContext = {
       requestId: "test-request",
       route: { api: "test", operation: "test", version: null },
@@ -95,6 +96,7 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       log,
       options: input.options ?? {},
       consumer: input.consumer ?? null,
+      state: <T extends object>(init: () => T): T => (ownState ??= init()) as T,
     };
     const request: HookRequest = {
       method: input.request?.method ?? "GET",

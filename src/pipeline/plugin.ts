@@ -74,6 +74,11 @@ export interface PluginContext {
   readonly span?: PluginSpan;
   /** The request's trace id, when tracing is on. */
   readonly traceId?: string;
+  /**
+   * This attachment's own state for this request, made by `init` the first time it is asked for:
+   * what its onRequest leaves for its onResponse or onLog, out of other plugins' sight.
+   */
+  state<T extends object>(init: () => T): T;
 }
 
 /** What the gateway gives a plugin when it sets up an attachment, beyond its options. */

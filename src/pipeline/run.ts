@@ -44,6 +44,8 @@ export interface PhaseScope {
   showTimings?: boolean;
   /** When the gateway received the request (performance.now()). */
   startedAt?: number;
+  /** Each attachment's own per-request state (PluginContext.state), keyed by its chain link. */
+  states?: Map<ChainLink, object>;
 }
 
 /** The ctx a hook gets: its link's options over the request's scope; the consumer writes through to the scope. */
@@ -51,9 +53,13 @@ class HookContext implements PluginContext {
   span?: PluginSpan;
 
   constructor(
-    readonly options: Record<string, unknown>,
+    private readonly link: ChainLink,
     private readonly scope: PhaseScope,
   ) {}
+
+  get options(): Record<string, unknown> {
+    return this.link.options;
+  }
 
   get requestId(): string {
     return this.scope.requestId;
@@ -82,10 +88,18 @@ class HookContext implements PluginContext {
   get traceId(): string | undefined {
     return this.scope.traceId;
   }
+
+  state<T extends object>(init: () => T): T {
+    // Made on first use only: most requests meet no plugin that keeps state.
+    const states = (this.scope.states ??= new Map());
+    let state = states.get(this.link) as T | undefined;
+    if (state === undefined) states.set(this.link, (state = init()));
+    return state;
+  }
 }
 
 export function contextFor(link: ChainLink, scope: PhaseScope): PluginContext {
-  return new HookContext(link.options, scope);
+  return new HookContext(link, scope);
 }
 
 function faultAnswer(link: ChainLink, error: unknown, scope: PhaseScope): HookAnswer | null {
@@ -112,7 +126,7 @@ function observed<T>(
   invoke: (ctx: PluginContext) => T | Promise<T>,
   answered: (value: T) => boolean,
 ): T | Promise<T> {
-  const ctx = new HookContext(link.options, scope);
+  const ctx = new HookContext(link, scope);
   const started = scope.timings ? performance.now() : 0;
   const cpuBefore = link.definition.cpuMs ? link.definition.cpuMs() : null;
   const traced = scope.trace;

@@ -68,10 +68,13 @@ interface Found {
   varyMiss: boolean;
 }
 
+/**
+ * What the request hook leaves for the response hook and the exchange (the attachment's state for
+ * the request): how the request is to be served, and the leader of the requests collapsed behind it.
+ */
+const requestState = (): { pending: Pending | null; leader: Leader | null } => ({ pending: null, leader: null });
+
 export class ResponseCache {
-  private readonly pending = new WeakMap<HookRequest, Pending>();
-  /** The same, by the request's vars object: the response hook sees that, not the request. */
-  private readonly leaders = new WeakMap<object, Leader>();
   private readonly inflight = new Map<string, Leader>();
   private readonly revalidating = new Set<string>();
   readonly policy: FreshnessPolicy;
@@ -95,11 +98,11 @@ export class ResponseCache {
     const primary = primaryKey(request, this.options);
     const base = { primary, host, requestCc: requestDirectives(request.headers), stored: null, storedKey: null, leader: null };
     if (method !== "GET" && method !== "HEAD") {
-      this.pending.set(request, { ...base, mode: SAFE.has(method) ? "bypass" : "unsafe", forward: "method" });
+      ctx.state(requestState).pending = { ...base, mode: SAFE.has(method) ? "bypass" : "unsafe", forward: "method" };
       return;
     }
     if (this.bypassed(request)) {
-      this.pending.set(request, { ...base, mode: "bypass", forward: "bypass" });
+      ctx.state(requestState).pending = { ...base, mode: "bypass", forward: "bypass" };
       return;
     }
     const requestCc = base.requestCc;
@@ -116,7 +119,7 @@ export class ResponseCache {
       }
       if (!found.stored && !this.inflight.has(primary)) {
         leader = new Leader(this.inflight, primary, this.options.collapseWaitMs);
-        this.leaders.set(ctx.vars, leader);
+        ctx.state(requestState).leader = leader;
       }
     }
     const stored = found.stored;
@@ -132,7 +135,7 @@ export class ResponseCache {
       const mode = use.kind === "stale-allowed" ? "stale-while-revalidate" : method === "HEAD" ? "bypass" : "validate";
       const forward = use.kind === "validate" && use.why !== "stale" ? "request" : "stale";
       ctx.span?.setAttribute("portcullis.cache.result", mode === "stale-while-revalidate" ? "stale" : "revalidate");
-      this.pending.set(request, { ...base, mode, forward, stored, storedKey: found.key, leader });
+      ctx.state(requestState).pending = { ...base, mode, forward, stored, storedKey: found.key, leader };
       return;
     }
     if (requestCc.has("only-if-cached")) {
@@ -140,7 +143,7 @@ export class ResponseCache {
       return this.gatewayTimeout(ctx);
     }
     ctx.span?.setAttribute("portcullis.cache.result", "miss");
-    this.pending.set(request, { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader });
+    ctx.state(requestState).pending = { ...base, mode: method === "HEAD" ? "bypass" : "miss", forward: found.varyMiss ? "vary-miss" : "uri-miss", leader };
   }
 
   /**
@@ -148,12 +151,12 @@ export class ResponseCache {
    * request never reached the exchange, and requests collapsed behind it must not wait in vain.
    */
   released(ctx: PluginContext): void {
-    const leader = this.leaders.get(ctx.vars);
+    const leader = ctx.state(requestState).leader;
     if (leader && !leader.exchanging) leader.done();
   }
 
   async exchange(request: HookRequest, ctx: PluginContext, exchange: UpstreamExchange): Promise<void> {
-    const pending = this.pending.get(request);
+    const pending = ctx.state(requestState).pending;
     if (pending?.leader) pending.leader.exchanging = true;
     if (!pending) {
       // The cache's request hook did not run for this request (it failed open): plain forwarding.

@@ -50,25 +50,27 @@ function typeMatcher(patterns: string[]): (contentType: string) => boolean {
   };
 }
 
+/** The encoding chosen for a request (none for HEAD: its response has no body to compress). */
+const noEncoding = (): { encoding: string | null } => ({ encoding: null });
+
 export const compressionPlugin = defineBuiltin<CompressionOptions>({
   name: "compression",
   options: compressionOptionsSchema,
   create(options) {
     const minSize = sizeBytes(options.minSize);
     const compressible = typeMatcher(options.types);
-    // The encoding chosen for each request (none for HEAD: its response has no body to compress).
-    const chosen = new WeakMap<object, string | null>();
     return {
       capabilities: { bodies: { request: false, response: true } },
       onRequest(request, ctx) {
-        chosen.set(ctx.vars, request.method === "HEAD" ? null : negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings));
+        ctx.state(noEncoding).encoding =
+          request.method === "HEAD" ? null : negotiate(request.headers["accept-encoding"] as string | undefined, options.encodings);
       },
       onResponse(response, ctx) {
         const headers = response.headers;
         const type = headers["content-type"];
         if (typeof type !== "string" || !compressible(type)) return;
         addVary(headers, "Accept-Encoding");
-        const encoding = chosen.get(ctx.vars);
+        const encoding = ctx.state(noEncoding).encoding;
         if (!encoding || response.body === null) return;
         if (response.status < 200 || response.status === 204 || response.status === 304) return;
         if (headers["content-encoding"] !== undefined) return;

@@ -11,7 +11,8 @@ import { decideOrFallBack, storeDownCounts } from "../shared/store-down.js";
 import { requestKey } from "../shared/request-key.js";
 
 /** Where the request phase leaves the slot to give back (a symbol: never sent to sandboxed plugins). */
-const HELD = Symbol("concurrency slot");
+/** The slot a request holds, given back in the log phase. */
+const noSlot = (): { held: { store: CounterStore; key: string } | null } => ({ held: null });
 
 export const concurrencyLimitPlugin = defineBuiltin<ConcurrencyLimitOptions>({
   name: "concurrency-limit",
@@ -33,10 +34,10 @@ export const concurrencyLimitPlugin = defineBuiltin<ConcurrencyLimitOptions>({
           return overLimit(ctx, options.status, "too_many_in_flight", `at most ${options.limit} requests at once`, 1);
         }
         // Given back to the store that took it, even if Redis is back by then.
-        (ctx.vars as Record<symbol, unknown>)[HELD] = { store: decided.store, key };
+        ctx.state(noSlot).held = { store: decided.store, key };
       },
       onLog(_entry, ctx) {
-        const held = (ctx.vars as Record<symbol, { store: CounterStore; key: string } | undefined>)[HELD];
+        const held = ctx.state(noSlot).held;
         if (!held) return;
         held.store
           .release(held.key, ctx.requestId)

@@ -36,6 +36,9 @@ function originTest(pattern: string): OriginTest {
   return (origin) => origin.toLowerCase() === exact;
 }
 
+/** The request's Origin, for its response (hooks on the way out see the response only). */
+const noOrigin = (): { origin: string | null } => ({ origin: null });
+
 export const corsPlugin = defineBuiltin<CorsOptions>({
   name: "cors",
   options: corsOptionsSchema,
@@ -55,16 +58,13 @@ export const corsPlugin = defineBuiltin<CorsOptions>({
       if (options.credentials) headers["access-control-allow-credentials"] = "true";
     }
 
-    // The request's Origin, for its response (hooks on the way out see the response only).
-    const origins = new WeakMap<object, string>();
-
     return {
       capabilities: { answersPreflight: true },
       onRequest(request, ctx) {
         const origin = request.headers.origin;
         const requested = request.headers["access-control-request-method"];
         if (request.method !== "OPTIONS" || origin === undefined || typeof requested !== "string") {
-          if (origin !== undefined) origins.set(ctx.vars, origin);
+          if (origin !== undefined) ctx.state(noOrigin).origin = origin;
           return;
         }
         // A preflight: answered here, whatever the upstream would say about OPTIONS.
@@ -97,8 +97,8 @@ export const corsPlugin = defineBuiltin<CorsOptions>({
       },
       onResponse(response, ctx) {
         if (!literalStar) addVary(response.headers, "Origin");
-        const origin = origins.get(ctx.vars);
-        if (origin === undefined || !allowed(origin)) return;
+        const origin = ctx.state(noOrigin).origin;
+        if (origin === null || !allowed(origin)) return;
         grant(response.headers, origin);
         if (exposeHeaders) response.headers["access-control-expose-headers"] = exposeHeaders;
       },

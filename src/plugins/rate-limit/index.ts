@@ -14,9 +14,6 @@ import { decideOrFallBack, storeDownCounts } from "../shared/store-down.js";
 import { keyValues } from "../shared/request-key.js";
 import { rateLimitOptionsSchema, type RateLimitOptions } from "./schema.js";
 
-/** Where the request phase leaves the decisions for the response phase (a symbol: never sent to sandboxed plugins). */
-const DECISIONS = Symbol("rate-limit decisions");
-
 interface Named {
   name: string;
   policy: RateLimitPolicy;
@@ -59,6 +56,9 @@ export function limitKey(api: string, keyValues: string, name: string): string {
   return `rate-limit|${api}|${keyValues}|${name}`;
 }
 
+/** What the request phase leaves for the response phase: the decisions, for the RateLimit headers. */
+const noDecisions = (): { decisions: RateLimitDecision[] | null } => ({ decisions: null });
+
 /** Requests admitted and refused (over a limit) since start, for GET /plugins and /metrics. */
 const decided = { allowed: 0, refused: 0 };
 
@@ -84,7 +84,7 @@ export const rateLimitPlugin = defineBuiltin<RateLimitOptions>({
 
     /** Records the decisions for the response phase; the answer when a limit is spent. */
     const settle = (decisions: RateLimitDecision[], key: string, ctx: PluginContext): HookAnswer | undefined => {
-      (ctx.vars as Record<symbol, unknown>)[DECISIONS] = decisions;
+      ctx.state(noDecisions).decisions = decisions;
       // The longest wait among the spent limits (no arrays on the admitted path).
       let retryAfterMs = -1;
       for (const decision of decisions) if (!decision.allowed) retryAfterMs = Math.max(retryAfterMs, decision.retryAfterMs);
@@ -118,7 +118,7 @@ export const rateLimitPlugin = defineBuiltin<RateLimitOptions>({
         );
       },
       onResponse(response, ctx) {
-        const decisions = (ctx.vars as Record<symbol, unknown>)[DECISIONS] as RateLimitDecision[] | undefined;
+        const decisions = ctx.state(noDecisions).decisions;
         if (decisions) Object.assign(response.headers, headersFor(options.headers, named, policyHeader, decisions));
       },
     };

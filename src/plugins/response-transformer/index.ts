@@ -10,6 +10,8 @@ import { responseTransformerOptionsSchema, type ResponseTransformerOptions } fro
 import { compileBodyEdits, compileBodyTextEdits, compileHeaderEdits, isJsonType } from "../shared/edits.js";
 import { warnOnce } from "../shared/warn-once.js";
 
+const noRequest = (): { request: HookRequest | null } => ({ request: null });
+
 export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOptions>({
   name: "response-transformer",
   options: responseTransformerOptionsSchema,
@@ -20,14 +22,13 @@ export const responseTransformerPlugin = defineBuiltin<ResponseTransformerOption
     const editText = compileBodyTextEdits(options.body);
     const notJson = warnOnce(setup.log, "response-transformer: body rules skipped for a response whose body is not JSON (it passes through untouched)");
     const tooLarge = warnOnce(setup.log, "response-transformer: body rules skipped for a response body over limits.maxBodySize or in an unknown encoding");
-    // Templates over the request need it on the way out: kept per request, by its vars object.
-    const requests = new WeakMap<object, HookRequest>();
+    // Templates over the request need it on the way out: kept in the attachment's request state.
     const needsRequest = JSON.stringify(options).includes("{{");
     return {
       capabilities: { bodies: { request: false, response: editBody !== null } },
-      ...(needsRequest ? { onRequest: (request, ctx) => void requests.set(ctx.vars, request) } : {}),
+      ...(needsRequest ? { onRequest: (request, ctx) => void (ctx.state(noRequest).request = request) } : {}),
       onResponse(response, ctx) {
-        const request = needsRequest ? (requests.get(ctx.vars) ?? null) : null;
+        const request = needsRequest ? ctx.state(noRequest).request : null;
         const mapped = statusMap.get(response.status);
         if (mapped !== undefined) response.status = mapped;
         if (editBody) {
