@@ -38,6 +38,17 @@ describe("config loader", () => {
     assert.equal(config.apis[0].operations.length, 1, "an API without operations gets one catch-all operation");
   });
 
+  it("completes telemetry from the OTEL_* variables of the environment it is given, and the section wins over them", () => {
+    const env = { OTEL_SERVICE_NAME: "orders-gateway", OTEL_TRACES_SAMPLER_ARG: "0.25", OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=staging" };
+    const fromEnv = parseConfig(FILE, minimal, env);
+    assert.equal(fromEnv.telemetry.serviceName, "orders-gateway");
+    assert.equal(fromEnv.telemetry.sampling, 0.25);
+    assert.deepEqual(fromEnv.telemetry.resourceAttributes, { "deployment.environment": "staging" });
+    const section = parseConfig(FILE, `telemetry: { serviceName: from-file }\n${minimal}`, env);
+    assert.equal(section.telemetry.serviceName, "from-file");
+    assert.equal(parseConfig(FILE, minimal, {}).telemetry.serviceName, "portcullis", "an empty environment leaves the default");
+  });
+
   it("reads durations and sizes in their written units", () => {
     const config = parseConfig(
       FILE,
