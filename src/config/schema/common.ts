@@ -1,0 +1,37 @@
+// Pieces of the config schema that several sections use: durations, sizes, plugin attachments.
+import { DURATION_PATTERN, SIZE_PATTERN } from "../units.js";
+
+export const duration = {
+  description: 'A duration: "250ms", "5s", "1m", "2h", or a number of milliseconds.',
+  anyOf: [
+    { type: "number", minimum: 0 },
+    { type: "string", pattern: DURATION_PATTERN },
+  ],
+};
+
+export const size = {
+  description: 'A size: "512kb", "10mb", or a number of bytes.',
+  anyOf: [
+    { type: "integer", minimum: 0 },
+    { type: "string", pattern: SIZE_PATTERN },
+  ],
+};
+
+export const pluginAttachment = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name"],
+  properties: {
+    name: { type: "string", minLength: 1, description: "A built-in plugin or a file plugins/<name>.ts." },
+    id: {
+      type: "string",
+      minLength: 1,
+      description: "Tells attachments of the same plugin apart; a more specific attachment with the same id (default: the name) replaces a less specific one.",
+    },
+    options: { type: "object", description: "The plugin's options, checked against its own schema." },
+    onError: { enum: ["fail-closed", "fail-open"], description: "What a fault in this plugin does to the request." },
+    enabled: { type: "boolean", description: "false removes an inherited attachment with the same id." },
+  },
+};
+
+export const plugins = { type: "array", items: pluginAttachment };
