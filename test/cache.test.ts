@@ -210,6 +210,18 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       assert.ok(Number(hit.headers.age) >= 30, `Age ${hit.headers.age}`);
       await get(backend, old);
       assert.equal(origin.hits(old), 2);
+      // Two Age field lines, each valid alone, are not a valid Age (RFC 9111 §5.1): the response is stale.
+      const repeated = pathFor("/c", backend, "age-repeated");
+      origin.on(repeated, (_req, res) => {
+        res.setHeader("cache-control", "max-age=60");
+        res.setHeader("age", ["5", "5"]);
+        res.setHeader("content-length", 2);
+        res.end("ok");
+      });
+      await get(backend, repeated);
+      await cacheSettled(gateways[backend]);
+      await get(backend, repeated);
+      assert.equal(origin.hits(repeated), 2);
     });
 
     it(`${backend}: a request with Authorization is answered from the cache only when the response says public`, async () => {

@@ -3,8 +3,8 @@
 // request or response allows) at once; everything else reaches the exchange, which revalidates,
 // fetches, stores while streaming to the client, serves stale on errors where allowed, and
 // invalidates on unsafe methods.
+import { BodyCopy, readAll } from "./body-copy.js";
 import type { OutgoingHttpHeaders } from "node:http";
-import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { FetchedResponse, FetchFailure, HookAnswer, PluginContext, HookRequest, UpstreamExchange } from "../../pipeline/plugin.js";
 import type { CachedResponse, CacheStorage } from "../../stores/cache-storage.js";
 import { problemAnswer } from "../shared/refusal.js";
@@ -308,9 +308,9 @@ export class ResponseCache {
     }
     if (!revalidate) return;
     try {
-      const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
-      if (!answer.ok) return;
-      const fetched = withRepeatedFields(answer);
+      // Repeated Age or Expires fields arrive joined into one list value (src/proxy/headers.ts): invalid, as they must be (RFC 9111 §5.1, §5.3).
+      const fetched = await exchange.fetch(this.upstreamHeaders(request, stored));
+      if (!fetched.ok) return;
       if (fetched.status === 304) {
         fetched.body.resume();
         await this.saveFreshened(request, ctx, pending, stored, fetched);
@@ -328,8 +328,7 @@ export class ResponseCache {
 
   private async fetchAndStore(request: HookRequest, ctx: PluginContext, pending: Pending, exchange: UpstreamExchange): Promise<void> {
     const stored = pending.stored;
-    const answer = await exchange.fetch(this.upstreamHeaders(request, stored));
-    const fetched = answer.ok ? withRepeatedFields(answer) : answer;
+    const fetched = await exchange.fetch(this.upstreamHeaders(request, stored));
     const now = Date.now();
     if (
       stored &&
@@ -457,26 +456,6 @@ export class ResponseCache {
   }
 }
 
-/**
- * Node keeps only the first of repeated Age and Expires lines; the cache must see them all, since
- * a repeated field is not a valid one (RFC 9111 §5.1, §5.3).
- */
-function withRepeatedFields(fetched: FetchedResponse): FetchedResponse {
-  const raw = (fetched.body as Readable & { rawHeaders?: string[] }).rawHeaders;
-  if (!raw) return fetched;
-  let seen: Record<string, string[]> | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (name !== "age" && name !== "expires") continue;
-    seen ??= {};
-    (seen[name] ??= []).push(raw[i + 1]);
-  }
-  if (!seen) return fetched;
-  const headers = { ...fetched.headers };
-  for (const name in seen) if (seen[name].length > 1) headers[name] = seen[name].join(", ");
-  return { ...fetched, headers };
-}
-
 function withDate(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that lacks one.
   return headers.date === undefined ? { ...headers, date: new Date().toUTCString() } : headers;
@@ -491,48 +470,4 @@ function tagsOf(value: string | string[] | number | undefined): string[] {
   if (value === undefined) return [];
   const text = Array.isArray(value) ? value.join(",") : String(value);
   return [...new Set(text.split(/[\s,]+/).filter((tag) => tag.length > 0))];
-}
-
-async function readAll(body: Readable, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      return null;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/**
- * Passes the body through untouched and keeps a copy up to `limit` bytes; emits "copied" with the
- * whole body if it ended complete (the upstream did not break off) and fit.
- */
-class BodyCopy extends Transform {
-  private chunks: Buffer[] | null = [];
-  private size = 0;
-
-  constructor(
-    private readonly limit: number,
-    private readonly source: Readable & { complete?: boolean },
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.chunks) {
-      this.size += chunk.length;
-      if (this.size > this.limit) this.chunks = null;
-      else this.chunks.push(chunk);
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.chunks && this.source.complete !== false) this.emit("copied", Buffer.concat(this.chunks, this.size));
-    callback();
-  }
 }
