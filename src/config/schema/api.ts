@@ -6,7 +6,7 @@ export const headerOrQueryPredicates = {
   type: "object",
   description: 'Name → value that must be present. A value of "*" only requires presence.',
   additionalProperties: { type: "string" },
-};
+} as const;
 
 export const match = {
   type: "object",
@@ -16,13 +16,13 @@ export const match = {
     headers: headerOrQueryPredicates,
     query: headerOrQueryPredicates,
   },
-};
+} as const;
 
 export const methods = {
   type: "array",
   minItems: 1,
   items: { type: "string", pattern: "^[A-Za-z]+$" },
-};
+} as const;
 
 export const routeTimeouts = {
   type: "object",
@@ -34,7 +34,7 @@ export const routeTimeouts = {
       description: "Longest silence from the upstream, before the headers and between body chunks: the idle timeout of event streams and long polls.",
     },
   },
-};
+} as const;
 
 export const websocket = {
   type: "object",
@@ -45,7 +45,7 @@ export const websocket = {
     idleTimeout: { ...duration, description: 'A connection with no frame either way for this long is closed with 1001 (default "5m").' },
     maxConnections: { type: "integer", minimum: 1, description: "Open connections the route allows; more upgrades are refused with 503 (default 10000)." },
   },
-};
+} as const;
 
 export const operation = {
   type: "object",
@@ -62,7 +62,7 @@ export const operation = {
     upstream: { type: "string" },
     plugins,
   },
-};
+} as const;
 
 export const api = {
   type: "object",
@@ -86,4 +86,4 @@ export const api = {
     plugins,
     operations: { type: "array", items: operation },
   },
-};
+} as const;

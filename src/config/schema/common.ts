@@ -7,7 +7,7 @@ export const duration = {
     { type: "number", minimum: 0 },
     { type: "string", pattern: DURATION_PATTERN },
   ],
-};
+} as const;
 
 export const size = {
   description: 'A size: "512kb", "10mb", or a number of bytes.',
@@ -15,7 +15,7 @@ export const size = {
     { type: "integer", minimum: 0 },
     { type: "string", pattern: SIZE_PATTERN },
   ],
-};
+} as const;
 
 export const pluginAttachment = {
   type: "object",
@@ -32,6 +32,6 @@ export const pluginAttachment = {
     onError: { enum: ["fail-closed", "fail-open"], description: "What a fault in this plugin does to the request." },
     enabled: { type: "boolean", description: "false removes an inherited attachment with the same id." },
   },
-};
+} as const;
 
-export const plugins = { type: "array", items: pluginAttachment };
+export const plugins = { type: "array", items: pluginAttachment } as const;

@@ -9,7 +9,7 @@ export const target = {
     url: { type: "string", pattern: "^https?://", description: "http://host:port of one server." },
     weight: { type: "integer", minimum: 1, maximum: 1000, default: 1 },
   },
-};
+} as const;
 
 export const upstreamTls = {
   type: "object",
@@ -22,7 +22,7 @@ export const upstreamTls = {
     serverName: { type: "string", minLength: 1, description: "SNI name sent and verified (default: each target's host name)." },
     verify: { type: "boolean", default: true, description: "false accepts any certificate (for testing only)." },
   },
-};
+} as const;
 
 export const upstream = {
   type: "object",
@@ -113,4 +113,4 @@ export const upstream = {
       },
     },
   },
-};
+} as const;
