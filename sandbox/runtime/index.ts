@@ -4,12 +4,10 @@
 // never parses the request's headers, the vars bag or the route.
 import type {
   AccessEntry,
-  PluginAnswer,
   PluginConsumer,
   PluginContext,
   PluginFetchInit,
   PluginFetchResponse,
-  PluginHeaders,
   PluginKv,
   PluginLog,
   PluginModule,
@@ -17,17 +15,8 @@ import type {
   SpanValue,
 } from "../sdk/index.js";
 import { setCollectionCaps } from "./collection-caps.js";
-import {
-  decodeHeaders,
-  FrameReader,
-  type Description,
-  type HostBridge,
-  type RequestPatch,
-  type ResponsePatch,
-  type RuntimeApi,
-  type SpanPatch,
-  type WireError,
-} from "./wire.js";
+import { RequestView, ResponseView } from "./views.js";
+import { FrameReader, type Description, type HostBridge, type RuntimeApi, type SpanPatch, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -38,55 +27,6 @@ interface Services {
   kv: PluginKv;
   fetch(url: string, init?: PluginFetchInit): Promise<PluginFetchResponse>;
   env: Readonly<Record<string, string | undefined>>;
-}
-
-/** Headers over the encoded string: parsed on first read; writes are recorded as a patch. */
-class TrackedHeaders implements PluginHeaders {
-  private fields: Map<string, string[]> | null = null;
-  private changed: Record<string, string> | null = null;
-  private removed: string[] | null = null;
-
-  constructor(private readonly encoded: string) {}
-
-  private parsed(): Map<string, string[]> {
-    return (this.fields ??= decodeHeaders(this.encoded));
-  }
-
-  get(name: string): string | null {
-    return this.parsed().get(name.toLowerCase())?.join(", ") ?? null;
-  }
-
-  has(name: string): boolean {
-    return this.parsed().has(name.toLowerCase());
-  }
-
-  entries(): [string, string][] {
-    const list: [string, string][] = [];
-    for (const [name, values] of this.parsed()) for (const value of values) list.push([name, value]);
-    return list;
-  }
-
-  set(name: string, value: string): void {
-    const key = name.toLowerCase();
-    const text = String(value);
-    this.fields?.set(key, [text]);
-    (this.changed ??= {})[key] = text;
-    if (this.removed) this.removed = this.removed.filter((removed) => removed !== key);
-  }
-
-  delete(name: string): void {
-    const key = name.toLowerCase();
-    this.fields?.delete(key);
-    if (this.changed) delete this.changed[key];
-    this.removed ??= [];
-    if (!this.removed.includes(key)) this.removed.push(key);
-  }
-
-  /** Adds the recorded changes to a patch. */
-  into(patch: RequestPatch | ResponsePatch): void {
-    if (this.changed) patch.set = this.changed;
-    if (this.removed && this.removed.length > 0) patch.remove = this.removed;
-  }
 }
 
 function format(args: unknown[]): string {
@@ -190,83 +130,6 @@ class CallContext implements PluginContext {
   /** What the hook added to its span, if anything. */
   spanChanges(): SpanPatch | undefined {
     return this.spanPatch ?? undefined;
-  }
-}
-
-/** The request as plugin code sees it; `params` is parsed only if read. */
-class RequestView {
-  private readonly method0: string;
-  private readonly path0: string;
-  private readonly search0: string;
-  private readonly body0: string | null;
-  body: string | null;
-  method: string;
-  path: string;
-  search: string;
-  readonly originalPath: string;
-  readonly clientIp: string;
-  readonly headers: TrackedHeaders;
-  private readonly encodedParams: string;
-  private decodedParams: Record<string, string> | null = null;
-
-  constructor(frame: FrameReader) {
-    this.method = this.method0 = frame.next();
-    this.path = this.path0 = frame.next();
-    this.search = this.search0 = frame.next();
-    this.originalPath = frame.next();
-    this.clientIp = frame.next();
-    this.encodedParams = frame.next();
-    const hasBody = frame.next() === "1";
-    this.headers = new TrackedHeaders(frame.take(Number(frame.next())));
-    this.body = this.body0 = hasBody ? frame.rest() : null;
-  }
-
-  get params(): Record<string, string> {
-    return (this.decodedParams ??= JSON.parse(this.encodedParams) as Record<string, string>);
-  }
-
-  patch(answer: PluginAnswer | void, ctx: CallContext): string {
-    const patch: RequestPatch = {};
-    if (this.method !== this.method0) patch.method = this.method;
-    if (this.path !== this.path0) patch.path = this.path;
-    if (this.search !== this.search0) patch.search = this.search;
-    if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
-    this.headers.into(patch);
-    if (answer) patch.answer = answer;
-    const span = ctx.spanChanges();
-    if (span) patch.span = span;
-    const touched = ctx.touchedVars();
-    if (touched) patch.vars = touched;
-    for (const _ in patch) return JSON.stringify(patch);
-    return "";
-  }
-}
-
-class ResponseView {
-  private readonly status0: number;
-  private readonly body0: string | null;
-  status: number;
-  body: string | null;
-  readonly headers: TrackedHeaders;
-
-  constructor(frame: FrameReader) {
-    this.status = this.status0 = Number(frame.next());
-    const hasBody = frame.next() === "1";
-    this.headers = new TrackedHeaders(frame.take(Number(frame.next())));
-    this.body = this.body0 = hasBody ? frame.rest() : null;
-  }
-
-  patch(ctx: CallContext): string {
-    const patch: ResponsePatch = {};
-    const span = ctx.spanChanges();
-    if (span) patch.span = span;
-    if (this.status !== this.status0) patch.status = this.status;
-    if (this.body !== this.body0 && this.body !== null) patch.body = String(this.body);
-    this.headers.into(patch);
-    const touched = ctx.touchedVars();
-    if (touched) patch.vars = touched;
-    for (const _ in patch) return JSON.stringify(patch);
-    return "";
   }
 }
 
