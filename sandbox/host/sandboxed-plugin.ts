@@ -16,24 +16,14 @@
 // only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { HookAnswer, PluginContext, PluginDefinition, PluginHooks, HookRequest, HookResponse, PluginSpan } from "../../src/pipeline/plugin.js";
-import {
-  encodeBodyBlock,
-  encodeHeaders,
-  encodeRoute,
-  type Description,
-  type HeaderPatch,
-  type HookResult,
-  type RequestPatch,
-  type ResponsePatch,
-  type SpanPatch,
-  type WireError,
-} from "../runtime/wire.js";
+import type { PluginContext, PluginDefinition } from "../../src/pipeline/plugin.js";
+import { type Description, type HookResult, type WireError } from "../runtime/wire.js";
 import { Breaker, type BreakerSettings } from "./breaker.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
-import { checkRequestPatch, checkResponsePatch, PatchError } from "./patch-checks.js";
-import { instantiate, type Bridge, type Instance, type Ref } from "./plugin-isolate.js";
+import { PatchError } from "./patch-checks.js";
+import { bridgeHooks, type HookName } from "./hook-bridge.js";
+import { instantiate, type Bridge, type Instance } from "./plugin-isolate.js";
 import { PluginSourceMap } from "./source-map.js";
 import { defaultLogBudget, logBudget } from "./log-budget.js";
 import { isolateWatchdog } from "./watchdog.js";
@@ -97,16 +87,6 @@ export class PluginError extends Error {
 }
 
 const LOG_LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
-
-function encodeVars(vars: Record<string, unknown>): string {
-  for (const _ in vars) return JSON.stringify(vars);
-  return "";
-}
-
-function applyHeaderPatch(headers: Record<string, unknown>, patch: HeaderPatch): void {
-  if (patch.remove) for (const name of patch.remove) delete headers[name];
-  if (patch.set) Object.assign(headers, patch.set);
-}
 
 export interface LoadOptions {
   settingsFor?: SandboxSettingsFor;
@@ -379,7 +359,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const collect = (target: Instance, ticket: number) => target.settle.apply(undefined, [ticket], { result: { promise: true } }) as Promise<string>;
 
   /** Calls a hook function of the runtime; a sync result is returned as is, an async one as a promise. */
-  function call(pick: (target: Instance) => Ref, args: [number, string]): string | Promise<string> {
+  function call(hook: HookName, args: [number, string]): string | Promise<string> {
     if (!breaker.allow()) {
       stats.rejected++;
       throw new PluginError(name, "unavailable", `plugin ${name} is switched off for ${breaker.settings.coolDownMs} ms after repeated faults`);
@@ -393,7 +373,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     if (target.pending > 0) {
       // An async hook of this isolate may be running on another thread: do not wait for it here.
       // (No isolated-vm timeout: underBudget's deadline covers the queued call, however long it waits.)
-      const queued = pick(target).apply(undefined, args, {}) as Promise<HookResult>;
+      const queued = target[hook].apply(undefined, args, {}) as Promise<HookResult>;
       return underBudget(
         target,
         performance.now(),
@@ -405,7 +385,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     let result: HookResult;
     if (guarded) watchdog.arm(target.slot, limits.timeoutMs);
     try {
-      result = pick(target).applySync(undefined, args, guarded ? undefined : { timeout: limits.timeoutMs }) as HookResult;
+      result = target[hook].applySync(undefined, args, guarded ? undefined : { timeout: limits.timeoutMs }) as HookResult;
     } catch (error) {
       // The call's own duration is not measured (a clock read per call costs); a killed call ran its budget.
       throw fault(fromThrown(target, error, guarded && watchdog.disarm(target.slot), limits.timeoutMs));
@@ -414,21 +394,6 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     if (typeof result === "number") return underBudget(target, performance.now(), collect(target, result));
     return result;
   }
-
-  const routes = new WeakMap<object, string>();
-  const consumers = new WeakMap<object, string>();
-  /** The frame fields every hook gets: request id, route, vars, consumer. */
-  const common = (ctx: PluginContext) => {
-    if (ctx.traceId !== undefined) rememberTrace(ctx);
-    let route = routes.get(ctx.route);
-    if (route === undefined) routes.set(ctx.route, (route = encodeRoute(ctx.route)));
-    let consumer = "";
-    if (ctx.consumer) {
-      consumer = consumers.get(ctx.consumer) ?? "";
-      if (!consumer) consumers.set(ctx.consumer, (consumer = JSON.stringify(ctx.consumer)));
-    }
-    return `${ctx.requestId}\n${route}\n${encodeVars(ctx.vars)}\n${consumer}\n`;
-  };
 
   prepareSpare();
 
@@ -455,57 +420,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
         attachments.set(attachment, encodedOptions);
       }
       if (instance) attachAll(instance);
-      const hooks: PluginHooks = { capabilities: { bodies: wantsBody } };
-      if (description.hooks.onRequest) {
-        const applyRequest = (request: HookRequest, ctx: PluginContext, encoded: string): HookAnswer | undefined => {
-          const patch = decode<RequestPatch>(encoded, checkRequestPatch);
-          if (!patch) return undefined;
-          if (patch.method !== undefined) request.method = patch.method;
-          if (patch.path !== undefined) request.path = patch.path;
-          if (patch.search !== undefined) request.search = patch.search;
-          if (patch.body !== undefined) request.body = patch.body;
-          applyHeaderPatch(request.headers, patch);
-          if (patch.vars) Object.assign(ctx.vars, patch.vars);
-          if (patch.span && ctx.span) applySpanPatch(ctx.span, patch.span);
-          return patch.answer;
-        };
-        hooks.onRequest = (request, ctx) => {
-          const body = wantsBody.request && request.body !== null ? request.body.toString() : null;
-          const frame = `${common(ctx)}${request.method}\n${request.path}\n${request.search}\n${request.originalPath}\n${request.clientIp}\n${JSON.stringify(request.params)}\n${encodeBodyBlock(encodeHeaders(request.headers), body)}`;
-          const result = call((target) => target.request, [attachment, frame]);
-          return typeof result === "string" ? applyRequest(request, ctx, result) : result.then((encoded) => applyRequest(request, ctx, encoded));
-        };
-      }
-      if (description.hooks.onResponse) {
-        const applyResponse = (response: HookResponse, ctx: PluginContext, encoded: string): void => {
-          const patch = decode<ResponsePatch>(encoded, checkResponsePatch);
-          if (!patch) return;
-          if (patch.status !== undefined) response.status = patch.status;
-          if (patch.body !== undefined) response.body = patch.body;
-          applyHeaderPatch(response.headers, patch);
-          if (patch.vars) Object.assign(ctx.vars, patch.vars);
-          if (patch.span && ctx.span) applySpanPatch(ctx.span, patch.span);
-        };
-        hooks.onResponse = (response, ctx) => {
-          const body = wantsBody.response && response.body !== null ? response.body.toString() : null;
-          const frame = `${common(ctx)}${response.status}\n${encodeBodyBlock(encodeHeaders(response.headers), body)}`;
-          const result = call((target) => target.response, [attachment, frame]);
-          return typeof result === "string" ? applyResponse(response, ctx, result) : result.then((encoded) => applyResponse(response, ctx, encoded));
-        };
-      }
-      if (description.hooks.onLog) {
-        hooks.onLog = (entry, ctx) => {
-          const report = (error: unknown) => pluginLog.warn({ err: error, requestId: ctx.requestId }, "onLog failed");
-          try {
-            const result = call((target) => target.log, [attachment, `${common(ctx)}${JSON.stringify(entry)}`]);
-            if (typeof result === "string") decode(result);
-            else result.then((encoded) => decode(encoded)).catch(report);
-          } catch (error) {
-            report(error);
-          }
-        };
-      }
-      return hooks;
+      return bridgeHooks(attachment, description.hooks, wantsBody, { call, decode, rememberTrace, log: pluginLog });
     },
     dispose() {
       disposed = true;
@@ -515,11 +430,4 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       spareReady = null;
     },
   };
-}
-
-/** Applies what a sandboxed hook added to its span (ctx.span in the isolate) to the real span. */
-function applySpanPatch(span: PluginSpan, patch: SpanPatch): void {
-  if (patch.attributes) for (const key in patch.attributes) span.setAttribute(key, patch.attributes[key]);
-  // Events keep the time the plugin recorded them.
-  if (patch.events) for (const event of patch.events) span.addEvent(event.name, event.attributes, event.time);
 }
