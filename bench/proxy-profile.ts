@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { REQUIRED_NODE_FLAGS, TUNING_NODE_FLAGS } from "../src/node-support.js";
 import { freePort, spawnPinned, wrk } from "./lib/measure.js";
 import { categorise, CATEGORIES, NODE_REST } from "./lib/profile-categories.js";
 import { LOAD_CORE, oneRoute, PROXY_CORE, startBenchUpstream } from "./lib/rounds.js";
@@ -28,7 +29,7 @@ async function profile(name: string, args: (port: number) => string[]): Promise<
   const child = await spawnPinned(
     PROXY_CORE,
     process.execPath,
-    ["--max-semi-space-size=64", "--cpu-prof", `--cpu-prof-dir=${dir}`, ...args(port)],
+    [...TUNING_NODE_FLAGS, "--cpu-prof", `--cpu-prof-dir=${dir}`, ...args(port)],
     `http://127.0.0.1:${port}/`,
   );
   const url = `http://127.0.0.1:${port}/`;
@@ -46,7 +47,7 @@ function signed(value: number): string {
 
 const bare = await profile("undici", (port) => [join(here, "lib/undici-proxy.js"), String(port), upstream.url]);
 const gateway = await profile("portcullis", (port) => [
-  "--no-node-snapshot",
+  ...REQUIRED_NODE_FLAGS,
   join(root, "bin/portcullis.js"),
   "start",
   "-c",

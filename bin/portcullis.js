@@ -1,21 +1,18 @@
 #!/usr/bin/env -S node --no-node-snapshot --max-semi-space-size=64
-// The portcullis command. isolated-vm needs Node started with --no-node-snapshot on Node 20; the
-// shebang passes it, and when this file is run as `node bin/portcullis.js` without it, it restarts
-// itself with the flag, forwarding signals and the exit status.
-// --max-semi-space-size=64 lets V8's young generation grow to 64 MB per half: a gateway makes many
-// short-lived objects per request, and with the default the scavenger ran often enough to cost
-// ~15 µs of CPU per proxied request (bench/README.md). V8 grows it only as far as it is used; a
-// value in NODE_OPTIONS or on the command line is left as it is.
+// The portcullis command. Node runs it with the flags of src/node-support.ts (the shebang passes
+// them); run as `node bin/portcullis.js` without them, it restarts itself with them, forwarding
+// signals and the exit status.
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { REQUIRED_NODE_FLAGS, TUNING_NODE_FLAGS } from "../dist/src/node-support.js";
 
-const semiSpaceSet = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((flag) => flag.includes("semi-space-size") || flag.includes("semi_space_size"));
-
-if (process.execArgv.includes("--no-node-snapshot")) {
+if (REQUIRED_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
   await import("../dist/src/cli.js");
 } else {
-  const flags = ["--no-node-snapshot", ...(semiSpaceSet ? [] : ["--max-semi-space-size=64"]), ...process.execArgv];
+  // A semi-space size set in NODE_OPTIONS or on the command line is the operator's, and stays.
+  const tuned = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((flag) => /semi[-_]space[-_]size/.test(flag));
+  const flags = [...REQUIRED_NODE_FLAGS, ...(tuned ? [] : TUNING_NODE_FLAGS), ...process.execArgv];
   const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: "inherit",
   });

@@ -15,3 +15,14 @@ export function nodeSupportWarning(version = process.versions.node): string | nu
     return `Node ${major} is not a supported runtime; Portcullis runs on Node ${SUPPORTED_NODE_MAJORS.join(", ")}`;
   return null;
 }
+
+/**
+ * The flags the portcullis command runs Node with. isolated-vm needs the first. The second lets
+ * V8's young generation grow to 64 MB per half: a gateway makes many short-lived objects per
+ * request, and with the default the scavenger cost ~15 µs of CPU per proxied request
+ * (bench/README.md); V8 grows it only as far as it is used. bin/portcullis.js adds them (the
+ * second unless NODE_OPTIONS or the command line sets it), and the benchmarks start the CLI with
+ * them. npm start, a script, writes them out itself.
+ */
+export const REQUIRED_NODE_FLAGS = ["--no-node-snapshot"] as const;
+export const TUNING_NODE_FLAGS = ["--max-semi-space-size=64"] as const;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { REQUIRED_NODE_FLAGS, TUNING_NODE_FLAGS } from "../../src/node-support.js";
 import { cpuSeconds, forkPinned, freePort, median, requireTools, spawnPinned, treeCpuSeconds, waitForPort, wrk, type WrkResult } from "./measure.js";
 
 export const PROXY_CORE = 0;
@@ -79,10 +80,10 @@ export async function startPortcullis(
   const port = await freePort();
   const configPath = join(configDir, `${name}.yaml`);
   writeFileSync(configPath, `admin: { enabled: false }\n${configYaml}`);
-  // The flags the portcullis command and npm start run with (bin/portcullis.js).
+  // The flags the portcullis command runs with, given here so that the measured process is the gateway itself.
   const args = [
-    "--no-node-snapshot",
-    "--max-semi-space-size=64",
+    ...REQUIRED_NODE_FLAGS,
+    ...TUNING_NODE_FLAGS,
     join(runtime.root, "bin/portcullis.js"),
     "start",
     "-c",
