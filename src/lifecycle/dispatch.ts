@@ -82,14 +82,8 @@ export async function dispatch(call: InFlight, plan: UpstreamPlan, services: Gat
     trace,
     log,
   });
-  reply.whileWaiting(() => forwarding.abort());
-  const result = await forwarding.result;
-  reply.target = result.target;
-  reply.attempts = result.attempts;
+  const result = await reply.awaitUpstream(forwarding);
   if (!result.ok) await reply.problem(result.status, result.code, result.detail);
-  else {
-    result.body.onBroken = (error) => reply.cut(error.message);
-    await reply.send(result.status, result.headers, result.body);
-  }
+  else await reply.send(result.status, result.headers, result.body);
   return null;
 }

@@ -6,6 +6,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { problemBody } from "../problem.js";
 import { decodeResponseBody, readBodyForPlugins, replacedBody } from "../proxy/body.js";
+import type { Forwarding, ForwardResult } from "../proxy/forward.js";
 import type { UpstreamBody } from "../proxy/upstream-body.js";
 import { timingHeader } from "../telemetry/request-trace.js";
 import type { ChainLink, HookResponse } from "./plugin.js";
@@ -44,7 +45,8 @@ export class Reply {
   private bytes = 0;
   private error: string | null = null;
   private streaming: UpstreamBody | Readable | null = null;
-  private onClientGone: (() => void) | null = null;
+  /** The upstream request still waited for, given up if the client goes away. */
+  private forwarding: Forwarding | null = null;
   private closed: Outcome | null = null;
   private whenClosed: ((outcome: Outcome) => void) | null = null;
 
@@ -63,13 +65,24 @@ export class Reply {
     this.phase = phase;
   }
 
-  /** Called if the client goes away before the response is complete (gives up the upstream request). */
-  whileWaiting(onClientGone: (() => void) | null): void {
-    if (this.closed && !this.res.writableFinished) {
-      onClientGone?.();
-      return;
-    }
-    this.onClientGone = onClientGone;
+  /**
+   * Waits for the upstream's answer: the forwarding is given up if the client goes away first,
+   * and an answer whose body later breaks off cuts the client's response (bodyBroke).
+   */
+  async awaitUpstream(forwarding: Forwarding): Promise<ForwardResult> {
+    if (this.closed && !this.res.writableFinished) forwarding.abort();
+    else this.forwarding = forwarding;
+    const result = await forwarding.result;
+    this.forwarding = null;
+    this.target = result.target;
+    this.attempts = result.attempts;
+    if (result.ok) result.body.watcher = this;
+    return result;
+  }
+
+  /** The upstream body this reply is fed from broke off after the head went out. */
+  bodyBroke(error: Error): void {
+    this.cut(error.message);
   }
 
   /** Sends an answer; only the first one goes out (a later one is dropped). */
@@ -107,7 +120,7 @@ export class Reply {
       if (this.res.headersSent) this.res.destroy();
       return;
     }
-    const body = Buffer.from(problemBody({ status, code, detail, requestId: this.requestId }));
+    const body = this.problemBody(status, code, detail);
     return this.send(status, { ...headers, "content-type": "application/problem+json", "content-length": body.length }, body);
   }
 
@@ -161,8 +174,12 @@ export class Reply {
   private pluginFailed(body: ReplyBody): void {
     dispose(body);
     this.error = "plugin_error";
-    const problem = Buffer.from(problemBody({ status: 500, code: "plugin_error", detail: "a response plugin failed", requestId: this.requestId }));
+    const problem = this.problemBody(500, "plugin_error", "a response plugin failed");
     this.write(500, { ...this.extra, "content-type": "application/problem+json", "content-length": problem.length }, problem);
+  }
+
+  private problemBody(status: number, code: string, detail: string): Buffer {
+    return Buffer.from(problemBody({ status, code, detail, requestId: this.requestId }));
   }
 
   private write(status: number, headers: OutgoingHttpHeaders, body: ReplyBody): void {
@@ -195,10 +212,9 @@ export class Reply {
     const res = this.res;
     const finished = res.writableFinished;
     if (!finished) {
-      this.onClientGone?.();
+      this.forwarding?.abort();
       dispose(this.streaming);
     }
-    this.onClientGone = null;
     let outcome: Outcome;
     if (finished || this.error !== null)
       outcome = { status: res.headersSent ? res.statusCode : 499, target: this.target, attempts: this.attempts, bytes: this.bytes, error: this.error };

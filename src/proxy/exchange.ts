@@ -52,13 +52,9 @@ export class GatewayExchange implements UpstreamExchange {
       trace: this.setup.trace,
       log: this.setup.log,
     });
-    reply.whileWaiting(() => forwarding.abort());
-    const result = await forwarding.result;
-    reply.target = result.target;
-    reply.attempts = result.attempts;
-    if (!result.ok) return { ok: false, status: result.status, code: result.code, detail: result.detail };
     // Should the upstream break off mid-body, the client's response (fed from it, perhaps through a copy) is cut too.
-    result.body.onBroken = (error) => reply.cut(error.message);
+    const result = await reply.awaitUpstream(forwarding);
+    if (!result.ok) return { ok: false, status: result.status, code: result.code, detail: result.detail };
     return {
       ok: true,
       status: result.status,

@@ -42,8 +42,8 @@ export class UpstreamBody {
   ended = false;
   /** Why the body broke off (the upstream closed or went silent mid-body), once it did. */
   error: Error | null = null;
-  /** Told once when the body breaks off after its head has gone to the client. */
-  onBroken: ((error: Error) => void) | null = null;
+  /** Told once when the body breaks off after its head has gone to the client (the request's reply). */
+  watcher: { bodyBroke(error: Error): void } | null = null;
 
   constructor(private readonly flow: BodyFlow) {}
 
@@ -75,7 +75,7 @@ export class UpstreamBody {
     this.error = error;
     if (this.consumer) this.consumer.fail(error);
     else this.wake();
-    this.onBroken?.(error);
+    this.watcher?.bodyBroke(error);
   }
 
   // The consumers' side.
