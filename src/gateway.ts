@@ -44,15 +44,15 @@ export function createGateway(initial: ConfigSnapshot, log: Logger, accessLog: A
 
   /** A request's way through, step by step; a step that answered ends the way early. */
   async function serve(ctx: Context, current: ConfigSnapshot): Promise<void> {
-    const call = identify(ctx, current, services);
+    const flight = identify(ctx, current, services);
     let upgraded: Outcome | null = null;
-    if (route(call, services) && (await prepareRequest(call)) && (await requestPhase(call))) {
-      const plan = prepareUpstream(call);
-      upgraded = await dispatch(call, plan, services);
+    if (route(flight, services) && (await prepareRequest(flight)) && (await requestPhase(flight))) {
+      const plan = prepareUpstream(flight);
+      upgraded = await dispatch(flight, plan, services);
     }
     // The response phase and the write happen in the reply; its outcome is known once the response closes.
-    const outcome = upgraded ?? (await call.reply.outcome());
-    finish(call, outcome, services);
+    const outcome = upgraded ?? (await flight.reply.outcome());
+    finish(flight, outcome, services);
   }
 
   app.use(async (ctx) => {

@@ -13,11 +13,11 @@ import type { UpstreamPlan } from "./prepare-upstream.js";
 import { sendAnswer } from "./request-phase.js";
 
 /** The outcome of a WebSocket upgrade, which has no reply; null for everything else (the reply's outcome says). */
-export async function dispatch(call: InFlight, plan: UpstreamPlan, services: GatewayServices): Promise<Outcome | null> {
-  const { req, reply, requestId } = call;
-  const route = call.route!;
-  const request = call.request!;
-  const scope = call.scope!;
+export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: GatewayServices): Promise<Outcome | null> {
+  const { req, reply, requestId } = flight;
+  const route = flight.route!;
+  const request = flight.request!;
+  const scope = flight.scope!;
   const { log } = services;
   const upstream = route.upstream;
   const pathAndSearch = request.path + request.search;
@@ -74,8 +74,8 @@ export async function dispatch(call: InFlight, plan: UpstreamPlan, services: Gat
     pathAndSearch,
     headers: request.headers,
     // The client's body streams through unless it was read (then it can be sent again).
-    body: plan.body ?? (call.withBody ? req : null),
-    replayable: !call.withBody || plan.body !== null,
+    body: plan.body ?? (flight.withBody ? req : null),
+    replayable: !flight.withBody || plan.body !== null,
     hashKey: plan.hashKey,
     requestId,
     readTimeoutMs: route.operation.readTimeoutMs,

@@ -8,9 +8,9 @@ import { recentRequests } from "../telemetry/recent-requests.js";
 import { endRequestTrace } from "../telemetry/request-trace.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
 
-export function finish(call: InFlight, outcome: Outcome, services: GatewayServices): void {
-  const { route, traced, requestId, method, originalPath } = call;
-  const durationMs = Math.round((performance.now() - call.started) * 1000) / 1000;
+export function finish(flight: InFlight, outcome: Outcome, services: GatewayServices): void {
+  const { route, traced, requestId, method, originalPath } = flight;
+  const durationMs = Math.round((performance.now() - flight.started) * 1000) / 1000;
   recordRequest(route ? route.info.api : "(none)", route ? route.path : "(none)", method, outcome.status, durationMs / 1000);
   let traceIds: { trace_id: string; span_id: string } | null = null;
   if (traced) {
@@ -19,7 +19,7 @@ export function finish(call: InFlight, outcome: Outcome, services: GatewayServic
     const context = traced.span.spanContext();
     if (traced.trace) traceIds = { trace_id: context.traceId, span_id: context.spanId };
   }
-  if (call.snapshot.config.log.access) {
+  if (flight.snapshot.config.log.access) {
     services.accessLog.record({
       requestId,
       method,
@@ -30,12 +30,12 @@ export function finish(call: InFlight, outcome: Outcome, services: GatewayServic
       attempts: outcome.attempts || undefined,
       durationMs,
       bytes: outcome.bytes,
-      clientIp: call.clientIp,
+      clientIp: flight.clientIp,
       error: outcome.error ?? undefined,
       ...traceIds,
     });
   }
-  if (call.tail) {
+  if (flight.tail) {
     recentRequests.record({
       at: new Date().toISOString(),
       requestId,
@@ -45,10 +45,10 @@ export function finish(call: InFlight, outcome: Outcome, services: GatewayServic
       status: outcome.status,
       durationMs,
       upstream: outcome.target,
-      timings: call.timings ?? [],
+      timings: flight.timings ?? [],
     });
   }
-  const scope = call.scope;
+  const scope = flight.scope;
   if (route && scope && route.hooks.log) {
     runLogPhase(
       route.chain,

@@ -11,17 +11,17 @@ import type { Route } from "../snapshot.js";
 import type { InFlight } from "./in-flight.js";
 
 /** false when the request was answered here (a body over the limit). */
-export async function prepareRequest(call: InFlight): Promise<boolean> {
-  const { ctx, req, snapshot } = call;
-  const route = call.route!;
+export async function prepareRequest(flight: InFlight): Promise<boolean> {
+  const { ctx, req, snapshot } = flight;
+  const route = flight.route!;
   const config = snapshot.config;
   const headers = req.headers;
   const withBody = hasRequestBody(headers);
   const chunked = withBody && headers["content-length"] === undefined;
   const clientHost = headers.host ?? "";
   stripHopByHop(headers);
-  setForwardingHeaders(headers, { peer: call.peer, peerTrusted: call.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
-  headers[config.listen.requestIdHeader] = call.requestId;
+  setForwardingHeaders(headers, { peer: flight.peer, peerTrusted: flight.peerTrusted, proto: ctx.protocol === "https" ? "https" : "http", host: clientHost });
+  headers[config.listen.requestIdHeader] = flight.requestId;
   // Only the gateway says who the consumer is: a client's own claim is dropped.
   dropClientCopies(headers, snapshot.consumerHeaderNames);
 
@@ -32,7 +32,7 @@ export async function prepareRequest(call: InFlight): Promise<boolean> {
   const maxBodyBytes = config.limits.maxBodyBytes;
   const limit = pluginLimit === null ? maxBodyBytes : Math.min(pluginLimit, maxBodyBytes);
   const tooLarge = () => {
-    void call.reply.problem(413, "request_too_large", `the request body is larger than ${limit} bytes`, { connection: "close" });
+    void flight.reply.problem(413, "request_too_large", `the request body is larger than ${limit} bytes`, { connection: "close" });
     return false;
   };
   if (pluginLimit !== null && withBody && Number(headers["content-length"]) > limit) return tooLarge();
@@ -41,15 +41,15 @@ export async function prepareRequest(call: InFlight): Promise<boolean> {
     if (body === null) return tooLarge();
   }
 
-  call.withBody = withBody;
-  call.request = {
-    method: call.method,
-    path: upstreamPath(route, call.originalPath, call.params),
+  flight.withBody = withBody;
+  flight.request = {
+    method: flight.method,
+    path: upstreamPath(route, flight.originalPath, flight.params),
     search: ctx.querystring ? `?${ctx.querystring}` : "",
     headers,
-    originalPath: call.originalPath,
-    clientIp: call.clientIp,
-    params: call.params,
+    originalPath: flight.originalPath,
+    clientIp: flight.clientIp,
+    params: flight.params,
     tls: (req.socket as TLSSocket).encrypted ? (req.socket as TLSSocket) : null,
     body,
   } satisfies HookRequest;

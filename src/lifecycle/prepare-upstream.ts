@@ -12,23 +12,23 @@ export interface UpstreamPlan {
   hashKey: string | null;
 }
 
-export function prepareUpstream(call: InFlight): UpstreamPlan {
-  const request = call.request!;
+export function prepareUpstream(flight: InFlight): UpstreamPlan {
+  const request = flight.request!;
   const headers = request.headers;
-  const consumer = call.scope!.consumer;
+  const consumer = flight.scope!.consumer;
   if (consumer) {
-    const names = call.snapshot.config.consumerHeaders;
+    const names = flight.snapshot.config.consumerHeaders;
     headers[names.id] = consumer.id;
     if (consumer.username !== null) headers[names.username] = consumer.username;
     if (consumer.groups.length > 0) headers[names.groups] = consumer.groups.join(",");
   }
   const body = request.body === null ? null : toBuffer(request.body);
   if (body !== null) headers["content-length"] = String(body.length);
-  const upstream = call.route!.upstream;
+  const upstream = flight.route!.upstream;
   if (upstream.kind !== "pool") return { body, hashKey: null };
   const pool = upstream.pool.config;
   applyHostPolicy(headers, pool.host);
-  return { body, hashKey: hashKeyFor(pool.hashOn, headers, call.clientIp) };
+  return { body, hashKey: hashKeyFor(pool.hashOn, headers, flight.clientIp) };
 }
 
 /**

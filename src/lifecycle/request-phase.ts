@@ -8,23 +8,23 @@ import { runRequestPhase } from "../pipeline/run.js";
 import type { InFlight } from "./in-flight.js";
 
 /** false when a plugin answered (the answer is on its way to the client). */
-export async function requestPhase(call: InFlight): Promise<boolean> {
-  const route = call.route!;
-  const scope = call.scope!;
+export async function requestPhase(flight: InFlight): Promise<boolean> {
+  const route = flight.route!;
+  const scope = flight.scope!;
   const chain = route.chain;
   if (chain.length === 0) {
-    call.reply.afterRequestPhase(scope, null);
+    flight.reply.afterRequestPhase(scope, null);
     return true;
   }
-  const phase = runRequestPhase(chain, call.request!, scope);
+  const phase = runRequestPhase(chain, flight.request!, scope);
   // Synchronous hooks (most built-ins) make no promise to wait for.
   const result = phase instanceof Promise ? await phase : phase;
-  call.reply.afterRequestPhase(
+  flight.reply.afterRequestPhase(
     scope,
-    route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? call.snapshot.config.limits.maxBodyBytes : null } : null,
+    route.hooks.response ? { chain, ran: result.ran, bodyLimit: route.bodies.response ? flight.snapshot.config.limits.maxBodyBytes : null } : null,
   );
   if (!result.answer) return true;
-  await sendAnswer(call.reply, result.answer);
+  await sendAnswer(flight.reply, result.answer);
   return false;
 }
 

@@ -6,8 +6,8 @@ import type { ConfigSnapshot } from "../snapshot.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
 
 /** false when the request was answered here (no route, or malformed). */
-export function route(call: InFlight, services: GatewayServices): boolean {
-  const { ctx, req, reply, snapshot, method } = call;
+export function route(flight: InFlight, services: GatewayServices): boolean {
+  const { ctx, req, reply, snapshot, method } = flight;
   if (hostFieldCount(req.rawHeaders) > 1) {
     void reply.problem(400, "duplicate_host", "the request has more than one Host header", { connection: "close" });
     return false;
@@ -16,24 +16,24 @@ export function route(call: InFlight, services: GatewayServices): boolean {
   if (!matched) {
     const allowed = snapshot.matcher.allowedMethods(ctx);
     if (allowed.length > 0) void reply.problem(405, "method_not_allowed", `${method} is not allowed here`, { allow: allowed.join(", ") });
-    else void reply.problem(404, "route_not_found", `no route for ${method} ${call.originalPath}`);
+    else void reply.problem(404, "route_not_found", `no route for ${method} ${flight.originalPath}`);
     return false;
   }
   const found = matched.route;
-  const traced = call.traced;
-  call.route = found;
-  call.params = matched.params;
-  call.scope = {
-    requestId: call.requestId,
+  const traced = flight.traced;
+  flight.route = found;
+  flight.params = matched.params;
+  flight.scope = {
+    requestId: flight.requestId,
     route: found.info,
     vars: {},
     log: services.log,
     consumer: null,
     trace: traced?.trace ?? null,
     traceId: traced?.span.spanContext().traceId,
-    timings: call.timings,
-    showTimings: call.debug,
-    startedAt: call.started,
+    timings: flight.timings,
+    showTimings: flight.debug,
+    startedAt: flight.started,
   };
   if (traced) {
     traced.span.updateName(`${method} ${found.path}`);
