@@ -16,77 +16,18 @@
 // only while the isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
-import type { PluginContext, PluginDefinition } from "../../src/pipeline/plugin.js";
 import { type Description, type HookResult, type WireError } from "../runtime/wire.js";
-import { Breaker, type BreakerSettings } from "./breaker.js";
+import { Attachments } from "./attachments.js";
+import { Breaker } from "./breaker.js";
+import { defaultBreaker, defaultLimits, PluginError, type SandboxedPlugin, type SandboxSettingsFor, type SandboxStats } from "./sandboxed-plugin-contract.js";
 import { compilePlugin } from "./compile.js";
 import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
 import { PatchError } from "./patch-checks.js";
 import { bridgeHooks, type HookName } from "./hook-bridge.js";
 import { instantiate, type Bridge, type Instance } from "./plugin-isolate.js";
 import { PluginSourceMap } from "./source-map.js";
-import { defaultLogBudget, logBudget } from "./log-budget.js";
+import { pluginConsole } from "./plugin-console.js";
 import { isolateWatchdog } from "./watchdog.js";
-
-export interface SandboxLimits {
-  /** Wall time of one hook call, awaits included. */
-  timeoutMs: number;
-  /** CPU time one hook call may use while its promise is pending (spinning after an await). */
-  cpuMs: number;
-  /** Heap limit of the isolate; applies to isolates created after a change. */
-  memoryMb: number;
-}
-
-export const defaultLimits: SandboxLimits = { timeoutMs: 50, cpuMs: 50, memoryMb: 64 };
-export const defaultBreaker: BreakerSettings = { failures: 5, coolDownMs: 10_000 };
-
-/** Limits and breaker settings in force for one plugin, given what the plugin itself declares. */
-export type SandboxSettingsFor = (name: string, declared: Description["limits"]) => { limits: SandboxLimits; breaker: BreakerSettings };
-
-/** What one loaded version of a plugin has done; shown by GET /plugins. */
-export interface SandboxStats {
-  /** Short hash of the compiled code. */
-  version: string;
-  loadedAt: string;
-  calls: number;
-  errors: number;
-  timeouts: number;
-  /** Isolates replaced after a deadline or the memory limit disposed them. */
-  restarts: number;
-  /** Calls refused while the breaker was open or the isolate was being replaced. */
-  rejected: number;
-  lastError: string | null;
-  /** Log lines dropped because the plugin logged past its budget. */
-  logDropped(): number;
-  breaker(): { state: string; opened: number };
-  limits(): SandboxLimits;
-  /** CPU time the current isolate has used, in milliseconds. */
-  cpuMs(): number;
-  /** Heap in use, read while the isolate is idle (else the last reading); 0 before any. */
-  heapUsedBytes(): number;
-}
-
-export interface SandboxedPlugin extends PluginDefinition {
-  stats: SandboxStats;
-  /** Applies new limits and breaker settings (after a config reload). */
-  configure(settings: ReturnType<SandboxSettingsFor>): void;
-}
-
-/** A fault in plugin code or in its isolate; the message carries the plugin's .ts position. */
-export class PluginError extends Error {
-  constructor(
-    readonly plugin: string,
-    readonly kind: "error" | "timeout" | "memory" | "unavailable",
-    message: string,
-    stack?: string,
-  ) {
-    super(message);
-    this.name = "PluginError";
-    if (stack) this.stack = stack;
-  }
-}
-
-const LOG_LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
 
 export interface LoadOptions {
   settingsFor?: SandboxSettingsFor;
@@ -100,29 +41,11 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const bundleName = `${file}.bundle.js`;
   const sourceMap = new PluginSourceMap(compiled.map, bundleName);
   const pluginLog = log.child({ plugin: name });
-  // Trace ids of recent requests, so that a console line (which knows its request id) names its trace.
-  const traceIds = new Map<string, string>();
-  const rememberTrace = (ctx: PluginContext) => {
-    if (ctx.traceId === undefined || traceIds.get(ctx.requestId) === ctx.traceId) return;
-    if (traceIds.size >= 1024) traceIds.delete(traceIds.keys().next().value!);
-    traceIds.set(ctx.requestId, ctx.traceId);
-  };
-  const logs = logBudget((dropped) => pluginLog.warn({ dropped }, `plugin log lines dropped: over ${defaultLogBudget.lines} lines per second`));
+  const consoleLines = pluginConsole(pluginLog, sourceMap);
   let permissions: PluginPermissions = {};
   let hostCall: ((operation: string, payload: string) => Promise<string>) | null = null;
   const bridge: Bridge = {
-    log: (level, requestId, message, at) => {
-      // Plugin code can reach this callback with anything (it may take the bridge before the runtime hides it).
-      if (!LOG_LEVELS.has(level) || typeof message !== "string" || typeof requestId !== "string" || typeof at !== "string") return;
-      if (!logs.admit()) return;
-      const position = /:(\d+):(\d+)$/.exec(at);
-      const source = position ? sourceMap.position(Number(position[1]), Number(position[2])) : null;
-      const traceId = requestId ? traceIds.get(requestId) : undefined;
-      pluginLog[level](
-        { ...(requestId ? { requestId } : {}), ...(traceId ? { trace_id: traceId } : {}), ...(source ? { at: source } : {}) },
-        logs.trim(message),
-      );
-    },
+    log: consoleLines.log,
     call: (operation, payload) => (hostCall ? hostCall(operation, payload) : Promise.reject(new Error("the plugin is still loading"))),
   };
 
@@ -152,9 +75,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   let spare: Promise<Instance | null> | null = null;
   let spareReady: Instance | null = null;
   let disposed = false;
-  const attachments = new Map<number, string>();
-  let nextAttachment = 1;
-  const attachmentByOptions = new Map<string, number>();
+  const attachments = new Attachments();
   /** CPU time of isolates already disposed. */
   let lostCpuMs = 0;
   let lastHeapUsed = 0;
@@ -168,7 +89,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     restarts: 0,
     rejected: 0,
     lastError: null,
-    logDropped: () => logs.dropped,
+    logDropped: consoleLines.dropped,
     breaker: () => ({ state: breaker.state, opened: breaker.opened }),
     limits: () => limits,
     cpuMs: () => lostCpuMs + (instance && !instance.isolate.isDisposed ? Number(instance.isolate.cpuTime) / 1e6 : 0),
@@ -185,7 +106,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   }
 
   function attachAll(target: Instance): void {
-    for (const [id, options] of attachments) {
+    for (const [id, options] of attachments.encoded) {
       if (target.attached.has(id)) continue;
       if (target.pending === 0) {
         target.attach.applySync(undefined, [id, options], { timeout: 1000 });
@@ -410,17 +331,9 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
       breaker.settings = settings.breaker;
     },
     create(options) {
-      // Every config reload attaches again: the same options keep their number, so the isolate's
-      // table grows with distinct options only.
-      const encodedOptions = JSON.stringify(options);
-      let attachment = attachmentByOptions.get(encodedOptions);
-      if (attachment === undefined) {
-        attachment = nextAttachment++;
-        attachmentByOptions.set(encodedOptions, attachment);
-        attachments.set(attachment, encodedOptions);
-      }
+      const attachment = attachments.numberFor(options);
       if (instance) attachAll(instance);
-      return bridgeHooks(attachment, description.hooks, wantsBody, { call, decode, rememberTrace, log: pluginLog });
+      return bridgeHooks(attachment, description.hooks, wantsBody, { call, decode, rememberTrace: consoleLines.rememberTrace, log: pluginLog });
     },
     dispose() {
       disposed = true;

@@ -8,7 +8,8 @@ import { watch } from "chokidar";
 import type { Logger } from "pino";
 import type { SandboxConfig } from "../../src/config/types.js";
 import type { HostServices } from "./host-calls.js";
-import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxedPlugin, type SandboxSettingsFor } from "./sandboxed-plugin.js";
+import { loadSandboxedPlugin } from "./sandboxed-plugin.js";
+import { defaultBreaker, defaultLimits, type SandboxedPlugin, type SandboxSettingsFor } from "./sandboxed-plugin-contract.js";
 
 export interface UserPluginProblem {
   name: string;

@@ -9,7 +9,8 @@ import pino from "pino";
 import { ConsumerDirectory, type Consumer } from "../../src/consumers/directory.js";
 import type { HookAnswer, PluginContext, HookRequest, HookResponse } from "../../src/pipeline/plugin.js";
 import { MemoryStore } from "../../src/stores/memory.js";
-import { defaultBreaker, defaultLimits, loadSandboxedPlugin, type SandboxLimits } from "../host/sandboxed-plugin.js";
+import { loadSandboxedPlugin } from "../host/sandboxed-plugin.js";
+import { defaultBreaker, defaultLimits, type SandboxLimits } from "../host/sandboxed-plugin-contract.js";
 import { closeIsolateWatchdog } from "../host/watchdog.js";
 
 export interface RunPluginInput {

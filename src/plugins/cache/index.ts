@@ -3,7 +3,9 @@
 // rules it follows, and the few it does not, are in docs/plugins/cache.md.
 import { defineBuiltin } from "../define.js";
 import { cacheStorageFor } from "../../stores/cache-storage.js";
-import { ResponseCache, type CacheCounters } from "./cache.js";
+import { cacheAttachment, type CacheCounters } from "./attachment.js";
+import { exchange } from "./exchange.js";
+import { lookup, released } from "./lookup.js";
 import { cacheOptionsSchema, type CacheOptions } from "./schema.js";
 
 const counters: CacheCounters = { hits: 0, misses: 0, stale: 0, revalidated: 0, stored: 0, collapsed: 0, errors: 0, writing: 0 };
@@ -14,11 +16,11 @@ export const cachePlugin = defineBuiltin<CacheOptions>({
   defaultOnError: "fail-open",
   counters: () => ({ ...counters }),
   create(options, setup) {
-    const cache = new ResponseCache(options, cacheStorageFor(setup.store, options.maxTotalBytes), counters);
+    const cache = cacheAttachment(options, cacheStorageFor(setup.store, options.maxTotalBytes), counters);
     return {
-      onRequest: (request, ctx) => cache.lookup(request, ctx),
-      onResponse: (_response, ctx) => cache.released(ctx),
-      capabilities: { exchange: (request, ctx, exchange) => cache.exchange(request, ctx, exchange) },
+      onRequest: (request, ctx) => lookup(cache, request, ctx),
+      onResponse: (_response, ctx) => released(ctx),
+      capabilities: { exchange: (request, ctx, upstream) => exchange(cache, request, ctx, upstream) },
     };
   },
 });
