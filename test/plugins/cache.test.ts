@@ -5,14 +5,14 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { execFileSync } from "node:child_process";
-import { parseDirectives, surrogateDirectives } from "../src/plugins/cache/directives.js";
-import { mayServeOnError, usage } from "../src/plugins/cache/policy.js";
-import { MemoryCacheStorage, type CachedResponse } from "../src/stores/cache-storage.js";
-import { ageValue, currentAge, freshnessLifetime, responseRules, type FreshnessPolicy } from "../src/plugins/cache/freshness.js";
-import { cacheSettled, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
-import { send, type Reply } from "./helpers/http.js";
-import { startRedis, type TestRedis } from "./helpers/redis.js";
-import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { parseDirectives, surrogateDirectives } from "../../src/plugins/cache/directives.js";
+import { mayServeOnError, usage } from "../../src/plugins/cache/policy.js";
+import { MemoryCacheStorage, type CachedResponse } from "../../src/stores/cache-storage.js";
+import { ageValue, currentAge, freshnessLifetime, responseRules, type FreshnessPolicy } from "../../src/plugins/cache/freshness.js";
+import { cacheSettled, startGatewayProcess, type GatewayProcess } from "../helpers/gateway.js";
+import { send, type Reply } from "../helpers/http.js";
+import { startRedis, type TestRedis } from "../helpers/redis.js";
+import { startUpstream, type TestUpstream } from "../helpers/upstream.js";
 
 const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 

@@ -6,10 +6,10 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { issue, makeAuthority, type Issued } from "./helpers/certificates.js";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
-import type { Reply } from "./helpers/http.js";
-import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { issue, makeAuthority, type Issued } from "../helpers/certificates.js";
+import { startGatewayProcess, type GatewayProcess } from "../helpers/gateway.js";
+import type { Reply } from "../helpers/http.js";
+import { startUpstream, type TestUpstream } from "../helpers/upstream.js";
 
 let dir: string;
 let gateway: GatewayProcess;
@@ -106,7 +106,7 @@ describe("HTTPS listener with mtls-auth", () => {
 
 describe("listen.tls config", () => {
   it("an unreadable certificate file is a config error at its line", async () => {
-    const { runCli } = await import("./helpers/gateway.js");
+    const { runCli } = await import("../helpers/gateway.js");
     const file = join(dir, "bad-tls.yaml");
     await writeFile(file, `listen:\n  tls:\n    cert: missing.pem\n    key: server.key\nupstreams: { echo: { type: echo } }\napis: []\n`);
     const result = await runCli(["validate", "-c", file, "--plugins", dir]);

@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { KeyObject, randomUUID, sign } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from "jose";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
-import { send } from "./helpers/http.js";
-import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { startGatewayProcess, type GatewayProcess } from "../helpers/gateway.js";
+import { send } from "../helpers/http.js";
+import { deadPort, startUpstream, type TestUpstream } from "../helpers/upstream.js";
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 
