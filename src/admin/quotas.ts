@@ -1,7 +1,7 @@
 // What the admin API shows and resets for quotas: for one key (a consumer id, usually), each
 // quota attachment's use in its current calendar window, read from the shared store.
 import { calendarWindow } from "../plugins/quota/calendar.js";
-import { quotaKey } from "../plugins/quota/index.js";
+import { quotaKey, quotaPlugin } from "../plugins/quota/index.js";
 import type { QuotaOptions } from "../plugins/quota/schema.js";
 import type { ConfigSnapshot } from "../snapshot.js";
 import type { CounterStore } from "../stores/store.js";
@@ -24,8 +24,8 @@ function attachments(runtime: ConfigSnapshot): { api: string; options: QuotaOpti
   const seen = new Map<string, { api: string; options: QuotaOptions }>();
   for (const route of runtime.routes) {
     for (const link of route.chain) {
-      if (link.name !== "quota") continue;
-      const options = link.options as unknown as QuotaOptions;
+      const options = quotaPlugin.optionsOf(link);
+      if (!options) continue;
       seen.set(`${route.api.name}|${options.period}`, { api: route.api.name, options });
     }
   }

@@ -1,8 +1,7 @@
 // What the admin API shows and resets for rate limits: for one key (the values the attachment
 // keys on, joined with "|": a client IP, a consumer id...), each rate-limit attachment's limits as
 // they stand now, read from the store without counting a request.
-import { limitKey, namedLimits } from "../plugins/rate-limit/index.js";
-import type { RateLimitOptions } from "../plugins/rate-limit/schema.js";
+import { limitKey, namedLimits, rateLimitPlugin } from "../plugins/rate-limit/index.js";
 import type { ConfigSnapshot } from "../snapshot.js";
 import type { CounterStore } from "../stores/store.js";
 
@@ -20,9 +19,9 @@ function limitsByApi(runtime: ConfigSnapshot): { api: string; name: string; poli
   const seen = new Map<string, { api: string; name: string; policy: ReturnType<typeof namedLimits>[number]["policy"] }>();
   for (const route of runtime.routes) {
     for (const link of route.chain) {
-      if (link.name !== "rate-limit") continue;
-      for (const { name, policy } of namedLimits(link.options as unknown as RateLimitOptions))
-        seen.set(`${route.api.name}|${name}`, { api: route.api.name, name, policy });
+      const options = rateLimitPlugin.optionsOf(link);
+      if (!options) continue;
+      for (const { name, policy } of namedLimits(options)) seen.set(`${route.api.name}|${name}`, { api: route.api.name, name, policy });
     }
   }
   return [...seen.values()];

@@ -24,7 +24,7 @@ import { requestTransformerPlugin } from "./request-transformer/index.js";
 import { requestValidatorPlugin } from "./request-validator/index.js";
 import { responseTransformerPlugin } from "./response-transformer/index.js";
 
-export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map([
+export const builtinPlugins: ReadonlyMap<string, PluginDefinition> = new Map<string, PluginDefinition>([
   [headersPlugin.name, headersPlugin],
   [keyAuthPlugin.name, keyAuthPlugin],
   [jwtAuthPlugin.name, jwtAuthPlugin],
