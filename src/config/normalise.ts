@@ -5,6 +5,7 @@ import type { RawApi, RawAttachment, RawConfig, RawMatch, RawRouteTimeouts, RawU
 import { positionOf, type FieldPath, type SourceDocument } from "./document.js";
 import { routePathSyntax } from "../router/paths.js";
 import { durationMs, sizeBytes } from "./units.js";
+import { websocketDefaults } from "./schema/api.js";
 import type { TelemetryConfig } from "./types.js";
 import type { WebSocketConfig, ApiConfig, GatewayConfig, OperationConfig, PluginAttachment, RequestPredicates, UpstreamConfig } from "./types.js";
 
@@ -140,9 +141,9 @@ function routeReadTimeout(timeouts: RawRouteTimeouts | undefined): number | null
 function websocketSettings(api: RawWebSocket | undefined, operation: RawWebSocket | undefined): WebSocketConfig {
   const merged = { ...api, ...operation };
   return {
-    enabled: merged.enabled ?? true,
-    idleTimeoutMs: durationMs(merged.idleTimeout ?? "5m"),
-    maxConnections: merged.maxConnections ?? 10_000,
+    enabled: merged.enabled ?? websocketDefaults.enabled,
+    idleTimeoutMs: durationMs(merged.idleTimeout ?? websocketDefaults.idleTimeout),
+    maxConnections: merged.maxConnections ?? websocketDefaults.maxConnections,
   };
 }
 

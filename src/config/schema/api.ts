@@ -36,14 +36,27 @@ export const routeTimeouts = {
   },
 } as const;
 
+/**
+ * What a route's WebSocket settings are when neither its API nor its operation says. Not schema
+ * defaults: an operation's unset field must fall back to its API's before it falls back to these.
+ */
+export const websocketDefaults = { enabled: true, idleTimeout: "5m", maxConnections: 10_000 } as const;
+
 export const websocket = {
   type: "object",
   additionalProperties: false,
   description: "WebSocket upgrades on this route; an operation's settings override its API's.",
   properties: {
-    enabled: { type: "boolean", description: "false answers upgrade requests as plain HTTP requests (default: true)." },
-    idleTimeout: { ...duration, description: 'A connection with no frame either way for this long is closed with 1001 (default "5m").' },
-    maxConnections: { type: "integer", minimum: 1, description: "Open connections the route allows; more upgrades are refused with 503 (default 10000)." },
+    enabled: { type: "boolean", description: `false answers upgrade requests as plain HTTP requests (default: ${websocketDefaults.enabled}).` },
+    idleTimeout: {
+      ...duration,
+      description: `A connection with no frame either way for this long is closed with 1001 (default "${websocketDefaults.idleTimeout}").`,
+    },
+    maxConnections: {
+      type: "integer",
+      minimum: 1,
+      description: `Open connections the route allows; more upgrades are refused with 503 (default ${websocketDefaults.maxConnections}).`,
+    },
   },
 } as const;
 
