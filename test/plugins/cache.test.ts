@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { execFileSync } from "node:child_process";
-import { parseDirectives, surrogateDirectives } from "../../src/plugins/cache/directives.js";
+import { parseDirectives, surrogateDirectives, targetedDirectives } from "../../src/plugins/cache/directives.js";
 import { mayServeOnError, usage } from "../../src/plugins/cache/policy.js";
 import { MemoryCacheStorage, type CachedResponse } from "../../src/stores/cache-storage.js";
 import { ageValue, currentAge, freshnessLifetime, responseRules, type FreshnessPolicy } from "../../src/plugins/cache/freshness.js";
@@ -210,18 +210,45 @@ describe("cache: storing and reusing (RFC 9111 §3, §4)", () => {
       assert.ok(Number(hit.headers.age) >= 30, `Age ${hit.headers.age}`);
       await get(backend, old);
       assert.equal(origin.hits(old), 2);
-      // Two Age field lines, each valid alone, are not a valid Age (RFC 9111 §5.1): the response is stale.
-      const repeated = pathFor("/c", backend, "age-repeated");
-      origin.on(repeated, (_req, res) => {
-        res.setHeader("cache-control", "max-age=60");
-        res.setHeader("age", ["5", "5"]);
-        res.setHeader("content-length", 2);
-        res.end("ok");
+    });
+
+    it(`${backend}: an Age field the RFC says to ignore is ignored; of several values the first counts, in freshness and in the Age sent`, async () => {
+      // Each origin response is an hour old if its Age counts, against a max-age of one minute.
+      const cases: { name: string; age: string | string[]; reused: boolean; forwarded: string | undefined }[] = [
+        { name: "non-numeric", age: "abc", reused: true, forwarded: undefined },
+        { name: "negative", age: "-3600", reused: true, forwarded: undefined },
+        { name: "decimal", age: "1.5", reused: true, forwarded: undefined },
+        { name: "digits-then-text", age: "3600a", reused: true, forwarded: undefined },
+        { name: "parameter", age: "3600;foo=1", reused: true, forwarded: undefined },
+        { name: "list-young-first", age: "0, 3600", reused: true, forwarded: "0" },
+        { name: "list-old-first", age: "3600, 0", reused: false, forwarded: "3600" },
+        { name: "lines-young-first", age: ["0", "3600"], reused: true, forwarded: "0" },
+        { name: "lines-old-first", age: ["3600", "0"], reused: false, forwarded: "3600" },
+      ];
+      const paths = cases.map(({ name, age }) => {
+        const path = pathFor("/c", backend, `age-${name}`);
+        origin.on(path, (_req, res) => {
+          res.setHeader("cache-control", "max-age=60");
+          res.setHeader("age", age);
+          res.setHeader("content-length", 2);
+          res.end("ok");
+        });
+        return path;
       });
-      await get(backend, repeated);
+      const first = await Promise.all(paths.map((path) => get(backend, path)));
       await cacheSettled(gateways[backend]);
-      await get(backend, repeated);
-      assert.equal(origin.hits(repeated), 2);
+      const second = await Promise.all(paths.map((path) => get(backend, path)));
+      cases.forEach((entry, i) => {
+        assert.equal(first[i].status, 200, entry.name);
+        assert.equal(first[i].headers.age, entry.forwarded, `${entry.name}: the Age forwarded on the miss is the one the cache counted`);
+        assert.equal(origin.hits(paths[i]), entry.reused ? 1 : 2, `${entry.name}: reused ${entry.reused}`);
+        if (entry.reused) {
+          assertHit(second[i], entry.name);
+          assert.ok(Number(second[i].headers.age) < 60, `${entry.name}: Age ${second[i].headers.age} on the hit counts from 0`);
+        } else {
+          assert.notEqual(second[i].headers["x-cache"], "HIT", entry.name);
+        }
+      });
     });
 
     it(`${backend}: a request with Authorization is answered from the cache only when the response says public`, async () => {
@@ -317,6 +344,49 @@ describe("cache: response no-cache, own targeted field, TTLs in Redis", () => {
       }
       assert.equal(origin.hits(own), 1);
       assert.equal(origin.hits(cdn), 2);
+    });
+
+    it(`${backend}: CDN-Cache-Control that is not a valid Dictionary, or whose directive has the wrong type, is ignored for Cache-Control`, async () => {
+      const cases: { name: string; cdn: string; cc: string; reused: boolean }[] = [
+        { name: "valid", cdn: "max-age=60", cc: "no-store", reused: true },
+        { name: "string", cdn: 'max-age="60"', cc: "no-store", reused: false },
+        { name: "token", cdn: "max-age=sixty", cc: "no-store", reused: false },
+        { name: "decimal", cdn: "max-age=60.0", cc: "no-store", reused: false },
+        { name: "boolean", cdn: "max-age=?1", cc: "no-store", reused: false },
+        { name: "unknown-type", cdn: "max-age=60, &&&&&", cc: "no-store", reused: false },
+        // Cache-Control applies instead: a valid max-age=0 in the targeted field would have kept these from being reused.
+        { name: "string-then-cc", cdn: 'max-age="0"', cc: "max-age=60", reused: true },
+        { name: "unknown-type-then-cc", cdn: "max-age=0, &&&&&", cc: "max-age=60", reused: true },
+      ];
+      const paths = cases.map(({ name, cdn, cc }) => {
+        const path = pathFor("/c", backend, `cdn-${name}`);
+        origin.serve(path, { "cdn-cache-control": cdn, "cache-control": cc });
+        return path;
+      });
+      await Promise.all(paths.map((path) => get(backend, path)));
+      await cacheSettled(gateways[backend]);
+      await Promise.all(paths.map((path) => get(backend, path)));
+      cases.forEach((entry, i) => assert.equal(origin.hits(paths[i]), entry.reused ? 1 : 2, `${entry.name}: reused ${entry.reused}`));
+    });
+
+    it(`${backend}: a 103 Early Hints before the response is never stored, and never answers a later request`, async () => {
+      const path = pathFor("/c", backend, "early-hints");
+      origin.on(path, (_req, res, hits) => {
+        res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+        const body = `final #${hits}`;
+        res.writeHead(200, { "cache-control": "max-age=60", "content-type": "text/plain", "content-length": Buffer.byteLength(body) });
+        res.end(body);
+      });
+      const first = await get(backend, path);
+      assert.equal(first.status, 200);
+      assert.equal(first.text, "final #1");
+      await cacheSettled(gateways[backend]);
+      const second = await get(backend, path);
+      assertHit(second, backend);
+      assert.equal(second.status, 200);
+      assert.equal(second.text, "final #1", "the stored response is the final one");
+      assert.equal(second.headers.link, undefined, "nothing of the interim response was stored with it");
+      assert.equal(origin.hits(path), 1);
     });
   }
 
@@ -695,6 +765,19 @@ describe("cache: parsing and arithmetic", () => {
     assert.equal(parseDirectives('max-age="3600"').get("max-age"), "3600");
     assert.equal(parseDirectives("max-age =100").has("max-age"), false);
     assert.equal(parseDirectives("no-cache, private").get("private"), true);
+    // Targeted fields are Structured Field Dictionaries (RFC 9213 §2.1, RFC 8941).
+    assert.deepEqual(
+      [...targetedDirectives("max-age=60, stale-if-error=30;x=1, no-cache, private=?0")!],
+      [
+        ["max-age", "60"],
+        ["stale-if-error", "30"],
+        ["no-cache", true],
+      ],
+    );
+    assert.deepEqual([...targetedDirectives('max-age="60", s-maxage=1.5, stale-while-revalidate=-1, foo=bar')!], [["foo", "bar"]], "wrong types are ignored");
+    assert.deepEqual([...targetedDirectives("max-age=1, max-age=2")!], [["max-age", "2"]], "a repeated key keeps its last value");
+    for (const invalid of ["max-age=60, &&&&&", "max-age =60", "max-age= 60", "MaX-aGe=60", "max-age=60,", 'x="unterminated', "max-age=1234567890123456"])
+      assert.equal(targetedDirectives(invalid), null, invalid);
     assert.deepEqual([...surrogateDirectives("max-age=10, max-age=99;portcullis, no-store;other", "portcullis")], [["max-age", "99"]]);
   });
 
@@ -709,8 +792,11 @@ describe("cache: parsing and arithmetic", () => {
       source: "heuristic",
     });
     assert.deepEqual(lifetime({ "cdn-cache-control": "max-age=5", "cache-control": "max-age=100", expires: "0" }), { seconds: 5, source: "explicit" });
-    assert.equal(ageValue({ age: "7200.0" }), 2 ** 31);
-    assert.equal(ageValue({ age: "0, 0" }), 2 ** 31);
+    assert.equal(ageValue({ age: "7200.0" }), 0, "an invalid Age is ignored");
+    assert.equal(ageValue({ age: "0, 7200" }), 0, "the first member of a list counts");
+    assert.equal(ageValue({ age: "7200, 0" }), 7200);
+    assert.equal(ageValue({ age: " 60 " }), 60);
+    assert.equal(ageValue({ age: "99999999999" }), 2 ** 31);
     assert.equal(ageValue({}), 0);
   });
 

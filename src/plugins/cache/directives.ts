@@ -1,8 +1,10 @@
-// Cache-Control (RFC 9111 §5.2) and targeted fields such as CDN-Cache-Control (RFC 9213), parsed
-// the way the RFCs ask recipients to: directive names are case-insensitive; a value is a token or a
-// quoted-string (what sits inside quotes is never read as a directive); when a directive appears
-// more than once the first occurrence counts; anything unparseable up to the next comma is skipped.
+// Cache-Control (RFC 9111 §5.2), parsed the way the RFC asks recipients to: directive names are
+// case-insensitive; a value is a token or a quoted-string (what sits inside quotes is never read as
+// a directive); when a directive appears more than once the first occurrence counts; anything
+// unparseable up to the next comma is skipped. Targeted fields such as CDN-Cache-Control are
+// Structured Field Dictionaries instead (RFC 9213 §2.1), read by targetedDirectives.
 import type { OutgoingHttpHeader } from "node:http";
+import { parseDictionary } from "./structured-fields.js";
 
 export type Directives = ReadonlyMap<string, string | true>;
 
@@ -78,6 +80,35 @@ function skipToComma(text: string, i: number): number {
     else if (c === "," && !quoted) return i;
   }
   return i;
+}
+
+/** Directives whose value is a number of seconds: in a targeted field, an Integer (RFC 9213 §2.1). */
+const SECONDS_DIRECTIVES = new Set(["max-age", "s-maxage", "stale-while-revalidate", "stale-if-error"]);
+
+/**
+ * A targeted field's directives (RFC 9213 §2.1), or null when the field is not a valid Dictionary
+ * (the cache then ignores it). A directive whose value has the wrong type (a String, Token,
+ * Decimal, Boolean or list where a number of seconds is expected, or a negative Integer) is
+ * ignored, as if it were not there; parameters are ignored.
+ */
+export function targetedDirectives(value: OutgoingHttpHeader | undefined): Directives | null {
+  const text = fieldText(value);
+  if (text === null) return null;
+  const dictionary = parseDictionary(text);
+  if (dictionary === null) return null;
+  const directives = new Map<string, string | true>();
+  for (const [name, member] of dictionary) {
+    if (SECONDS_DIRECTIVES.has(name)) {
+      if (member.type === "integer" && member.value >= 0) directives.set(name, String(member.value));
+    } else if (member.type === "boolean") {
+      if (member.value) directives.set(name, true);
+    } else if (member.type === "string" || member.type === "token") {
+      directives.set(name, member.value);
+    } else {
+      directives.set(name, true);
+    }
+  }
+  return directives;
 }
 
 const MAX_DELTA = 2 ** 31;

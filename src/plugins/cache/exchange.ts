@@ -8,7 +8,7 @@ import { requestState, type CacheAttachment, type Pending } from "./attachment.j
 import { BodyCopy, readAll } from "./body-copy.js";
 import { targetKey } from "./key.js";
 import { mayServeOnError, storability, usage, validatorsFor } from "./policy.js";
-import { answerFromStore, servedHeaders, statusHeaders, withDate } from "./served.js";
+import { answerFromStore, servedHeaders, statusHeaders, forwardedHeaders } from "./served.js";
 import { saveFreshened, store } from "./writes.js";
 
 const ERROR_STATUSES = new Set([500, 502, 503, 504]);
@@ -57,7 +57,7 @@ async function forwardPlain(cache: CacheAttachment, upstream: UpstreamExchange, 
         `fwd=${pending.forward === "method" ? "bypass" : pending.forward}; fwd-status=${fetched.status}`,
       )
     : {};
-  await upstream.respond({ status: fetched.status, headers: { ...withDate(fetched.headers), ...status }, body: fetched.body });
+  await upstream.respond({ status: fetched.status, headers: { ...forwardedHeaders(fetched.headers), ...status }, body: fetched.body });
 }
 
 /** Unsafe methods go through; a success invalidates the target and its Location/Content-Location on the same host (§4.4). */
@@ -77,7 +77,7 @@ async function forwardUnsafe(cache: CacheAttachment, request: HookRequest, pendi
     }
     await Promise.all([...keys].map((key) => cache.storage.delete(key).catch(() => undefined)));
   }
-  await upstream.respond({ status: fetched.status, headers: withDate(fetched.headers), body: fetched.body });
+  await upstream.respond({ status: fetched.status, headers: forwardedHeaders(fetched.headers), body: fetched.body });
 }
 
 async function serveStaleThenRevalidate(
@@ -111,7 +111,7 @@ async function serveStaleThenRevalidate(
   }
   if (!revalidate) return;
   try {
-    // Repeated Age or Expires fields arrive joined into one list value (src/proxy/headers.ts): invalid, as they must be (RFC 9111 §5.1, §5.3).
+    // Repeated Age or Expires fields arrive joined into one list value (src/proxy/headers.ts): the first Age counts (RFC 9111 §5.1); a list of Expires is invalid (§5.3).
     const fetched = await upstream.fetch(upstreamHeaders(cache, request, stored));
     if (!fetched.ok) return;
     if (fetched.status === 304) {
@@ -168,7 +168,7 @@ async function fetchAndStore(cache: CacheAttachment, request: HookRequest, ctx: 
   const fits = !(Number.isFinite(declared) && declared > options.maxEntryBytes);
   const storing = verdict.storable && fits;
   const headers = {
-    ...withDate(fetched.headers),
+    ...forwardedHeaders(fetched.headers),
     ...statusHeaders(cache, fetched.headers["cache-status"], "MISS", `fwd=${pending.forward}; fwd-status=${fetched.status}${storing ? "; stored" : ""}`),
   };
   if (!storing) {

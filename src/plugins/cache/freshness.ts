@@ -4,7 +4,7 @@
 // directives come from the targeted field (CDN-Cache-Control or the configured one) when the
 // response has one; it then replaces Cache-Control and Expires (RFC 9213 §2.1).
 import type { OutgoingHttpHeader, OutgoingHttpHeaders } from "node:http";
-import { deltaSeconds, parseDirectives, surrogateDirectives, type Directives } from "./directives.js";
+import { deltaSeconds, parseDirectives, surrogateDirectives, targetedDirectives, type Directives } from "./directives.js";
 
 /** Statuses cacheable by default (RFC 9110 §15.1), less 206: Portcullis does not store partial content. */
 export const HEURISTICALLY_CACHEABLE = new Set([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501]);
@@ -59,8 +59,10 @@ export function responseRules(headers: OutgoingHttpHeaders, policy: FreshnessPol
   for (const field of policy.targetedFields) {
     const value = headers[field];
     if (value === undefined) continue;
-    const directives = field === "surrogate-control" ? surrogateDirectives(value, policy.surrogateName) : parseDirectives(value);
-    if (directives.size > 0) return { directives, targeted: true };
+    // A field that is not a valid Dictionary, or has no directive left once those of the wrong
+    // type are ignored, is passed over: the next targeted field, then Cache-Control, applies.
+    const directives = field === "surrogate-control" ? surrogateDirectives(value, policy.surrogateName) : targetedDirectives(value);
+    if (directives && directives.size > 0) return { directives, targeted: true };
   }
   return { directives: parseDirectives(headers["cache-control"]), targeted: false };
 }
@@ -96,15 +98,22 @@ export function freshnessLifetime(status: number, headers: OutgoingHttpHeaders, 
 }
 
 /**
- * The Age field's value in seconds: 0 when absent; a value that is not one non-negative integer
- * (a list, a fraction, a parameter, repeated field lines) makes the response stale.
+ * The Age field's value in seconds, as RFC 9111 §5.1 has a cache read it: of a list (one field
+ * line "0, 3600", or several lines, which arrive joined into one), the first member counts; a
+ * value that is not a non-negative integer ("1.5", "-5", "3600a", "7200;foo=1") is ignored, as is
+ * an absent one (null). Values past 2^31 count as 2^31 (§1.2.2).
  */
+export function ageField(headers: OutgoingHttpHeaders): number | null {
+  const raw = text(headers.age);
+  if (raw === undefined) return null;
+  const first = raw.split(",")[0].trim();
+  if (!/^\d+$/.test(first)) return null;
+  return Math.min(Number(first), 2 ** 31);
+}
+
+/** The Age the cache counts from: the field's value, or 0 when it is absent or ignored. */
 export function ageValue(headers: OutgoingHttpHeaders): number {
-  const raw = headers.age;
-  if (raw === undefined) return 0;
-  const value = text(raw)!.trim();
-  if (!/^\d+$/.test(value)) return 2 ** 31;
-  return Math.min(Number(value), 2 ** 31);
+  return ageField(headers) ?? 0;
 }
 
 export interface Timed {

@@ -4,6 +4,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { HookAnswer, HookRequest } from "../../pipeline/plugin.js";
 import type { CachedResponse } from "../../stores/cache-storage.js";
 import type { CacheAttachment } from "./attachment.js";
+import { ageField } from "./freshness.js";
 import { notModifiedFor, type Use } from "./policy.js";
 
 export type XCache = "HIT" | "MISS" | "STALE" | "REVALIDATED" | "BYPASS";
@@ -44,7 +45,21 @@ export function statusHeaders(
   return { "x-cache": xCache, "cache-status": before + own };
 }
 
-export function withDate(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  // RFC 9110 §6.6.1: a recipient with a clock adds Date to a response that lacks one.
-  return headers.date === undefined ? { ...headers, date: new Date().toUTCString() } : headers;
+/**
+ * An origin's response as the cache forwards it: with a Date if it had none (RFC 9110 §6.6.1: a
+ * recipient with a clock adds one), and with the Age the cache counted (§5.1: the first member of
+ * a list; an invalid value is dropped rather than passed on for the next cache to guess at).
+ */
+export function forwardedHeaders(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const needsDate = headers.date === undefined;
+  const age = headers.age === undefined ? undefined : ageField(headers);
+  const ageChanged = headers.age !== undefined && String(age) !== headers.age;
+  if (!needsDate && !ageChanged) return headers;
+  const forwarded = { ...headers };
+  if (needsDate) forwarded.date = new Date().toUTCString();
+  if (ageChanged) {
+    if (age === null) delete forwarded.age;
+    else forwarded.age = String(age);
+  }
+  return forwarded;
 }
