@@ -47,6 +47,8 @@ export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: G
       reply,
       upstream,
       request,
+      body: plan.body,
+      withBody: flight.withBody,
       requestId,
       hashKey: plan.hashKey,
       trace,

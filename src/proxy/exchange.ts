@@ -9,7 +9,6 @@ import type { Logger } from "pino";
 import type { ExchangeResponse, FetchedResponse, FetchFailure, HookRequest, UpstreamExchange } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import type { Upstream } from "../snapshot.js";
-import { toBuffer } from "./body.js";
 import { echoRequest } from "./echo.js";
 import { forward, type ForwardJob } from "./forward.js";
 import { fromUpstream } from "./headers.js";
@@ -19,6 +18,10 @@ export interface ExchangeSetup {
   reply: Reply;
   upstream: Upstream;
   request: HookRequest;
+  /** The body to send whole (read for plugins), or null: none, or the client's stream (withBody). */
+  body: Buffer | null;
+  /** Whether the client sent a body: when it was not read, the first fetch streams it through. */
+  withBody: boolean;
   requestId: string;
   hashKey: string | null;
   trace: ForwardJob["trace"];
@@ -38,14 +41,16 @@ export class GatewayExchange implements UpstreamExchange {
     const upstreamHeaders = { ...request.headers, ...headers };
     if (this.fetched || this.responded) return detachedFetch(upstream, request.method, request.path + request.search, upstreamHeaders, this.setup.log);
     this.fetched = true;
-    if (upstream.kind === "echo") return echoFetch(this.setup.req, request, upstreamHeaders);
+    const { req, body, withBody } = this.setup;
+    if (upstream.kind === "echo") return echoFetch(req, request, body, upstreamHeaders);
     const forwarding = forward({
       pool: upstream.pool,
       method: request.method,
       pathAndSearch: request.path + request.search,
       headers: upstreamHeaders,
-      body: request.body === null ? null : toBuffer(request.body),
-      replayable: true,
+      // As on any route: the client's body streams through unless it was read (then it can be sent again).
+      body: body ?? (withBody ? req : null),
+      replayable: !withBody || body !== null,
       hashKey: this.setup.hashKey,
       requestId: this.setup.requestId,
       readTimeoutMs: this.setup.readTimeoutMs,
@@ -81,9 +86,9 @@ export class GatewayExchange implements UpstreamExchange {
   }
 }
 
-async function echoFetch(req: IncomingMessage, request: HookRequest, headers: OutgoingHttpHeaders): Promise<FetchedResponse> {
+async function echoFetch(req: IncomingMessage, request: HookRequest, body: Buffer | null, headers: OutgoingHttpHeaders): Promise<FetchedResponse> {
   const requestTime = Date.now();
-  const echoed = await echoRequest(req, request.method, request.path + request.search, request.body === null ? null : toBuffer(request.body));
+  const echoed = await echoRequest(req, request.method, request.path + request.search, body);
   echoed.headers = headers as IncomingMessage["headers"];
   return echoAnswer(echoed, requestTime);
 }

@@ -2,7 +2,7 @@
 // and with a real redis-server: every rule is checked on both. The origin is scripted per path and
 // counts what reaches it, which is how a test tells a hit from a miss.
 import assert from "node:assert/strict";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { request, type IncomingMessage, type ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { execFileSync } from "node:child_process";
 import { parseDirectives, surrogateDirectives, targetedDirectives } from "../../src/plugins/cache/directives.js";
@@ -574,6 +574,30 @@ describe("cache: revalidation and serving stale (RFC 9111 §4.3, RFC 5861)", () 
 
 describe("cache: invalidation, collapsing, limits, keys, bypass, purge", () => {
   for (const backend of backends) {
+    it(`${backend}: the body of an unsafe request reaches the origin whole through the cache, with a declared length or chunked`, async () => {
+      const path = pathFor("/c", backend, "unsafe-body");
+      origin.serve(path, {});
+      const declared = await send(gateways[backend].url + path, { method: "PUT", headers: { "content-type": "application/json" }, body: '{"a":1}' });
+      assert.equal(declared.status, 200);
+      const chunked = await new Promise<number>((done, fail) => {
+        const req = request(gateways[backend].url + path, { method: "POST", headers: { "transfer-encoding": "chunked" }, agent: false }, (res) => {
+          res.resume();
+          res.on("end", () => done(res.statusCode ?? 0));
+        });
+        req.on("error", fail);
+        req.write("first,");
+        req.end("second");
+      });
+      assert.equal(chunked, 200);
+      assert.deepEqual(
+        origin.requests(path).map((seen) => [seen.method, seen.body]),
+        [
+          ["PUT", '{"a":1}'],
+          ["POST", "first,second"],
+        ],
+      );
+    });
+
     it(`${backend}: a successful unsafe request invalidates its URL and the Location it names`, async () => {
       const path = pathFor("/c", backend, "invalidate");
       const other = pathFor("/c", backend, "invalidate-location");
