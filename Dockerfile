@@ -6,8 +6,9 @@
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# On Node 24 npm installs isolated-vm 7.0.1's prebuilt binary (sandbox/engines): no compiler is
-# needed, and the slim image has none. `prepare` compiles the TypeScript.
+# On Node 24 npm installs isolated-vm 7.0.1's and 6.2.0's prebuilt binaries: no compiler is needed,
+# and the slim image has none (5.0.4, which would need one, fails to build and is left out: it is
+# optional). `prepare` compiles the TypeScript.
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY bin ./bin
 COPY src ./src

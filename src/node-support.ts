@@ -1,5 +1,5 @@
 // Which Node.js lines Portcullis runs on, and what to tell an operator on another one. The list
-// matches package.json's engines and the isolated-vm builds in sandbox/engines.
+// matches package.json's engines and the isolated-vm builds it installs (sandbox/host/isolated-vm.ts).
 
 /** Supported major versions, and the end of life of those that reached it. */
 export const SUPPORTED_NODE_MAJORS = [20, 22, 24, 26] as const;

@@ -1,8 +1,9 @@
 // isolated-vm, the build made for the running Node. No one release of isolated-vm installs on
 // every runtime Portcullis supports: 5.0.4 compiles on Node 20 (and 22) but not on 24 or 26, 6.2.0
-// ships binaries for 22 and 24, 7.0.1 for 24 and 26. Each is wrapped in a package of its own
-// (sandbox/engines/isolated-vm-N) whose engines field names the runtimes it is for; npm installs
-// only the one that matches (engine-strict, .npmrc). This picks whichever is there, newest first.
+// ships binaries for 22 and 24, 7.0.1 for 24 and 26. All three are optional dependencies under
+// aliases (@portcullis/isolated-vm-N, package.json); npm keeps those that install on this runtime
+// and drops the others. This loads the newest one that loads here: a build left over for another
+// runtime fails to load and is passed over.
 import { createRequire } from "node:module";
 import type IsolatedVM from "isolated-vm";
 
