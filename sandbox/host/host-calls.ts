@@ -5,6 +5,7 @@
 // answer with a JSON string; a refusal rejects with a message that names the permission.
 import { randomBytes, randomUUID } from "node:crypto";
 import type { KeyValueStore } from "../../src/stores/store.js";
+import { subtleOperation } from "./subtle.js";
 
 export interface PluginPermissions {
   /** "host" (any port) or "host:port" entries the plugin may fetch from. */
@@ -56,7 +57,7 @@ export function grantedEnv(permissions: PluginPermissions): Record<string, strin
   return env;
 }
 
-/** Quick synchronous operations behind the isolate's web APIs: URL parsing, random values. */
+/** Quick synchronous operations behind the isolate's web APIs: URL parsing, random values, crypto.subtle. */
 export function hostSyncCalls() {
   const parts = (url: URL) =>
     JSON.stringify({
@@ -92,6 +93,7 @@ export function hostSyncCalls() {
       case "uuid":
         return randomUUID();
       default:
+        if (operation.startsWith("subtle.")) return subtleOperation(operation, payload);
         throw new TypeError(`unknown host operation ${operation}`);
     }
   };

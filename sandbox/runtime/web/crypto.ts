@@ -1,4 +1,6 @@
-// crypto.getRandomValues and crypto.randomUUID, from the host's cryptographic random source.
+// crypto.getRandomValues and crypto.randomUUID, from the host's cryptographic random source, and
+// crypto.subtle (subtle.ts).
+import { subtleCrypto } from "./subtle.js";
 import type { HostSync } from "./url.js";
 
 const MAX_BYTES = 65536;
@@ -28,5 +30,6 @@ export function cryptoObject(hostSync: HostSync) {
     randomUUID(): string {
       return hostSync("uuid", "");
     },
+    subtle: subtleCrypto(hostSync),
   };
 }
