@@ -8,14 +8,14 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # On Node 24 npm installs isolated-vm 7.0.1's and 6.2.0's prebuilt binaries: no compiler is needed,
 # and the slim image has none (5.0.4, which would need one, fails to build and is left out: it is
-# optional). `prepare` compiles the TypeScript.
+# optional). The build compiles the TypeScript.
 COPY package.json package-lock.json .npmrc tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY sandbox ./sandbox
 COPY test ./test
 COPY bench ./bench
-RUN npm ci && npm prune --omit=dev
+RUN npm ci && npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production

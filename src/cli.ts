@@ -1,7 +1,6 @@
 // The portcullis command line: start, validate, init.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
@@ -10,7 +9,9 @@ import { buildSnapshot } from "./snapshot.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
+import { checkPluginTypes, formatProblem } from "./plugin-check.js";
 import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
+import { attachGlobally, DEFAULT_CONFIG, DEFAULT_PLUGINS, initProject } from "./project-init.js";
 import { hashPassword } from "./plugins/basic-auth/password.js";
 import { startGateway } from "./serve.js";
 import cluster from "node:cluster";
@@ -18,8 +19,6 @@ import { isClusterMessage } from "./cluster/messages.js";
 import { superviseWorkers } from "./cluster/supervisor.js";
 import { createLogging } from "./telemetry/logger.js";
 
-const DEFAULT_CONFIG = "config/portcullis.yaml";
-const DEFAULT_PLUGINS = "plugins";
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 function portNumber(value: string): number {
@@ -125,25 +124,16 @@ program
 
 program
   .command("init")
-  .description("scaffold config/portcullis.yaml and an example plugin in plugins/")
+  .description("set a folder up as a project: config with its $schema, an example plugin and its test, a tsconfig for plugins, npm scripts")
   .argument("[dir]", "folder to set up", ".")
   .action(async (dir: string) => {
-    const target = resolve(dir);
-    const files: [string, string][] = [
-      [join(target, DEFAULT_CONFIG), join(packageRoot, "config/portcullis.yaml")],
-      [join(target, DEFAULT_PLUGINS, "add-header.ts"), join(packageRoot, "plugins/add-header.ts")],
-    ];
-    const existing = files.filter(([to]) => existsSync(to));
-    if (existing.length > 0) {
-      process.stderr.write(`portcullis: not overwriting ${existing.map(([to]) => to).join(", ")}\n`);
+    try {
+      for (const file of await initProject(resolve(dir), packageRoot)) process.stdout.write(`wrote ${file}\n`);
+    } catch (error) {
+      process.stderr.write(`portcullis: ${(error as Error).message}\n`);
       process.exit(1);
     }
-    for (const [to, from] of files) {
-      await mkdir(dirname(to), { recursive: true });
-      await writeFile(to, await readFile(from, "utf8"));
-      process.stdout.write(`created ${to}\n`);
-    }
-    process.stdout.write(`next: cd ${dir} && npx portcullis start\n`);
+    process.stdout.write(`next: ${dir === "." ? "" : `cd ${dir} && `}npx portcullis plugin new hello, then npm start\n`);
   });
 
 program
@@ -166,17 +156,34 @@ const plugin = program.command("plugin").description("write and test sandboxed p
 
 plugin
   .command("new")
-  .description("scaffold plugins/NAME.ts and its test plugins/NAME.test.ts")
+  .description("scaffold plugins/NAME.ts and its test plugins/NAME.test.ts, and attach it to every request in the config")
   .argument("<name>", "plugin name: lower-case letters, digits and dashes")
   .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
-  .action(async (name: string, options: { plugins: string }) => {
+  .option("-c, --config <file>", "config file to attach the plugin in", DEFAULT_CONFIG)
+  .option("--no-attach", "only write the files")
+  .action(async (name: string, options: { plugins: string; config: string; attach: boolean }) => {
     try {
       for (const file of await scaffoldPlugin(name, resolve(options.plugins))) process.stdout.write(`created ${file}\n`);
-      process.stdout.write(`next: npx portcullis plugin test ${name}\n`);
+      if (options.attach && existsSync(options.config)) {
+        if (await attachGlobally(options.config, name, { header: `x-${name}`, value: "hello" }))
+          process.stdout.write(`attached to every request in ${options.config} (plugins:, at the top); change or remove it there\n`);
+      }
+      process.stdout.write(`next: npx portcullis plugin check && npx portcullis plugin test ${name}\n`);
     } catch (error) {
       process.stderr.write(`portcullis: ${(error as Error).message}\n`);
       process.exit(1);
     }
+  });
+
+plugin
+  .command("check")
+  .description("type-check the plugins against what the sandbox offers; exit 1 with file:line:column errors")
+  .option("--plugins <dir>", "user plugin folder", DEFAULT_PLUGINS)
+  .action(async (options: { plugins: string }) => {
+    const problems = await checkPluginTypes(options.plugins);
+    for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    process.stdout.write(problems.length === 0 ? `portcullis: the plugins in ${options.plugins} type-check\n` : "");
+    process.exit(problems.length === 0 ? 0 : 1);
   });
 
 plugin

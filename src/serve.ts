@@ -3,6 +3,7 @@
 // runtime before anything changes; a bad file is logged and the running config keeps serving.
 import { createServer, type Server } from "node:http";
 import type { Duplex } from "node:stream";
+import cluster from "node:cluster";
 import { resolve } from "node:path";
 import { createAdminApp, describeError, type ReloadRecord } from "./admin/server.js";
 import { loadConfigFile } from "./config/load.js";
@@ -10,6 +11,7 @@ import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { listenOn, openListener } from "./listen/listener.js";
 import type { WorkerMessage } from "./cluster/messages.js";
+import { pluginTypeChecker } from "./plugin-typecheck.js";
 import { upgradeAsRequest } from "./listen/upgrade.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
@@ -101,8 +103,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const store = await openStore(firstConfig.store, log);
   const userPlugins = new UserPluginFolder(resolve(options.pluginsDir), new Set(builtinPlugins.keys()), log, firstConfig.sandbox, { store });
   await userPlugins.loadAll();
+  // One process reports type errors: the gateway, or the first worker of a cluster.
+  const typeChecker = options.clusterWorker && cluster.worker?.id !== 1 ? null : pluginTypeChecker(resolve(options.pluginsDir), log);
+  const checkTypes = () => {
+    if (gateway.current().config.sandbox.typeCheck) typeChecker?.schedule();
+  };
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildSnapshot(firstConfig, catalog, log, null, store), log, accessLog, tracing);
+  checkTypes();
   attachMetricSources({
     snapshot: () => gateway.current(),
     store: () => store,
@@ -199,6 +207,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
    * last request using it is done.
    */
   async function pluginChanged(change: PluginChange): Promise<void> {
+    checkTypes();
     const previous = gateway.current();
     const replaced: PluginDefinition[] = [];
     const names = change.name === null ? [...userPlugins.files.keys()] : [change.name];
@@ -236,6 +245,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     gateway.startDraining();
     await stopWatching?.();
     await stopWatchingPlugins?.();
+    await typeChecker?.close();
     listener.stopAccepting();
     // Said once it is true: from this line on, new connections are refused.
     log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");

@@ -1,7 +1,7 @@
 // The portcullis command as a user runs it.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -123,14 +123,38 @@ apis:
 });
 
 describe("portcullis init", () => {
-  it("scaffolds config/portcullis.yaml and plugins/ that validate", async () => {
+  it("sets a folder up as a project: config with its $schema line, an example plugin with its test, a plugin tsconfig, npm scripts", async () => {
     const dir = await temp();
+    await writeFile(
+      join(dir, "package.json"),
+      JSON.stringify({ name: "mine", scripts: { test: 'echo "Error: no test specified" && exit 1', lint: "eslint ." } }),
+    );
     const result = await runCli(["init", dir]);
     assert.equal(result.code, 0, result.stderr);
-    assert.ok(existsSync(join(dir, "config/portcullis.yaml")));
-    assert.ok(existsSync(join(dir, "plugins")));
-    const check = await runCli(["validate"], dir);
-    assert.equal(check.code, 0, check.stderr);
+    const config = await readFile(join(dir, "config/portcullis.yaml"), "utf8");
+    const schema = /^# yaml-language-server: \$schema=(\S+)$/m.exec(config)?.[1];
+    assert.ok(schema, "the config names its schema on its first line");
+    assert.ok(existsSync(join(dir, "config", schema)), `${schema} is there, relative to the config`);
+    for (const file of ["plugins/add-header.ts", "plugins/add-header.test.ts"]) assert.ok(existsSync(join(dir, file)), file);
+    const tsconfig = JSON.parse(await readFile(join(dir, "plugins/tsconfig.json"), "utf8")) as {
+      compilerOptions: { types: string[]; lib: string[] };
+      include: string[];
+    };
+    assert.deepEqual(tsconfig.compilerOptions.types, [], "no Node types: plugins run in an isolate");
+    assert.deepEqual(tsconfig.compilerOptions.lib, ["ES2023"]);
+    assert.ok(
+      tsconfig.include.some((entry) => entry.endsWith("isolate-globals.d.ts") && existsSync(join(dir, "plugins", entry))),
+      "what the isolate offers, by a path that exists",
+    );
+    const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+      allowScripts: Record<string, boolean>;
+    };
+    assert.deepEqual(manifest.scripts, { test: "portcullis plugin test", lint: "eslint .", start: "portcullis start", check: "portcullis plugin check" });
+    assert.deepEqual(manifest.allowScripts, { "isolated-vm": true, esbuild: true });
+    assert.equal((await runCli(["validate"], dir)).code, 0);
+    const check = await runCli(["plugin", "check"], dir);
+    assert.equal(check.code, 0, check.stdout + check.stderr);
   });
 
   it("does not overwrite an existing config", async () => {
@@ -143,6 +167,49 @@ describe("portcullis init", () => {
 });
 
 describe("portcullis plugin", () => {
+  it("check: type errors with file, line and column, against what the isolate offers (no Node APIs); exit 1", async () => {
+    const dir = await temp();
+    assert.equal((await runCli(["init", dir])).code, 0);
+    await writeFile(
+      join(dir, "plugins/typo.ts"),
+      `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request) {
+    const length: number = request.path;
+    request.headers.set("x-home", process.env.HOME ?? "");
+    request.headers.set("x-length", String(length));
+  },
+});
+`,
+    );
+    const check = await runCli(["plugin", "check"], dir);
+    assert.equal(check.code, 1);
+    const lines = check.stderr.trim().split("\n");
+    assert.equal(lines.length, 2, check.stderr);
+    assert.match(lines[0], /^plugins[\\/]typo\.ts:4:11 error TS2322: Type 'string' is not assignable to type 'number'\.$/);
+    assert.match(lines[1], /^plugins[\\/]typo\.ts:5:35 error TS2591: Cannot find name 'process'/);
+  });
+
+  it("new: attaches the new plugin to every request in the config, keeping its comments; the gateway serves it", async () => {
+    const dir = await temp();
+    assert.equal((await runCli(["init", dir])).code, 0);
+    const created = await runCli(["plugin", "new", "hello"], dir);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /attached to every request in config\/portcullis\.yaml/);
+    const config = await readFile(join(dir, "config/portcullis.yaml"), "utf8");
+    assert.match(config, /^# yaml-language-server: \$schema=/, "comments kept");
+    assert.match(config, /^plugins:\n {2}- \{ name: hello, options: \{ header: x-hello, value: hello \} \}$/m);
+    const gateway = await startGatewayProcess(config.replace("${PORT:-8080}", "0"), ["--plugins", join(dir, "plugins")]);
+    try {
+      // /hello is answered by the mock plugin; the new plugin, attached to every request, still sets its header.
+      const reply = await send(`${gateway.url}/hello`);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers["x-hello"], "hello");
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it("test: runs the shipped example plugins' own tests in the real sandbox", async () => {
     const result = await runCli(["plugin", "test", "--plugins", join(projectRoot, "plugins")]);
     assert.equal(result.code, 0, result.stdout + result.stderr);

@@ -3,7 +3,7 @@
 // any) stays; a user plugin may not take a built-in's name. With `watch`, chokidar reports saves,
 // additions and deletions (of plugin files, or of files they import) so they can be reloaded.
 import { readdir } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { watch } from "chokidar";
 import type { Logger } from "pino";
 import type { SandboxConfig } from "../../src/config/types.js";
@@ -166,7 +166,10 @@ export class UserPluginFolder {
         file,
         setTimeout(() => {
           pending.delete(file);
-          const name = isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
+          // Plugins are the files directly in the folder; anything in a subfolder (plugins/lib/) is a
+          // module plugins import, never a plugin of its own.
+          const topLevel = resolve(dirname(file)) === resolve(this.dir);
+          const name = topLevel && isPluginFile(basename(file)) ? basename(file).slice(0, -extname(file).length) : null;
           // Another file matters only as a module plugins may import; anything else (a log, a certificate) is not the sandbox's.
           if (name === null && !SOURCE_FILE.test(file)) return;
           onChange({ name, file, removed });

@@ -192,6 +192,7 @@ export function normalize(source: SourceDocument, raw: RawConfig, env: NodeJS.Pr
       groups: raw.consumerHeaders.groups.toLowerCase(),
     },
     sandbox: {
+      typeCheck: raw.sandbox.typeCheck,
       timeoutMs: durationMs(raw.sandbox.timeout),
       cpuMs: durationMs(raw.sandbox.cpu),
       memoryMb: megabytes(raw.sandbox.memory),

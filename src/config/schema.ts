@@ -137,6 +137,11 @@ export const configSchema = {
       additionalProperties: false,
       description: "Budgets of sandboxed plugins: defaults here, a plugin's own `limits` next, `plugins.<name>` over both.",
       properties: {
+        typeCheck: {
+          type: "boolean",
+          default: true,
+          description: "Type-check plugins when they load and after each change (in a worker thread) and log type errors as warnings; plugins run either way.",
+        },
         timeout: { ...duration, default: "50ms", description: "Wall time of one hook call, awaits included." },
         cpu: { ...duration, default: "50ms", description: "CPU time a hook may use while its promise is pending; above it the isolate is disposed." },
         memory: { ...size, default: "64mb", description: "Heap limit of each plugin's isolate." },

@@ -152,6 +152,8 @@ export interface SandboxBudget {
 }
 
 export interface SandboxConfig {
+  /** Type-check plugins as they load, and log type errors as warnings. */
+  typeCheck: boolean;
   timeoutMs: number;
   cpuMs: number;
   memoryMb: number;
