@@ -56,7 +56,9 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
     // An empty or half-written file (an editor truncates before it writes) must not replace a
     // working plugin with one that lets every request through.
     retire(instance);
-    throw new Error(`${file} exports no plugin: write \`export default definePlugin({ ... })\` with onRequest, onResponse or onLog (a helper module that plugins import belongs in a subfolder, such as lib/)`);
+    throw new Error(
+      `${file} exports no plugin: write \`export default definePlugin({ ... })\` with onRequest, onResponse or onLog (a helper module that plugins import belongs in a subfolder, such as lib/)`,
+    );
   }
   permissions = description.permissions;
   const settings = settingsFor(name, description.limits);
