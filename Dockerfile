@@ -9,7 +9,7 @@ WORKDIR /app
 # On Node 24 npm installs isolated-vm 7.0.1's and 6.2.0's prebuilt binaries: no compiler is needed,
 # and the slim image has none (5.0.4, which would need one, fails to build and is left out: it is
 # optional). The build compiles the TypeScript.
-COPY package.json package-lock.json .npmrc tsconfig.json ./
+COPY package.json npm-shrinkwrap.json .npmrc tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY sandbox ./sandbox

@@ -30,6 +30,7 @@ function defaultOptions(ts: typeof import("typescript")) {
     types: [],
     strict: true,
     noEmit: true,
+    allowImportingTsExtensions: true,
     skipLibCheck: true,
     paths: { portcullis: [join(packageRoot, "sandbox/sdk/index.ts")] },
   };

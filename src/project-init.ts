@@ -37,6 +37,7 @@ function pluginTsconfig(pluginsDir: string, installation: (inside: string) => st
         moduleResolution: "Bundler",
         strict: true,
         noEmit: true,
+        allowImportingTsExtensions: true,
         skipLibCheck: true,
         lib: ["ES2023"],
         types: [],

@@ -106,7 +106,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   // One process reports type errors: the gateway, or the first worker of a cluster.
   const typeChecker = options.clusterWorker && cluster.worker?.id !== 1 ? null : pluginTypeChecker(resolve(options.pluginsDir), log);
   const checkTypes = () => {
-    if (gateway.current().config.sandbox.typeCheck) typeChecker?.schedule();
+    // A folder without plugins has nothing to check (and the compiler costs a second of CPU).
+    const hasPlugins = userPlugins.files.size > 0 || userPlugins.problems.size > 0;
+    if (hasPlugins && gateway.current().config.sandbox.typeCheck) typeChecker?.schedule();
   };
   const catalog = pluginCatalog(userPlugins.plugins);
   const gateway = createGateway(buildSnapshot(firstConfig, catalog, log, null, store), log, accessLog, tracing);
@@ -207,7 +209,6 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
    * last request using it is done.
    */
   async function pluginChanged(change: PluginChange): Promise<void> {
-    checkTypes();
     const previous = gateway.current();
     const replaced: PluginDefinition[] = [];
     const names = change.name === null ? [...userPlugins.files.keys()] : [change.name];
@@ -230,7 +231,15 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 
   const pluginQueue = serialQueue(log);
   const stopWatching = options.watch === false ? null : watchConfigFile(configPath, () => void reload("file"));
-  const stopWatchingPlugins = options.watch === false ? null : userPlugins.watch((change) => pluginQueue(() => pluginChanged(change)));
+  const stopWatchingPlugins =
+    options.watch === false
+      ? null
+      : userPlugins.watch((change) =>
+          pluginQueue(async () => {
+            await pluginChanged(change);
+            checkTypes();
+          }),
+        );
   if (options.clusterWorker) {
     log.info({ port, adminPort, protocols: listener.protocols, routes: gateway.current().routes.length }, "worker listening");
     const ready: WorkerMessage = { type: "portcullis:ready", port, adminPort };
