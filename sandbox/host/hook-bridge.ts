@@ -72,7 +72,9 @@ export function bridgeHooks(
     };
     hooks.onResponse = (response, ctx) => {
       const body = bodies.response && response.body !== null ? response.body.toString() : null;
-      const frame = `${common(ctx)}${response.status}\n${encodeBodyBlock(encodeHeaders(response.headers), body)}`;
+      const sent = ctx.request;
+      const sentHeaders = sent ? encodeHeaders(sent.headers) : "";
+      const frame = `${common(ctx)}${sent?.method ?? ""}\n${sent?.path ?? ""}\n${sent?.search ?? ""}\n${sentHeaders.length}\n${sentHeaders}${response.status}\n${encodeBodyBlock(encodeHeaders(response.headers), body)}`;
       const result = call("response", [attachment, frame]);
       return typeof result === "string" ? applyResponse(response, ctx, result) : result.then((encoded) => applyResponse(response, ctx, encoded));
     };

@@ -1,35 +1,91 @@
 // What plugin code may ask of the host, each call checked here against the plugin's declared
 // permissions (the isolate's own checks only make the error message friendlier; these are the ones
 // that hold). kv: the configured store, every key under "plugin:<name>:". fetch: HTTP(S) to the
-// hosts the plugin lists, within its time budget. Calls arrive as (operation, JSON payload) and
-// answer with a JSON string; a refusal rejects with a message that names the permission.
+// hosts the plugin lists ("api.example.com", "*.example.com", either with ":port"), each call
+// within its own timeout (the call's timeoutMs, at most the plugin's fetchTimeoutMs, 2 s unless
+// declared) and a 4 MiB response cap; while a fetch waits, the hook's wall budget waits with it
+// (FetchClock). Calls arrive as (operation, JSON payload) and answer with a JSON string; a refusal
+// rejects with a message that names the permission.
 import { randomBytes, randomUUID } from "node:crypto";
 import type { KeyValueStore } from "../../src/stores/store.js";
 import { subtleOperation } from "./subtle.js";
 
 export interface PluginPermissions {
-  /** "host" (any port) or "host:port" entries the plugin may fetch from. */
+  /** "host" (any port) or "host:port" entries the plugin may fetch from; "*.example.com" matches any subdomain. */
   fetch?: string[];
+  /** The longest one fetch may wait for its answer (default 2000 ms, at most 30000). */
+  fetchTimeoutMs?: number;
   /** Environment variables the plugin may read through ctx.env. */
   env?: string[];
   /** Whether the plugin gets ctx.kv. */
   kv?: boolean;
 }
 
+/** What a plugin's fetch sends and gets back, as the host sees it. */
+export interface FetchExchange {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | null;
+}
+export interface FetchAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface HostServices {
   /** null in tools that only compile and check plugins: kv calls are then refused. */
   store: KeyValueStore | null;
+  /** Answers fetches instead of the network (the test harness's fetch mock); permissions are checked first either way. */
+  fetch?: (request: FetchExchange, signal: AbortSignal) => Promise<FetchAnswer>;
+  /** Where ctx.env's values come from (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Time a plugin's hooks spent waiting on its fetches. A hook's wall budget counts the wait out
+ * (sandboxed-plugin.ts): a fetch has its own timeout, and the budget is for the plugin's own work.
+ * Counted per plugin, not per call, so a hook can be credited with another request's wait; the
+ * fetch timeout bounds that.
+ */
+export class FetchClock {
+  private inFlight = 0;
+  private waited = 0;
+  private since = 0;
+
+  begin(): void {
+    if (this.inFlight++ === 0) this.since = performance.now();
+  }
+
+  end(): void {
+    if (--this.inFlight === 0) this.waited += performance.now() - this.since;
+  }
+
+  /** Milliseconds during which at least one fetch was waiting, up to now. */
+  waitedMs(): number {
+    return this.waited + (this.inFlight > 0 ? performance.now() - this.since : 0);
+  }
 }
 
 const MAX_KEY = 512;
 const MAX_VALUE = 1024 * 1024;
-const MAX_FETCH_BODY = 4 * 1024 * 1024;
+export const MAX_FETCH_BODY = 4 * 1024 * 1024;
+export const DEFAULT_FETCH_TIMEOUT_MS = 2000;
+const MAX_FETCH_TIMEOUT_MS = 30_000;
 
 export class PermissionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "PermissionError";
   }
+}
+
+/** Whether a declared host ("api.example.com", or "*.example.com" for any of its subdomains) names this one. */
+function hostMatches(pattern: string, host: string): boolean {
+  if (!pattern.startsWith("*.")) return pattern === host;
+  const suffix = pattern.slice(1);
+  return host.endsWith(suffix) && host.length > suffix.length;
 }
 
 /** Whether a URL's host (and port) is one the plugin declared. */
@@ -41,17 +97,17 @@ export function fetchAllowed(url: URL, allowed: readonly string[]): boolean {
     const colon = lower.lastIndexOf(":");
     const bracketed = lower.startsWith("[");
     if (colon > 0 && (!bracketed || lower.lastIndexOf("]") < colon)) {
-      return lower.slice(0, colon).replace(/^\[|\]$/g, "") === host && lower.slice(colon + 1) === port;
+      return hostMatches(lower.slice(0, colon).replace(/^\[|\]$/g, ""), host) && lower.slice(colon + 1) === port;
     }
-    return lower.replace(/^\[|\]$/g, "") === host;
+    return hostMatches(lower.replace(/^\[|\]$/g, ""), host);
   });
 }
 
 /** The values of the environment variables a plugin declared (undeclared ones are never sent). */
-export function grantedEnv(permissions: PluginPermissions): Record<string, string> {
+export function grantedEnv(permissions: PluginPermissions, source: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of permissions.env ?? []) {
-    const value = process.env[name];
+    const value = source[name];
     if (value !== undefined) env[name] = value;
   }
   return env;
@@ -110,9 +166,35 @@ interface FetchPayload {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  timeoutMs?: number;
 }
 
-export function hostCalls(plugin: string, permissions: PluginPermissions, services: HostServices, timeoutMs: () => number) {
+/** The network fetch: the body read up to the cap, and given up past it. */
+export async function networkFetch(request: FetchExchange, signal: AbortSignal): Promise<FetchAnswer> {
+  const response = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body ?? undefined,
+    redirect: "manual",
+    signal,
+  });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (response.body) {
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      if (size > MAX_FETCH_BODY) {
+        await response.body.cancel().catch(() => undefined);
+        throw new RangeError(`fetch: response body over ${MAX_FETCH_BODY} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  }
+  return { status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.concat(chunks).toString("utf8") };
+}
+
+export function hostCalls(plugin: string, permissions: PluginPermissions, services: HostServices, clock: FetchClock) {
+  const maxFetchMs = Math.min(MAX_FETCH_TIMEOUT_MS, Math.max(1, Number(permissions.fetchTimeoutMs) || DEFAULT_FETCH_TIMEOUT_MS));
   const namespace = `plugin:${plugin}:`;
   const checkedKey = (payload: KvPayload): string => {
     if (!permissions.kv) throw new PermissionError(`plugin ${plugin} has no kv permission: declare permissions: { kv: true }`);
@@ -146,16 +228,19 @@ export function hostCalls(plugin: string, permissions: PluginPermissions, servic
       if (!fetchAllowed(url, permissions.fetch ?? [])) {
         throw new PermissionError(`fetch to ${url.host} is not allowed for plugin ${plugin}: add "${url.host}" to permissions.fetch`);
       }
-      const response = await fetch(url, {
-        method: payload.method ?? "GET",
-        headers: payload.headers,
-        body: payload.body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs()),
-      });
-      const body = await response.text();
-      if (body.length > MAX_FETCH_BODY) throw new RangeError(`fetch: response body over ${MAX_FETCH_BODY} bytes`);
-      return { status: response.status, headers: Object.fromEntries(response.headers), body };
+      const timeoutMs = Math.min(maxFetchMs, Math.max(1, Number(payload.timeoutMs) || maxFetchMs));
+      const request: FetchExchange = { url: url.href, method: payload.method ?? "GET", headers: payload.headers ?? {}, body: payload.body ?? null };
+      clock.begin();
+      try {
+        const answer = await (services.fetch ?? networkFetch)(request, AbortSignal.timeout(timeoutMs));
+        if (Buffer.byteLength(answer.body) > MAX_FETCH_BODY) throw new RangeError(`fetch: response body over ${MAX_FETCH_BODY} bytes`);
+        return answer;
+      } catch (error) {
+        if ((error as Error).name === "TimeoutError") throw new Error(`fetch to ${url.host} timed out after ${timeoutMs} ms`);
+        throw error;
+      } finally {
+        clock.end();
+      }
     },
   };
 

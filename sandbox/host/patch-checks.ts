@@ -32,10 +32,17 @@ function checkField(name: unknown, value: unknown): number {
   return name.length + text.length;
 }
 
+/** The most lines one header may be set to (headers.append, Set-Cookie). */
+const MAX_FIELD_LINES = 100;
+
 function checkFields(fields: Record<string, unknown>): void {
   let bytes = 0;
   for (const name in fields) {
-    bytes += checkField(name, fields[name]);
+    const value = fields[name];
+    if (Array.isArray(value)) {
+      if (value.length === 0 || value.length > MAX_FIELD_LINES) throw new PatchError(`header ${name} must have 1 to ${MAX_FIELD_LINES} values`);
+      for (const line of value) bytes += checkField(name, line);
+    } else bytes += checkField(name, value);
     if (bytes > MAX_PATCH_HEADER_BYTES) throw new PatchError(`headers set by one hook exceed ${MAX_PATCH_HEADER_BYTES} bytes`);
   }
 }

@@ -21,7 +21,7 @@ import { Attachments } from "./attachments.js";
 import { Breaker } from "./breaker.js";
 import { defaultBreaker, defaultLimits, PluginError, type SandboxedPlugin, type SandboxSettingsFor, type SandboxStats } from "./sandboxed-plugin-contract.js";
 import { compilePlugin } from "./compile.js";
-import { grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
+import { FetchClock, grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
 import { PatchError } from "./patch-checks.js";
 import { bridgeHooks, type HookName } from "./hook-bridge.js";
 import { instantiate, type Bridge, type Instance } from "./plugin-isolate.js";
@@ -64,8 +64,10 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   const settings = settingsFor(name, description.limits);
   let limits = settings.limits;
   // The heap limit: the runtime's collection ceilings follow it (sandbox/runtime/collection-caps.ts).
-  const grants = JSON.stringify({ env: grantedEnv(permissions), heapMb: limits.memoryMb });
-  hostCall = hostCalls(name, permissions, options.services ?? { store: null }, () => limits.timeoutMs);
+  const services = options.services ?? { store: null };
+  const grants = JSON.stringify({ env: grantedEnv(permissions, services.env), heapMb: limits.memoryMb });
+  const fetchClock = new FetchClock();
+  hostCall = hostCalls(name, permissions, services, fetchClock);
   if (limits.memoryMb !== defaultLimits.memoryMb) {
     retire(instance);
     instance = await instantiate(compiled.code, bundleName, limits.memoryMb, bridge, grants);
@@ -233,13 +235,15 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   function underBudget(target: Instance, started: number, work: Promise<string>): Promise<string> {
     target.pending++;
     const cpuAtStart = target.isolate.isDisposed ? 0n : target.isolate.cpuTime;
+    // Time spent waiting on the plugin's fetches does not count against the wall budget.
+    const fetchWaitAtStart = fetchClock.waitedMs();
     return new Promise<string>((resolve, reject) => {
       let done = false;
       let timer: NodeJS.Timeout;
       const check = () => {
         if (done) return;
         const cpuMs = target.isolate.isDisposed ? 0 : Number(target.isolate.cpuTime - cpuAtStart) / 1e6;
-        const left = limits.timeoutMs - (performance.now() - started);
+        const left = limits.timeoutMs + (fetchClock.waitedMs() - fetchWaitAtStart) - (performance.now() - started);
         if (cpuMs <= limits.cpuMs && left > 0) {
           timer = setTimeout(check, Math.min(left, limits.cpuMs));
           return;

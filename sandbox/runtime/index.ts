@@ -15,7 +15,7 @@ import type {
   SpanValue,
 } from "../sdk/index.js";
 import { setCollectionCaps } from "./collection-caps.js";
-import { RequestView, ResponseView } from "./views.js";
+import { RequestView, ResponseView, SentRequestView } from "./views.js";
 import { FrameReader, type Description, type HostBridge, type RuntimeApi, type SpanPatch, type WireError } from "./wire.js";
 
 type LogLevel = "debug" | "info" | "warn" | "error";
@@ -156,7 +156,7 @@ function services(plugin: PluginModule, host: HostBridge, env: () => Readonly<Re
       },
     },
     async fetch(url, init = {}) {
-      const answer = (await call("fetch", { url: String(url), method: init.method, headers: init.headers, body: init.body })) as {
+      const answer = (await call("fetch", { url: String(url), method: init.method, headers: init.headers, body: init.body, timeoutMs: init.timeoutMs })) as {
         status: number;
         headers: Record<string, string>;
         body: string;
@@ -257,10 +257,11 @@ export function installRuntime(plugin: PluginModule) {
     response(attachment, encoded) {
       const frame = new FrameReader(encoded);
       const ctx = new CallContext(attachments.get(attachment) ?? {}, frame, logFor, shared);
+      const request = new SentRequestView(frame);
       const response = new ResponseView(frame);
       currentRequestId = ctx.requestId;
       try {
-        const result = plugin.onResponse!(response, ctx);
+        const result = plugin.onResponse!(response, Object.assign(ctx, { request }));
         if (isPromise(result)) return park(result.then(() => response.patch(ctx)));
         return response.patch(ctx);
       } catch (error) {

@@ -1,6 +1,6 @@
 // The request, the response and their headers as plugin code sees them inside the isolate: read
 // from the frame the host sent, lazily, and turned back into a patch of what changed.
-import type { PluginAnswer, PluginHeaders } from "../sdk/index.js";
+import type { PluginAnswer, PluginHeaders, SentRequest } from "../sdk/index.js";
 import { decodeHeaders, type FrameReader, type RequestPatch, type ResponsePatch, type SpanPatch } from "./wire.js";
 
 /** What a call contributes to its patch besides the request or response: span changes and touched vars. */
@@ -12,7 +12,7 @@ export interface PatchSources {
 /** Headers over the encoded string: parsed on first read; writes are recorded as a patch. */
 export class TrackedHeaders implements PluginHeaders {
   private fields: Map<string, string[]> | null = null;
-  private changed: Record<string, string> | null = null;
+  private changed: Record<string, string | string[]> | null = null;
   private removed: string[] | null = null;
 
   constructor(private readonly encoded: string) {}
@@ -35,11 +35,25 @@ export class TrackedHeaders implements PluginHeaders {
     return list;
   }
 
+  /** Set-Cookie's lines, each on its own: joined with ", " (as get does) they could not be told apart. */
+  getSetCookie(): string[] {
+    return [...(this.parsed().get("set-cookie") ?? [])];
+  }
+
   set(name: string, value: string): void {
     const key = name.toLowerCase();
     const text = String(value);
     this.fields?.set(key, [text]);
     (this.changed ??= {})[key] = text;
+    if (this.removed) this.removed = this.removed.filter((removed) => removed !== key);
+  }
+
+  /** Adds a line to a header, keeping those it has (several Set-Cookie lines, for one). */
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const lines = [...(this.parsed().get(key) ?? []), String(value)];
+    this.fields!.set(key, lines);
+    (this.changed ??= {})[key] = lines.length === 1 ? lines[0] : lines;
     if (this.removed) this.removed = this.removed.filter((removed) => removed !== key);
   }
 
@@ -55,6 +69,39 @@ export class TrackedHeaders implements PluginHeaders {
   into(patch: RequestPatch | ResponsePatch): void {
     if (this.changed) patch.set = this.changed;
     if (this.removed && this.removed.length > 0) patch.remove = this.removed;
+  }
+}
+
+/** Headers that can be read, not changed: the request as it went upstream, seen from onResponse. */
+class ReadonlyHeaders implements PluginHeaders {
+  constructor(private readonly tracked: TrackedHeaders) {}
+  get = (name: string) => this.tracked.get(name);
+  has = (name: string) => this.tracked.has(name);
+  entries = () => this.tracked.entries();
+  getSetCookie = () => this.tracked.getSetCookie();
+  set(): void {
+    throw new TypeError("ctx.request is read-only: the request has gone upstream");
+  }
+  append(): void {
+    this.set();
+  }
+  delete(): void {
+    this.set();
+  }
+}
+
+/** The request as it went upstream, as onResponse sees it (ctx.request). */
+export class SentRequestView implements SentRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly search: string;
+  readonly headers: PluginHeaders;
+
+  constructor(frame: FrameReader) {
+    this.method = frame.next();
+    this.path = frame.next();
+    this.search = frame.next();
+    this.headers = new ReadonlyHeaders(new TrackedHeaders(frame.take(Number(frame.next()))));
   }
 }
 

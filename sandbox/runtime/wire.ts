@@ -78,7 +78,8 @@ export class FrameReader {
  * Frames, field by field (the first six are common to all):
  *   requestId, api, operation, version, vars (JSON or ""), consumer (JSON or ""), then
  *   request:  method, path, search, originalPath, clientIp, params (JSON), then the body block
- *   response: status, then the body block
+ *   response: the request as it went upstream (method, path, search, the length of its headers
+ *             in characters, its headers), the status, then the body block
  * The body block: "1" when a body follows (else ""), the length of the headers in characters,
  * the headers, and the body text (the rest of the frame).
  *   log:      the access entry (JSON)
@@ -92,11 +93,11 @@ export interface WireError {
 }
 
 export interface HeaderPatch {
-  set?: Record<string, string>;
+  /** Each header's new value; a list for a field with several lines (headers.append, Set-Cookie). */
+  set?: Record<string, string | string[]>;
   remove?: string[];
 }
 
-/** What a request hook changed; absent fields are unchanged. */
 /** What a hook added to its span: attributes, and events with the time they happened (ms). */
 export interface SpanPatch {
   attributes?: Record<string, string | number | boolean>;

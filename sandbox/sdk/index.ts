@@ -3,8 +3,14 @@
 
 /** Request headers as a plugin sees them: names are case-insensitive, changes go upstream. */
 export interface PluginHeaders {
+  /** The value; a header sent on several lines comes joined with ", " (use getSetCookie for Set-Cookie). */
   get(name: string): string | null;
+  /** Replaces every line of the header with one. */
   set(name: string, value: string): void;
+  /** Adds a line, keeping the ones the header has: several Set-Cookie lines, for one. */
+  append(name: string, value: string): void;
+  /** Each Set-Cookie line on its own. */
+  getSetCookie(): string[];
   delete(name: string): void;
   has(name: string): boolean;
   /** Every header as [lower-case name, value]. */
@@ -39,6 +45,15 @@ export interface PluginResponse {
   body: string | null;
 }
 
+/** The request as it went upstream (after every request hook), as onResponse sees it in ctx.request: read-only. */
+export interface SentRequest {
+  readonly method: string;
+  readonly path: string;
+  /** The query string with its "?", or "". */
+  readonly search: string;
+  readonly headers: PluginHeaders;
+}
+
 /** A response a plugin gives instead of the upstream's. */
 export interface PluginAnswer {
   status: number;
@@ -66,6 +81,11 @@ export interface PluginFetchInit {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * How long to wait for the answer, at most permissions.fetchTimeoutMs (which is also the
+   * default). The wait does not count against the hook's wall budget.
+   */
+  timeoutMs?: number;
 }
 
 export interface PluginFetchResponse {
@@ -78,8 +98,13 @@ export interface PluginFetchResponse {
 
 /** What a plugin may reach outside its isolate; everything else is refused. */
 export interface PluginPermissions {
-  /** Hosts ("host" for any port, or "host:port") ctx.fetch may call. */
+  /**
+   * Hosts ctx.fetch may call: "api.example.com" (any port), "api.example.com:8443", or
+   * "*.example.com" for any subdomain (not example.com itself).
+   */
   fetch?: string[];
+  /** The longest one ctx.fetch may wait for its answer: default 2000 ms, at most 30000. Answers are capped at 4 MiB. */
+  fetchTimeoutMs?: number;
   /** Environment variables ctx.env shows. */
   env?: string[];
   /** Whether the plugin uses ctx.kv. */
@@ -153,7 +178,8 @@ export interface PluginModule<Options = Record<string, unknown>> {
   /** Bodies the plugin reads or replaces; the gateway buffers them only where such a plugin is attached. */
   body?: { request?: boolean; response?: boolean };
   onRequest?(request: PluginRequest, ctx: PluginContext<Options>): Maybe<PluginAnswer | void>;
-  onResponse?(response: PluginResponse, ctx: PluginContext<Options>): Maybe<void>;
+  /** ctx.request is the request as it went upstream (or as it stood when a plugin answered instead). */
+  onResponse?(response: PluginResponse, ctx: PluginContext<Options> & { readonly request: SentRequest }): Maybe<void>;
   onLog?(entry: AccessEntry, ctx: PluginContext<Options>): void;
 }
 

@@ -16,6 +16,8 @@ export async function requestPhase(flight: InFlight): Promise<boolean> {
     flight.reply.afterRequestPhase(scope, null);
     return true;
   }
+  // The same object goes on to the upstream: response hooks see it as it went (ctx.request).
+  scope.request = flight.request!;
   const phase = runRequestPhase(chain, flight.request!, scope);
   // Synchronous hooks (most built-ins) make no promise to wait for.
   const result = phase instanceof Promise ? await phase : phase;

@@ -46,10 +46,26 @@ export function effectiveAttachments(levels: [Scope, PluginAttachment[]][]): Pla
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validators = new WeakMap<PluginDefinition, ValidateFunction>();
+
+/**
+ * An attachment's options checked against its plugin's schema, with the schema's defaults filled
+ * in (a copy: config stays as written): what the gateway does before a plugin sees its options,
+ * and what the plugin test harness does too.
+ */
+export function checkedOptions(
+  definition: PluginDefinition,
+  given: Record<string, unknown>,
+): { ok: true; options: Record<string, unknown> } | { ok: false; problems: string[] } {
+  let validate = validators.get(definition);
+  if (!validate) validators.set(definition, (validate = ajv.compile(definition.optionsSchema)));
+  const options = structuredClone(given);
+  if (validate(options)) return { ok: true, options };
+  return { ok: false, problems: (validate.errors ?? []).map((error) => `options${error.instancePath.replace(/\//g, ".")} ${error.message ?? "is invalid"}`) };
+}
 
 /** Builds chain links, checking each attachment's options once and reusing its hooks across routes. */
 export class ChainBuilder {
-  private readonly validators = new Map<PluginDefinition, ValidateFunction>();
   private readonly links = new Map<PluginAttachment, ChainLink>();
   readonly issues: ConfigIssue[] = [];
 
@@ -75,18 +91,12 @@ export class ChainBuilder {
       this.issue(attachment, `unknown plugin '${attachment.name}' (available: ${this.catalog.names().join(", ") || "none"})`);
       return null;
     }
-    let validate = this.validators.get(definition);
-    if (!validate) {
-      validate = ajv.compile(definition.optionsSchema);
-      this.validators.set(definition, validate);
-    }
-    const options = structuredClone(attachment.options);
-    if (!validate(options)) {
-      for (const error of validate.errors ?? []) {
-        this.issue(attachment, `options${error.instancePath.replace(/\//g, ".")} ${error.message ?? "is invalid"}`);
-      }
+    const checked = checkedOptions(definition, attachment.options);
+    if (!checked.ok) {
+      for (const problem of checked.problems) this.issue(attachment, problem);
       return null;
     }
+    const options = checked.options;
     let hooks;
     try {
       hooks = definition.create(options, this.setup);

@@ -74,6 +74,8 @@ export interface PluginContext {
   readonly span?: PluginSpan;
   /** The request's trace id, when tracing is on. */
   readonly traceId?: string;
+  /** The request as it went upstream (or stood when a plugin answered), for response hooks. */
+  readonly request?: HookRequest;
   /**
    * This attachment's own state for this request, made by `init` the first time it is asked for:
    * what its onRequest leaves for its onResponse or onLog, out of other plugins' sight.

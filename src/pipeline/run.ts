@@ -46,6 +46,8 @@ export interface PhaseScope {
   startedAt?: number;
   /** Each attachment's own per-request state (PluginContext.state), keyed by its chain link. */
   states?: Map<ChainLink, object>;
+  /** The request the phases work on: as it went upstream, by the time response hooks run. */
+  request?: HookRequest;
 }
 
 /** The ctx a hook gets: its link's options over the request's scope; the consumer writes through to the scope. */
@@ -83,6 +85,10 @@ class HookContext implements PluginContext {
 
   set consumer(consumer: Consumer | null) {
     this.scope.consumer = consumer;
+  }
+
+  get request(): HookRequest | undefined {
+    return this.scope.request;
   }
 
   get traceId(): string | undefined {
