@@ -50,9 +50,15 @@ export interface HostServices {
  * fetch timeout bounds that.
  */
 export class FetchClock {
+  /** The most one hook call is credited: four fetches' worth at the plugin's fetch timeout, so that fetching in a loop cannot hold a request forever. */
+  readonly maxCreditMs: number;
   private inFlight = 0;
   private waited = 0;
   private since = 0;
+
+  constructor(permissions: PluginPermissions) {
+    this.maxCreditMs = 4 * fetchTimeoutOf(permissions);
+  }
 
   begin(): void {
     if (this.inFlight++ === 0) this.since = performance.now();
@@ -65,6 +71,11 @@ export class FetchClock {
   /** Milliseconds during which at least one fetch was waiting, up to now. */
   waitedMs(): number {
     return this.waited + (this.inFlight > 0 ? performance.now() - this.since : 0);
+  }
+
+  /** The wait since `mark` (an earlier waitedMs()) a hook call is credited with, up to maxCreditMs. */
+  creditSince(mark: number): number {
+    return Math.min(this.waitedMs() - mark, this.maxCreditMs);
   }
 }
 
@@ -193,8 +204,13 @@ export async function networkFetch(request: FetchExchange, signal: AbortSignal):
   return { status: response.status, headers: Object.fromEntries(response.headers), body: Buffer.concat(chunks).toString("utf8") };
 }
 
+/** The longest one fetch of this plugin may wait. */
+function fetchTimeoutOf(permissions: PluginPermissions): number {
+  return Math.min(MAX_FETCH_TIMEOUT_MS, Math.max(1, Number(permissions.fetchTimeoutMs) || DEFAULT_FETCH_TIMEOUT_MS));
+}
+
 export function hostCalls(plugin: string, permissions: PluginPermissions, services: HostServices, clock: FetchClock) {
-  const maxFetchMs = Math.min(MAX_FETCH_TIMEOUT_MS, Math.max(1, Number(permissions.fetchTimeoutMs) || DEFAULT_FETCH_TIMEOUT_MS));
+  const maxFetchMs = fetchTimeoutOf(permissions);
   const namespace = `plugin:${plugin}:`;
   const checkedKey = (payload: KvPayload): string => {
     if (!permissions.kv) throw new PermissionError(`plugin ${plugin} has no kv permission: declare permissions: { kv: true }`);

@@ -4,6 +4,7 @@
 import type { PluginDefinition } from "../../src/pipeline/plugin.js";
 import type { Description } from "../runtime/wire.js";
 import type { BreakerSettings } from "./breaker.js";
+import type { HostServices } from "./host-calls.js";
 
 export interface SandboxLimits {
   /** Wall time of one hook call, awaits included. */
@@ -61,4 +62,11 @@ export class PluginError extends Error {
     this.name = "PluginError";
     if (stack) this.stack = stack;
   }
+}
+
+/** How a plugin is loaded: its budgets, and the services its host calls reach. */
+export interface LoadOptions {
+  settingsFor?: SandboxSettingsFor;
+  /** The store behind ctx.kv; without one, kv calls fail. */
+  services?: HostServices;
 }

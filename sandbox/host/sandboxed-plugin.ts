@@ -6,34 +6,28 @@
 // hook that returns a promise hands back a ticket, collected asynchronously: only such hooks pay a
 // thread hop. Time limits: the process watchdog disposes an isolate whose call runs past its
 // deadline (sync code); a host-side deadline and CPU budget cover everything a call does on
-// isolated-vm's threads (after an await, or queued behind another call). A call that is abandoned
+// isolated-vm's threads (after an await, or queued behind another call), less the time the plugin
+// waits on its own fetches (they have timeouts of their own). A call that is abandoned
 // always takes its isolate with it: disposing terminates whatever runs there, so no thread keeps
 // running plugin code after the host gave up on it. A disposed isolate (deadline, CPU budget or
-// memory limit) is replaced by the spare; repeated faults open the plugin's breaker.
-//
-// The host never waits for an isolate's lock: a call into an isolate that may be busy on another
-// thread (an async hook in flight) goes asynchronously, and the figures /plugins shows are read
-// only while the isolate is idle, else the last ones recorded.
+// memory limit) is replaced by the spare; repeated faults open the plugin's breaker. The host never
+// waits for an isolate's lock: a call into an isolate that may be busy on another thread (an async
+// hook in flight) goes asynchronously, and the figures /plugins shows are read only while the
+// isolate is idle, else the last ones recorded.
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { type Description, type HookResult, type WireError } from "../runtime/wire.js";
 import { Attachments } from "./attachments.js";
 import { Breaker } from "./breaker.js";
-import { defaultBreaker, defaultLimits, PluginError, type SandboxedPlugin, type SandboxSettingsFor, type SandboxStats } from "./sandboxed-plugin-contract.js";
+import { defaultBreaker, defaultLimits, PluginError, type LoadOptions, type SandboxedPlugin, type SandboxStats } from "./sandboxed-plugin-contract.js";
 import { compilePlugin } from "./compile.js";
-import { FetchClock, grantedEnv, hostCalls, type HostServices, type PluginPermissions } from "./host-calls.js";
+import { FetchClock, grantedEnv, hostCalls, type PluginPermissions } from "./host-calls.js";
 import { PatchError } from "./patch-checks.js";
 import { bridgeHooks, type HookName } from "./hook-bridge.js";
 import { instantiate, type Bridge, type Instance } from "./plugin-isolate.js";
 import { PluginSourceMap } from "./source-map.js";
 import { pluginConsole } from "./plugin-console.js";
 import { isolateWatchdog } from "./watchdog.js";
-
-export interface LoadOptions {
-  settingsFor?: SandboxSettingsFor;
-  /** The store behind ctx.kv; without one, kv calls fail. */
-  services?: HostServices;
-}
 
 export async function loadSandboxedPlugin(name: string, file: string, log: Logger, options: LoadOptions = {}): Promise<SandboxedPlugin> {
   const settingsFor = options.settingsFor ?? (() => ({ limits: defaultLimits, breaker: defaultBreaker }));
@@ -66,7 +60,7 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   // The heap limit: the runtime's collection ceilings follow it (sandbox/runtime/collection-caps.ts).
   const services = options.services ?? { store: null };
   const grants = JSON.stringify({ env: grantedEnv(permissions, services.env), heapMb: limits.memoryMb });
-  const fetchClock = new FetchClock();
+  const fetchClock = new FetchClock(permissions);
   hostCall = hostCalls(name, permissions, services, fetchClock);
   if (limits.memoryMb !== defaultLimits.memoryMb) {
     retire(instance);
@@ -235,15 +229,14 @@ export async function loadSandboxedPlugin(name: string, file: string, log: Logge
   function underBudget(target: Instance, started: number, work: Promise<string>): Promise<string> {
     target.pending++;
     const cpuAtStart = target.isolate.isDisposed ? 0n : target.isolate.cpuTime;
-    // Time spent waiting on the plugin's fetches does not count against the wall budget.
-    const fetchWaitAtStart = fetchClock.waitedMs();
+    const fetchMark = fetchClock.waitedMs(); // time waiting on the plugin's fetches is not counted
     return new Promise<string>((resolve, reject) => {
       let done = false;
       let timer: NodeJS.Timeout;
       const check = () => {
         if (done) return;
         const cpuMs = target.isolate.isDisposed ? 0 : Number(target.isolate.cpuTime - cpuAtStart) / 1e6;
-        const left = limits.timeoutMs + (fetchClock.waitedMs() - fetchWaitAtStart) - (performance.now() - started);
+        const left = limits.timeoutMs + fetchClock.creditSince(fetchMark) - (performance.now() - started);
         if (cpuMs <= limits.cpuMs && left > 0) {
           timer = setTimeout(check, Math.min(left, limits.cpuMs));
           return;
