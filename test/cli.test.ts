@@ -217,6 +217,17 @@ export default definePlugin({
     assert.match(result.stdout, /ℹ fail 0/);
   });
 
+  it("check and test: the shipped example plugins and the recipes (docs/recipes) type-check and pass their tests", async () => {
+    for (const folder of ["plugins", "docs/recipes"]) {
+      const check = await runCli(["plugin", "check", "--plugins", join(projectRoot, folder)]);
+      assert.equal(check.code, 0, `${folder}: ${check.stdout}${check.stderr}`);
+    }
+    const recipes = await runCli(["plugin", "test", "--plugins", join(projectRoot, "docs/recipes")]);
+    assert.equal(recipes.code, 0, recipes.stdout + recipes.stderr);
+    assert.match(recipes.stdout, /ℹ pass 1[0-9]\b/);
+    assert.match(recipes.stdout, /ℹ fail 0\b/);
+  });
+
   it("new: scaffolds a plugin and a test that passes; a broken plugin makes `plugin test` exit 1", async () => {
     const dir = await mkdtemp(join(tmpdir(), "portcullis-new-"));
     try {

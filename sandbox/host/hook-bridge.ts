@@ -85,7 +85,7 @@ export function bridgeHooks(
       try {
         const result = call("log", [attachment, `${common(ctx)}${JSON.stringify(entry)}`]);
         if (typeof result === "string") decode(result);
-        else result.then((encoded) => decode(encoded)).catch(report);
+        else return result.then((encoded) => void decode(encoded)).catch(report);
       } catch (error) {
         report(error);
       }

@@ -10,7 +10,7 @@
 import { resolve } from "node:path";
 import pino from "pino";
 import { ConsumerDirectory, type Consumer } from "../../src/consumers/directory.js";
-import type { HookAnswer, PluginContext, HookRequest, HookResponse } from "../../src/pipeline/plugin.js";
+import type { AccessEntry, HookAnswer, PluginContext, HookRequest, HookResponse } from "../../src/pipeline/plugin.js";
 import { checkedOptions } from "../../src/pipeline/chain.js";
 import { MemoryStore } from "../../src/stores/memory.js";
 import { networkFetch, type FetchAnswer, type FetchExchange } from "../host/host-calls.js";
@@ -47,6 +47,8 @@ export interface RunPluginInput {
    * Permissions are checked first, as in the gateway.
    */
   fetch?: FetchMock;
+  /** Access entries onLog is called with, in order, after the request (one isolate for all of them). */
+  accessLog?: Partial<AccessEntry>[];
 }
 
 /** A mocked answer: a status, and a body as text or JSON (sent with content-type application/json). */
@@ -192,6 +194,12 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
         };
         await hooks.onResponse?.(given, scope);
         response = { status: given.status, headers: given.headers as Record<string, string>, body: bodyText(given.body) };
+      }
+      for (const entry of input.accessLog ?? []) {
+        await hooks.onLog?.(
+          { requestId: "test-request", method: request.method, path: request.path, status: 200, durationMs: 1, route: "test", upstream: null, ...entry },
+          scope,
+        );
       }
     } catch (error) {
       // An unanswered fetch is the news, not the plugin error it caused.

@@ -100,7 +100,8 @@ type Maybe<T> = T | Promise<T>;
 export interface PluginHooks {
   onRequest?(request: HookRequest, ctx: PluginContext): Maybe<HookAnswer | void>;
   onResponse?(response: HookResponse, ctx: PluginContext): Maybe<void>;
-  onLog?(entry: AccessEntry, ctx: PluginContext): void;
+  /** After the response; nothing waits for it. A promise it returns (a sandboxed hook still running) settles without rejecting. */
+  onLog?(entry: AccessEntry, ctx: PluginContext): void | Promise<void>;
   capabilities?: Capabilities;
 }
 

@@ -296,7 +296,7 @@ export function runLogPhase(chain: ChainLink[], entry: AccessEntry, scope: Phase
     if (!link.hooks.onLog) continue;
     link.counts.calls++;
     try {
-      link.hooks.onLog(entry, contextFor(link, scope));
+      void link.hooks.onLog(entry, contextFor(link, scope));
     } catch (error) {
       link.counts.errors++;
       scope.log.warn({ plugin: link.name, requestId: scope.requestId, err: error }, "plugin log hook failed");
