@@ -21,7 +21,7 @@ export interface TypeProblem {
  * The compiler settings for a plugin folder without a tsconfig.json of its own: what `portcullis
  * init` writes, with "portcullis" resolved to this installation.
  */
-function defaultOptions(ts: typeof import("typescript")) {
+function defaultOptions(ts: typeof import("typescript")): import("typescript").CompilerOptions {
   return {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
@@ -50,7 +50,7 @@ export async function checkPluginTypes(dir: string, only: readonly string[] | nu
     options = { ...parsed.options, noEmit: true };
     files = parsed.fileNames;
   } else {
-    options = defaultOptions(ts) as unknown as import("typescript").CompilerOptions;
+    options = defaultOptions(ts);
     files = ts.sys.readDirectory(folder, [".ts"], ["**/*.test.ts", "**/node_modules/**", "**/.*/**"], ["*.ts", "lib/**/*.ts"]);
   }
   if (!files.includes(isolateGlobals) && !files.some((file) => file.endsWith("isolate-globals.d.ts"))) files = [...files, isolateGlobals];
