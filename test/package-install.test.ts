@@ -2,7 +2,8 @@
 // folder, then `npx portcullis init`, `plugin new`, `plugin check`, `plugin test` and `start`,
 // each as its own process. The install is offline: every package comes from npm's cache, which
 // this checkout's own install filled (npm-shrinkwrap.json pins the same versions), so the test
-// reaches no network; isolated-vm is built from source where no prebuilt binary ships.
+// reaches no network: isolated-vm uses the binaries it ships (6.2.0, 7.0.1), or is built from
+// source (5.0.4, on Node 20).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
@@ -16,8 +17,10 @@ import { send } from "./helpers/http.js";
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
-  // isolated-vm 5.0.4's installer would try to download a prebuilt binary first.
-  npm_config_build_from_source: "true",
+  // isolated-vm 5.0.4's installer (prebuild-install) would try to download a prebuilt binary from
+  // outside the registry first; named by package, this skips only that download. ("true" would also
+  // make 6.2.0 and 7.0.1 build from source instead of using the binaries they ship.)
+  npm_config_build_from_source: "isolated-vm",
   npm_config_fund: "false",
   npm_config_audit: "false",
   npm_config_update_notifier: "false",
