@@ -76,7 +76,8 @@ export async function initProject(target: string, packageRoot: string): Promise<
   const configFile = join(target, DEFAULT_CONFIG);
   const pluginsDir = join(target, DEFAULT_PLUGINS);
   const schema = posix(relative(dirname(configFile), installation("docs/config.schema.json")));
-  const config = `# yaml-language-server: $schema=${schema}\n${await readFile(join(packageRoot, "config/portcullis.yaml"), "utf8")}`;
+  const template = (await readFile(join(packageRoot, "config/portcullis.yaml"), "utf8")).replace(/^# yaml-language-server: .*\n/, "");
+  const config = `# yaml-language-server: $schema=${schema}\n${template}`;
   const files: [string, string][] = [
     [configFile, config],
     [join(pluginsDir, "add-header.ts"), await readFile(join(packageRoot, "plugins/add-header.ts"), "utf8")],

@@ -141,11 +141,58 @@ apis:
   });
 });
 
+describe("environment references in flow style", () => {
+  it("reads ${NAME} and ${NAME:-default} inside flow mappings and lists, with the same typing as block style", () => {
+    const config = parseConfig(
+      FILE,
+      `listen: { port: \${PORT}, trustedProxies: [\${PROXY:-127.0.0.1}, "\${OTHER_PROXY:-10.0.0.1}"] }\nadmin: { enabled: \${ADMIN:-false}, token: "\${TOKEN:-}" }\n${minimal}`,
+      { PORT: "8181" },
+    );
+    assert.equal(config.listen.port, 8181, "a whole reference in a plain value is typed: a number");
+    assert.deepEqual(config.listen.trustedProxies, ["127.0.0.1", "10.0.0.1"]);
+    assert.equal(config.admin.enabled, false, "and a boolean");
+    assert.equal(config.admin.token, "");
+  });
+
+  it("keeps every position where it was written: a problem after a reference is reported at its own column", () => {
+    const [issue] = issuesOf(`listen: { port: \${PORT:-8080}, colour: blue }\n${minimal}`);
+    assert.equal(issue.path, "listen.colour");
+    assert.equal(issue.line, 1);
+    assert.equal(issue.column, 32);
+  });
+
+  it("a reference the loader does not take gets a message that says what to write", () => {
+    const [issue] = issuesOf(`listen: { port: \${1PORT} }\n${minimal}`);
+    assert.equal(issue.line, 1);
+    assert.match(issue.message, /a reference is \$\{NAME\} or \$\{NAME:-default\}, NAME made of letters, digits and _/);
+  });
+});
+
 describe("config schema for editors", () => {
-  it("docs/config.schema.json is the schema the loader uses (run npm run schema after changing it)", async () => {
+  it("docs/config.schema.json is the editor schema made from the loader's (run npm run schema after changing it)", async () => {
     const { readFile } = await import("node:fs/promises");
     const { schemaFile, schemaText } = await import("../src/config/export-schema.js");
     assert.equal(await readFile(schemaFile, "utf8"), schemaText());
+  });
+
+  it("accepts the shipped config as written (references where numbers are), and checks built-in plugin options by name", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { Ajv } = await import("ajv");
+    const { parse } = await import("yaml");
+    const { editorSchema } = await import("../src/config/export-schema.js");
+    const { projectRoot } = await import("./helpers/gateway.js");
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(editorSchema());
+    const shipped = parse(await readFile(join(projectRoot, "config/portcullis.yaml"), "utf8")) as unknown;
+    assert.ok(validate(shipped), JSON.stringify(validate.errors));
+    const attach = (options: string) =>
+      parse(`${minimal}plugins:\n  - { name: cors, options: ${options} }\n  - { name: my-own-plugin, options: { anything: [1, 2] } }\n`) as unknown;
+    assert.equal(validate(attach("{ maxAgeSeconds: ten }")), false, "a built-in's options are checked against its schema");
+    assert.ok(
+      validate.errors!.some((error) => error.instancePath === "/plugins/0/options/maxAgeSeconds"),
+      JSON.stringify(validate.errors),
+    );
+    assert.ok(validate(attach('{ maxAgeSeconds: "${CORS_MAX_AGE:-600}" }')), JSON.stringify(validate.errors));
+    assert.ok(validate(attach("{ maxAgeSeconds: 600 }")), "a user plugin's options are its own business");
   });
 
   it("names the field of a listener key that does not go with its certificate, and of a missing SNI certificate file", () => {
