@@ -40,6 +40,12 @@ export function attachMetricSources(sources: MetricSources): void {
   registry.read("portcullis_upstream_target_ejections_total", "Times a target was ejected by passive health checks.", "counter", function* () {
     for (const [name, pool] of sources.snapshot().pools) for (const target of pool.view()) yield [{ upstream: name, target: target.url }, target.ejections];
   });
+  registry.read("portcullis_upstream_panic", "1 while an upstream balances over all its targets because too few are usable.", "gauge", function* () {
+    for (const [name, pool] of sources.snapshot().pools) yield [{ upstream: name }, pool.panicking ? 1 : 0];
+  });
+  registry.read("portcullis_upstream_panic_requests_total", "Requests balanced over every target of an upstream in panic.", "counter", function* () {
+    for (const [name, pool] of sources.snapshot().pools) yield [{ upstream: name }, pool.panicRequests];
+  });
   registry.read("portcullis_plugin_calls_total", "Hook calls, by plugin.", "counter", function* () {
     for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.calls];
   });

@@ -208,3 +208,63 @@ describe("retries and health", () => {
     await gateway.waitForLog((line) => line.msg === "target unhealthy");
   });
 });
+
+describe("panic routing", () => {
+  /** A target that answers 503 to /broken/* and echoes everything else: an origin with some bad URLs. */
+  async function partlyBroken(): Promise<TestUpstream> {
+    const [origin] = await upstreams(["origin"]);
+    const answer = origin.handle;
+    origin.handle = (req, res, body) => {
+      if (!req.url?.startsWith("/broken")) return answer(req, res, body);
+      res.writeHead(503, { "content-type": "text/plain" });
+      res.end("this one is broken");
+    };
+    return origin;
+  }
+
+  type View = { upstreams: { panic: boolean; panicRequests: number; panicThreshold: number; targets: { health: string }[] }[] };
+
+  it("a pool whose only target was ejected for errors on some URLs keeps serving every other URL (default threshold 50%)", async () => {
+    const origin = await partlyBroken();
+    const gateway = await gatewayFor(`    targets: [{ url: "${origin.url}" }]\n    passiveHealth: { failures: 3, ejectFor: 1m }\n`);
+    for (let i = 0; i < 3; i++) assert.equal((await send(`${gateway.url}/broken/${i}`)).status, 503);
+    const view = (await send(`${gateway.adminUrl}/upstreams`)).json<View>().upstreams[0];
+    assert.equal(view.targets[0].health, "ejected");
+    const reply = await send(`${gateway.url}/fine`);
+    assert.equal(reply.status, 200, "balanced over all targets, the ejected one included, instead of 503 no_healthy_target");
+    assert.equal(reply.json<{ upstream: string }>().upstream, "origin");
+    const panicked = (await send(`${gateway.adminUrl}/upstreams`)).json<View>().upstreams[0];
+    assert.equal(panicked.panic, true);
+    assert.equal(panicked.panicThreshold, 50);
+    assert.ok(panicked.panicRequests >= 1);
+    await gateway.waitForLog((line) => line.msg === "upstream in panic: too few usable targets, balancing over all of them" && line.usable === 0);
+    const metrics = (await send(`${gateway.adminUrl}/metrics`)).text;
+    assert.match(metrics, /^portcullis_upstream_panic\{upstream="pool"\} 1$/m);
+    assert.match(metrics, /^portcullis_upstream_panic_requests_total\{upstream="pool"\} [1-9]\d*$/m);
+  });
+
+  it("panicThreshold: 0 turns it off: with no usable target, 503 no_healthy_target", async () => {
+    const origin = await partlyBroken();
+    const gateway = await gatewayFor(`    targets: [{ url: "${origin.url}" }]\n    panicThreshold: 0\n    passiveHealth: { failures: 3, ejectFor: 1m }\n`);
+    for (let i = 0; i < 3; i++) await send(`${gateway.url}/broken/${i}`);
+    const refused = await send(`${gateway.url}/fine`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.json<{ code: string }>().code, "no_healthy_target");
+    assert.equal(origin.received.length, 3, "the ejected target got nothing more");
+  });
+
+  it("at the threshold there is no panic: one of two targets usable is 50%, and traffic avoids the ejected one", async () => {
+    const [broken] = [await partlyBroken()];
+    const [steady] = await upstreams(["steady"]);
+    const gateway = await gatewayFor(`    targets: [{ url: "${broken.url}" }, { url: "${steady.url}" }]\n    passiveHealth: { failures: 1, ejectFor: 1m }\n`);
+    // Round robin: the first request goes to the broken target's bad URL and ejects it.
+    let ejected = false;
+    for (let i = 0; i < 4 && !ejected; i++) {
+      await send(`${gateway.url}/broken/${i}`);
+      ejected = (await send(`${gateway.adminUrl}/upstreams`)).json<View>().upstreams[0].targets.some((target) => target.health === "ejected");
+    }
+    assert.ok(ejected, "a broken answer ejected the target");
+    assert.deepEqual(await hitCounts(gateway, 4), { steady: 4 });
+    assert.equal((await send(`${gateway.adminUrl}/upstreams`)).json<View>().upstreams[0].panic, false);
+  });
+});

@@ -57,6 +57,9 @@ function upstreamsView(runtime: ConfigSnapshot) {
       type: upstream.type,
       balance: upstream.balance,
       healthCheck: upstream.healthCheck ? { path: upstream.healthCheck.path, intervalMs: upstream.healthCheck.intervalMs } : null,
+      panicThreshold: upstream.panicThreshold,
+      panic: pool?.panicking ?? false,
+      panicRequests: pool?.panicRequests ?? 0,
       targets: pool ? pool.view() : [],
     };
   });

@@ -70,6 +70,7 @@ function normalizeUpstream(name: string, raw: RawUpstream): UpstreamConfig {
       totalMs: durationMs(raw.timeouts.total),
     },
     retries: { attempts: raw.retries.attempts, onStatus: raw.retries.onStatus, budget: { ...raw.retries.budget } },
+    panicThreshold: raw.panicThreshold,
     passiveHealth: {
       failures: raw.passiveHealth.failures,
       statuses: raw.passiveHealth.statuses,

@@ -50,6 +50,8 @@ export interface UpstreamConfig {
   timeouts: { connectMs: number; readMs: number; totalMs: number };
   retries: { attempts: number; onStatus: number[]; budget: { ratio: number; minPerSecond: number } };
   passiveHealth: { failures: number; statuses: number[]; ejectForMs: number; maxEjectForMs: number };
+  /** Percentage of usable targets below which the pool balances over all of them (0: never). */
+  panicThreshold: number;
   healthCheck: HealthCheckConfig | null;
   tls: UpstreamTlsConfig | null;
 }

@@ -1,6 +1,7 @@
 // An upstream pool: its targets, the balancer that picks among them, passive health (ejection
-// after consecutive failures, with doubling back-off), active health checks, the retry budget,
-// and each target's undici client (kept-alive connections, no pipelining).
+// after consecutive failures, with doubling back-off), active health checks, panic routing (too
+// few usable targets: balance over all of them), the retry budget, and each target's undici client
+// (kept-alive connections, no pipelining).
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from "node:https";
 import { Pool } from "undici";
 import type { Logger } from "pino";
@@ -28,6 +29,10 @@ export class UpstreamPool {
   readonly retryBudget: RetryBudget;
   private readonly balancer: Balancer;
   private stopHealthChecks: (() => void) | null = null;
+  /** Whether the last pick found too few usable targets and balanced over all of them. */
+  panicking = false;
+  /** Requests balanced over every target because too few were usable. */
+  panicRequests = 0;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -65,12 +70,42 @@ export class UpstreamPool {
     const now = Date.now();
     // Usually every target serves: then the target list itself is the candidate list.
     let candidates = this.targets.every((target) => target.serves(now)) ? this.targets : this.targets.filter((target) => target.serves(now));
+    if (candidates !== this.targets) candidates = this.panicCandidates(candidates);
+    else if (this.panicking) this.leavePanic();
     if (candidates.length === 0) return null;
     if (tried && tried.size > 0) {
       const fresh = candidates.filter((target) => !tried.has(target));
       if (fresh.length > 0) candidates = fresh;
     }
     return this.balancer(candidates, hashKey);
+  }
+
+  /**
+   * Panic routing (as Envoy has it): when the usable share falls below the threshold, health
+   * information is taken to be wrong, not the targets, and every target gets traffic again. A
+   * pool whose only target was ejected for a few errors thus keeps serving instead of answering
+   * 503 to everything for the ejection's length.
+   */
+  private panicCandidates(usable: Target[]): Target[] {
+    const threshold = this.config.panicThreshold;
+    if (threshold === 0 || usable.length * 100 >= threshold * this.targets.length) {
+      if (this.panicking) this.leavePanic();
+      return usable;
+    }
+    this.panicRequests++;
+    if (!this.panicking) {
+      this.panicking = true;
+      this.log.warn(
+        { upstream: this.config.name, usable: usable.length, targets: this.targets.length, panicThreshold: threshold },
+        "upstream in panic: too few usable targets, balancing over all of them",
+      );
+    }
+    return this.targets;
+  }
+
+  private leavePanic(): void {
+    this.panicking = false;
+    this.log.info({ upstream: this.config.name }, "upstream out of panic: enough targets usable again");
   }
 
   reportSuccess(target: Target): void {

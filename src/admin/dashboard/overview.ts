@@ -13,6 +13,8 @@ export interface Upstreams {
     name: string;
     type: string;
     balance: string;
+    /** Too few usable targets: requests are balanced over all of them (panic routing). */
+    panic: boolean;
     targets: { url: string; health: string; active: number; consecutiveFailures: number; ejections: number; lastError: string | null }[];
   }[];
 }
@@ -44,7 +46,9 @@ export async function overview(): Promise<Element[]> {
     upstream.type === "echo"
       ? [[upstream.name, "built-in echo", h("span", { class: "state-good" }, "healthy"), 0, 0, ""]]
       : upstream.targets.map((target) => [
-          upstream.name,
+          upstream.panic
+            ? h("span", {}, upstream.name, " ", h("span", { class: "state-bad", title: "too few usable targets: balancing over all of them" }, "panic"))
+            : upstream.name,
           target.url,
           h("span", { class: stateClass(target.health) }, target.health),
           target.active,

@@ -99,6 +99,14 @@ export const upstream = {
         maxEjectFor: { ...duration, default: "5m" },
       },
     },
+    panicThreshold: {
+      type: "integer",
+      minimum: 0,
+      maximum: 100,
+      default: 50,
+      description:
+        "When fewer than this percentage of targets are usable (ejected or failing health checks count as not usable), balance over every target instead of refusing requests; 0 refuses with 503 when none is usable.",
+    },
     healthCheck: {
       type: "object",
       additionalProperties: false,
