@@ -41,7 +41,10 @@ function validate(config: string, plugins: string, env: NodeJS.ProcessEnv): Prom
 describe("Kubernetes manifests", () => {
   it("a Deployment probing /ready and /health on the admin port, as non-root, with config and plugins mounted from ConfigMaps", async () => {
     const all = await manifests();
-    assert.deepEqual(new Set(all.map((manifest) => manifest.kind)), new Set(["ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler"]));
+    assert.deepEqual(
+      new Set(all.map((manifest) => manifest.kind)),
+      new Set(["ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress"]),
+    );
     const deployment = all.find((manifest) => manifest.kind === "Deployment")!;
     const pod = (
       deployment.spec as {
@@ -50,6 +53,7 @@ describe("Kubernetes manifests", () => {
             securityContext: { runAsNonRoot: boolean };
             containers: {
               args: string[];
+              resources: { requests: { cpu: string } };
               readinessProbe: { httpGet: { path: string; port: string } };
               livenessProbe: { httpGet: { path: string; port: string } };
               ports: { name: string; containerPort: number }[];
@@ -61,6 +65,15 @@ describe("Kubernetes manifests", () => {
     ).template.spec;
     const container = pod.containers[0];
     assert.equal(pod.securityContext.runAsNonRoot, true);
+    const workers = container.args[container.args.indexOf("--workers") + 1];
+    assert.equal(workers, container.resources.requests.cpu, "one worker per CPU requested");
+    const budget = all.find((manifest) => manifest.kind === "PodDisruptionBudget")!.spec as { minAvailable: number; selector: { matchLabels: object } };
+    assert.equal(budget.minAvailable, 1);
+    assert.deepEqual(
+      budget.selector.matchLabels,
+      (deployment.spec as { selector: { matchLabels: object } }).selector.matchLabels,
+      "the budget covers the gateway's pods",
+    );
     assert.deepEqual(container.readinessProbe.httpGet, { path: "/ready", port: "admin" });
     assert.deepEqual(container.livenessProbe.httpGet, { path: "/health", port: "admin" });
     assert.equal(container.ports.find((port) => port.name === "admin")!.containerPort, 9080);

@@ -5,11 +5,11 @@
 // runtime, isolates, file watchers and in-memory store.
 import cluster, { type Worker } from "node:cluster";
 import type { AddressInfo } from "node:net";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { loadConfigFile } from "../config/load.js";
 import { createLogging, type Logger } from "../telemetry/logger.js";
 import { nodeSupportWarning } from "../node-support.js";
+import { cpuBudget } from "./cpu-quota.js";
 import { createClusterAdmin } from "./admin-proxy.js";
 import { isClusterMessage, type PrimaryMessage } from "./messages.js";
 
@@ -34,7 +34,7 @@ const QUICK_DEATH_MS = 5_000;
 const MAX_RESPAWN_DELAY_MS = 30_000;
 
 export function workerCount(value: number | "auto"): number {
-  return value === "auto" ? availableParallelism() : value;
+  return value === "auto" ? cpuBudget().cpus : value;
 }
 
 export async function superviseWorkers(options: SuperviseOptions): Promise<void> {
@@ -44,6 +44,7 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const runtimeWarning = nodeSupportWarning();
   if (runtimeWarning) log.warn({ node: process.versions.node }, runtimeWarning);
   const count = workerCount(options.workers);
+  if (options.workers === "auto") log.info({ workers: count, from: cpuBudget().source }, "workers: one per CPU this process may use");
   if (config.store === "memory" && count > 1) {
     log.warn(
       { workers: count },
