@@ -392,3 +392,37 @@ apis:
     }
   });
 });
+
+describe("Via (RFC 9110 §7.6.3)", () => {
+  it("off by default; with via: true the gateway adds its hop to the request upstream and to the upstream's response, after any there", async () => {
+    const origin = await startUpstream("via-origin");
+    const answer = origin.handle;
+    origin.handle = (req, res, body) => {
+      res.setHeader("via", "1.1 origin-cache");
+      answer(req, res, body);
+    };
+    const config = (via: string) => `
+log: { access: false }
+${via}
+upstreams: { origin: { targets: [{ url: "${origin.url}" }] } }
+apis: [{ name: a, basePath: /, upstream: origin }]
+`;
+    const plain = await startGatewayProcess(config(""));
+    const named = await startGatewayProcess(config("via: edge-7"));
+    const on = await startGatewayProcess(config("via: true"));
+    try {
+      const without = await send(`${plain.url}/x`, { headers: { via: "1.0 client-proxy" } });
+      assert.equal(without.json<{ headers: Record<string, string> }>().headers.via, "1.0 client-proxy", "passed on untouched");
+      assert.equal(without.headers.via, "1.1 origin-cache");
+
+      const reply = await send(`${on.url}/x`, { headers: { via: "1.0 client-proxy" } });
+      assert.equal(reply.json<{ headers: Record<string, string> }>().headers.via, "1.0 client-proxy, 1.1 portcullis");
+      assert.equal(reply.headers.via, "1.1 origin-cache, 1.1 portcullis");
+      const pseudonym = await send(`${named.url}/x`);
+      assert.equal(pseudonym.json<{ headers: Record<string, string> }>().headers.via, "1.1 edge-7");
+    } finally {
+      await Promise.all([plain.stop(), named.stop(), on.stop()]);
+      await origin.close();
+    }
+  });
+});

@@ -187,6 +187,7 @@ export function normalize(source: SourceDocument, raw: RawConfig, env: NodeJS.Pr
       keyHashes: consumer.keys.map((key) => key.slice("sha256:".length).toLowerCase()),
       passwordHash: consumer.password ?? null,
     })),
+    via: raw.via === true ? "portcullis" : raw.via === false ? null : raw.via,
     consumerHeaders: {
       id: raw.consumerHeaders.id.toLowerCase(),
       username: raw.consumerHeaders.username.toLowerCase(),

@@ -120,6 +120,12 @@ export const configSchema = {
         },
       },
     },
+    via: {
+      anyOf: [{ type: "boolean" }, { type: "string", pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }],
+      default: false,
+      description:
+        "Add a Via field (RFC 9110 §7.6.3) to requests going upstream and to the upstream's responses: true for `Via: 1.1 portcullis`, or the name to use instead.",
+    },
     consumerHeaders: {
       type: "object",
       default: {},

@@ -101,6 +101,8 @@ export interface GatewayConfig {
   sandbox: SandboxConfig;
   consumers: ConsumerConfig[];
   consumerHeaders: { id: string; username: string; groups: string };
+  /** The name this gateway adds to Via (RFC 9110 §7.6.3), or null for no Via. */
+  via: string | null;
 }
 
 export interface ConsumerConfig {

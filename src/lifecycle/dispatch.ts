@@ -6,6 +6,7 @@ import { contextFor } from "../pipeline/run.js";
 import type { Outcome } from "../pipeline/reply.js";
 import { echoRequest } from "../proxy/echo.js";
 import { GatewayExchange } from "../proxy/exchange.js";
+import { withVia } from "../proxy/headers.js";
 import { forward } from "../proxy/forward.js";
 import { upgradeOf } from "../proxy/websocket.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
@@ -49,6 +50,7 @@ export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: G
       request,
       body: plan.body,
       withBody: flight.withBody,
+      via: flight.snapshot.config.via,
       requestId,
       hashKey: plan.hashKey,
       trace,
@@ -86,6 +88,11 @@ export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: G
   });
   const result = await reply.awaitUpstream(forwarding);
   if (!result.ok) await reply.problem(result.status, result.code, result.detail);
-  else await reply.send(result.status, result.headers, result.body);
+  else {
+    // The upstream answered over HTTP/1.1 (undici): that hop goes into Via on the way back.
+    const via = flight.snapshot.config.via;
+    if (via !== null) result.headers.via = withVia(result.headers.via, `1.1 ${via}`);
+    await reply.send(result.status, result.headers, result.body);
+  }
   return null;
 }

@@ -3,6 +3,7 @@
 // upstream's `host` setting, and the key that consistent hashing balances on is taken.
 import type { IncomingHttpHeaders } from "node:http";
 import { toBuffer } from "../proxy/body.js";
+import { withVia } from "../proxy/headers.js";
 import type { InFlight } from "./in-flight.js";
 
 export interface UpstreamPlan {
@@ -22,6 +23,8 @@ export function prepareUpstream(flight: InFlight): UpstreamPlan {
     if (consumer.username !== null) headers[names.username] = consumer.username;
     if (consumer.groups.length > 0) headers[names.groups] = consumer.groups.join(",");
   }
+  const via = flight.snapshot.config.via;
+  if (via !== null) headers.via = withVia(headers.via, `${flight.req.httpVersionMajor === 2 ? "2" : flight.req.httpVersion} ${via}`);
   const body = request.body === null ? null : toBuffer(request.body);
   if (body !== null) headers["content-length"] = String(body.length);
   const upstream = flight.route!.upstream;

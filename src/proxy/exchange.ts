@@ -11,7 +11,7 @@ import type { Reply } from "../pipeline/reply.js";
 import type { Upstream } from "../snapshot.js";
 import { echoRequest } from "./echo.js";
 import { forward, type ForwardJob } from "./forward.js";
-import { fromUpstream } from "./headers.js";
+import { fromUpstream, withVia } from "./headers.js";
 
 export interface ExchangeSetup {
   req: IncomingMessage;
@@ -22,6 +22,8 @@ export interface ExchangeSetup {
   body: Buffer | null;
   /** Whether the client sent a body: when it was not read, the first fetch streams it through. */
   withBody: boolean;
+  /** The name this gateway adds to the upstream's Via, or null. */
+  via: string | null;
   requestId: string;
   hashKey: string | null;
   trace: ForwardJob["trace"];
@@ -60,6 +62,7 @@ export class GatewayExchange implements UpstreamExchange {
     // Should the upstream break off mid-body, the client's response (fed from it, perhaps through a copy) is cut too.
     const result = await reply.awaitUpstream(forwarding);
     if (!result.ok) return { ok: false, status: result.status, code: result.code, detail: result.detail };
+    if (this.setup.via !== null) result.headers.via = withVia(result.headers.via, `1.1 ${this.setup.via}`);
     return {
       ok: true,
       status: result.status,

@@ -68,3 +68,9 @@ export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
 export function dropClientCopies(headers: IncomingHttpHeaders, names: Iterable<string>): void {
   for (const name of names) if (headers[name] !== undefined) delete headers[name];
 }
+
+/** A Via field with this hop added after the ones already there (RFC 9110 §7.6.3). */
+export function withVia(existing: string | string[] | number | undefined, hop: string): string {
+  if (existing === undefined) return hop;
+  return `${Array.isArray(existing) ? existing.join(", ") : String(existing)}, ${hop}`;
+}
