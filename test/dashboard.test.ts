@@ -112,6 +112,10 @@ describe("admin dashboard", () => {
     assert.notEqual(await page.textContent('[data-metric="p50"]'), "–");
     assert.equal(await page.textContent('[data-metric="store"]'), "reachable");
     assert.equal(await page.locator("svg.chart polyline").count(), 2);
+    // The chart's axes say what they measure and how far they go: req/s on the left, ms on the right, time below.
+    assert.match((await page.textContent(".chart-frame .axis.left")) ?? "", /^\d+ req\/s/);
+    assert.match((await page.textContent(".chart-frame .axis.right")) ?? "", /ms.*0 ms$/);
+    assert.match((await page.textContent(".chart-frame .axis.bottom")) ?? "", /now$/);
     await page.screenshot({ path: join(artifacts, "overview.png"), fullPage: true });
   });
 

@@ -19,24 +19,49 @@ export interface Upstreams {
   }[];
 }
 
-export function chart(series: Stats["series"]): SVGElement {
+/** Round numbers for an axis's top: 1, 2, 5, 10, 20, 50, ... at or above the peak. */
+function niceCeiling(value: number): number {
+  const scale = 10 ** Math.floor(Math.log10(Math.max(value, 1)));
+  return [1, 2, 5, 10].map((step) => step * scale).find((candidate) => candidate >= value) ?? 10 * scale;
+}
+
+/**
+ * Requests per second (solid, left axis) and p99 latency (dashed, right axis) over the series,
+ * oldest on the left: axes with their units and their top values, gridlines at the halves.
+ */
+export function chart(series: Stats["series"]): HTMLElement {
   const width = 600;
   const height = 160;
-  const maxRequests = Math.max(1, ...series.map((point) => point.requests));
-  const maxP99 = Math.max(1, ...series.map((point) => point.p99Ms ?? 0));
+  const maxRequests = niceCeiling(Math.max(1, ...series.map((point) => point.requests)));
+  const maxP99 = niceCeiling(Math.max(1, ...series.map((point) => point.p99Ms ?? 0)));
   const x = (i: number) => ((i / Math.max(1, series.length - 1)) * (width - 20) + 10).toFixed(1);
-  const line = (value: (point: Stats["series"][number]) => number, max: number) =>
-    series.map((point, i) => `${x(i)},${(height - 10 - (value(point) / max) * (height - 20)).toFixed(1)}`).join(" ");
-  const root = svg("svg", {
+  const y = (fraction: number) => (height - 10 - fraction * (height - 20)).toFixed(1);
+  const line = (value: (point: Stats["series"][number]) => number, max: number) => series.map((point, i) => `${x(i)},${y(value(point) / max)}`).join(" ");
+  const plot = svg("svg", {
     class: "chart",
     viewBox: `0 0 ${width} ${height}`,
     preserveAspectRatio: "none",
     role: "img",
-    "aria-label": `Requests per second over the last ${series.length} seconds (peak ${maxRequests}) and p99 latency (peak ${ms(maxP99)})`,
+    "aria-label": `Requests per second over the last ${series.length} seconds (axis to ${maxRequests} req/s) and p99 latency (axis to ${ms(maxP99)})`,
   });
-  root.append(svg("polyline", { class: "requests", points: line((point) => point.requests, maxRequests) }));
-  root.append(svg("polyline", { class: "p99", points: line((point) => point.p99Ms ?? 0, maxP99) }));
-  return root;
+  for (const fraction of [0, 0.5, 1]) plot.append(svg("line", { class: "grid", x1: "10", x2: String(width - 10), y1: y(fraction), y2: y(fraction) }));
+  plot.append(svg("polyline", { class: "requests", points: line((point) => point.requests, maxRequests) }));
+  plot.append(svg("polyline", { class: "p99", points: line((point) => point.p99Ms ?? 0, maxP99) }));
+  const seconds = series.length;
+  return h(
+    "figure",
+    { class: "chart-frame" },
+    h("div", { class: "axis left", "aria-hidden": "true" }, h("span", {}, `${maxRequests} req/s`), h("span", {}, `${maxRequests / 2}`), h("span", {}, "0")),
+    plot,
+    h("div", { class: "axis right", "aria-hidden": "true" }, h("span", {}, ms(maxP99)), h("span", {}, ms(maxP99 / 2)), h("span", {}, "0 ms")),
+    h(
+      "div",
+      { class: "axis bottom", "aria-hidden": "true" },
+      h("span", {}, seconds >= 120 ? "−2 min" : `−${seconds} s`),
+      h("span", {}, seconds >= 120 ? "−1 min" : `−${Math.round(seconds / 2)} s`),
+      h("span", {}, "now"),
+    ),
+  );
 }
 
 export async function overview(): Promise<Element[]> {
@@ -70,7 +95,7 @@ export async function overview(): Promise<Element[]> {
     ),
     h("h2", {}, "Traffic, last two minutes"),
     chart(stats.series),
-    h("p", { class: "legend" }, "Solid: requests per second. Dashed: p99 latency. Latencies are bucket upper bounds."),
+    h("p", { class: "legend" }, "Solid, left axis: requests per second. Dashed, right axis: p99 latency. Latencies are bucket upper bounds."),
     h("h2", {}, "Upstream targets"),
     table(
       "Each target's health, requests in flight and recent failures",
