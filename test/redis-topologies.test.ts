@@ -135,3 +135,45 @@ apis:
     }
   });
 });
+
+describe("Redis topologies that require passwords (as managed Redis does)", () => {
+  it("the admin API masks both passwords of a Sentinel URL", async () => {
+    const { redact } = await import("../src/admin/redact.js");
+    assert.equal(
+      redact("rediss-sentinel://app:data-s3cret@127.0.0.1:26379/mymaster?sentinelPassword=sentinel-s3cret&ca=/etc/ca.pem"),
+      "rediss-sentinel://app:[redacted]@127.0.0.1:26379/mymaster?sentinelPassword=[redacted]&ca=/etc/ca.pem",
+    );
+  });
+
+  it("Sentinel with a password on the master and one of its own: redis-sentinel://:password@host:port/master?sentinelPassword=", async () => {
+    const topology = await startRedisSentinel(dir, { password: "data-s3cret", sentinelPassword: "sentinel-s3cret" });
+    const store = new RedisStore(topology.url, pino({ level: "silent" }));
+    const wrong = new RedisStore(topology.url.replace("data-s3cret", "wrong"), pino({ level: "silent" }));
+    try {
+      await whenReady(store);
+      await exercise(store, "sentinel-auth");
+      await whenReady(wrong);
+      await assert.rejects(wrong.get("kv-check"), "a wrong data password gets nothing");
+    } finally {
+      await store.close();
+      await wrong.close();
+      await topology.stop();
+    }
+  });
+
+  it("a Cluster whose nodes require a password: redis-cluster://:password@host:port,...", async () => {
+    const topology = await startRedisCluster(dir, { password: "cluster-s3cret" });
+    const store = new RedisStore(topology.url, pino({ level: "silent" }));
+    const without = new RedisStore(topology.url.replace(":cluster-s3cret@", ""), pino({ level: "silent" }));
+    try {
+      await whenReady(store);
+      await exercise(store, "cluster-auth");
+      await whenReady(without);
+      await assert.rejects(without.get("kv-check"), "no password, no data");
+    } finally {
+      await store.close();
+      await without.close();
+      await topology.stop();
+    }
+  });
+});

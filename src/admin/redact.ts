@@ -1,10 +1,14 @@
 // Secrets never leave the admin API: any field whose name suggests a credential is replaced, and
-// passwords inside URLs (redis://:secret@host) are masked.
+// passwords inside URLs (redis://:secret@host, ?sentinelPassword=secret) are masked.
 const SECRET_NAME = /(token|secret|password|passwd|credential|api[-_]?key|private[-_]?key|authorization|cookie)/i;
 export const REDACTED = "[redacted]";
 
+/** Query parameters that carry a secret (redis-sentinel://…?sentinelPassword=…). */
+const SECRET_PARAMETER = /([?&][^=&#]*(?:token|secret|password|passwd|credential)[^=&#]*=)[^&#]*/gi;
+
 function maskUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]+@/i, `$1${REDACTED}@`);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]+@/i, `$1${REDACTED}@`).replace(SECRET_PARAMETER, `$1${REDACTED}`);
 }
 
 export function redact(value: unknown): unknown {

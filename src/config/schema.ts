@@ -77,7 +77,7 @@ export const configSchema = {
     },
     store: {
       type: "string",
-      pattern: "^(memory|rediss?://.*|redis-sentinel://.*|redis-cluster://.*)$",
+      pattern: "^(memory|rediss?://.*|rediss?-sentinel://.*|rediss?-cluster://.*)$",
       default: "memory",
     },
     plugins,

@@ -1,10 +1,14 @@
 // The Redis store (ioredis): state shared by every gateway pointed at the same Redis — standalone
 // (redis://, rediss://), behind Sentinel (redis-sentinel://host:port[,host:port]/master) or a
-// Cluster (redis-cluster://host:port[,host:port]). Keys get the "portcullis:" prefix; the keys of
+// Cluster (redis-cluster://host:port[,host:port]); the latter two with credentials
+// (user:password@, and ?sentinelPassword= for Sentinel's own) and TLS (rediss-sentinel://,
+// rediss-cluster://, ?ca=/path/ca.pem for a private CA), as managed Redis services require. Keys get the "portcullis:" prefix; the keys of
 // one rate-limit key share a hash tag, so a script's keys always live in one cluster slot. Commands fail fast while Redis is unreachable (no offline queue, a short
 // command timeout), so that each caller can apply its own failure policy at once; ioredis keeps
 // reconnecting in the background and shared counting resumes when Redis is back.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { storeCommand } from "../telemetry/request-trace.js";
 import type { Logger } from "pino";
@@ -37,20 +41,64 @@ function addresses(list: string): { host: string; port: number }[] {
   });
 }
 
+interface Topology {
+  kind: "sentinel" | "cluster";
+  nodes: { host: string; port: number }[];
+  master: string;
+  username?: string;
+  password?: string;
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  tls?: ConnectionOptions;
+}
+
+/** redis(s)-sentinel:// and redis(s)-cluster:// URLs: nodes, credentials, TLS. */
+export function parseTopologyUrl(url: string): Topology | null {
+  const match = /^(redis|rediss)-(sentinel|cluster):\/\/(?:([^@/]*)@)?([^/?]+)(?:\/([^?]*))?(?:\?(.*))?$/.exec(url);
+  if (!match) return null;
+  const [, scheme, kind, userinfo, hosts, master, query] = match;
+  const params = new URLSearchParams(query ?? "");
+  const colon = userinfo?.indexOf(":") ?? -1;
+  const decoded = (text: string | undefined) => (text ? decodeURIComponent(text) : undefined);
+  const username = userinfo === undefined ? undefined : decoded(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
+  const password = userinfo === undefined || colon < 0 ? undefined : decoded(userinfo.slice(colon + 1));
+  const ca = params.get("ca");
+  const servername = params.get("servername");
+  return {
+    kind: kind as Topology["kind"],
+    nodes: addresses(hosts),
+    master: decodeURIComponent(master ?? ""),
+    username,
+    password,
+    sentinelUsername: params.get("sentinelUsername") ?? undefined,
+    sentinelPassword: params.get("sentinelPassword") ?? undefined,
+    tls: scheme === "rediss" ? { ...(ca ? { ca: readFileSync(ca) } : {}), ...(servername ? { servername } : {}) } : undefined,
+  };
+}
+
 function connectTo(url: string): Redis | Cluster {
-  const sentinel = /^redis-sentinel:\/\/([^/]+)\/([^/?]+)/.exec(url);
-  if (sentinel) return new Redis({ ...options, sentinels: addresses(sentinel[1]), name: decodeURIComponent(sentinel[2]) });
-  const cluster = /^redis-cluster:\/\/([^/?]+)/.exec(url);
-  if (cluster) {
-    const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
-    return new Cluster(addresses(cluster[1]), {
-      keyPrefix,
-      enableOfflineQueue,
-      redisOptions,
-      clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+  const topology = parseTopologyUrl(url);
+  if (!topology) return new Redis(url, options);
+  const credentials = { username: topology.username, password: topology.password };
+  if (topology.kind === "sentinel") {
+    return new Redis({
+      ...options,
+      ...credentials,
+      sentinels: topology.nodes,
+      name: topology.master,
+      sentinelUsername: topology.sentinelUsername,
+      sentinelPassword: topology.sentinelPassword,
+      // TLS to the Sentinels and to the master they name alike.
+      ...(topology.tls ? { tls: topology.tls, sentinelTLS: topology.tls, enableTLSForSentinelMode: true } : {}),
     });
   }
-  return new Redis(url, options);
+  const { keyPrefix, enableOfflineQueue, ...redisOptions } = options;
+  return new Cluster(topology.nodes, {
+    keyPrefix,
+    enableOfflineQueue,
+    redisOptions: { ...redisOptions, ...credentials, ...(topology.tls ? { tls: topology.tls } : {}) },
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+  });
 }
 
 type RateLimitCommand = (

@@ -14,11 +14,14 @@ export interface TestRedis {
   restart(): Promise<void>;
 }
 
+/** A command in RESP, as redis-server reads it. */
+const resp = (...parts: string[]) => `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join("")}`;
+
 /** The process id of the redis-server answering on the port (INFO server), or null if none answers. */
-function redisPid(port: number): Promise<number | null> {
+function redisPid(port: number, password?: string): Promise<number | null> {
   return new Promise((done) => {
     let text = "";
-    const socket = connect(port, "127.0.0.1", () => socket.write("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"));
+    const socket = connect(port, "127.0.0.1", () => socket.write((password ? resp("AUTH", password) : "") + resp("INFO", "server")));
     socket.setTimeout(1000, () => socket.destroy());
     socket.on("data", (chunk) => {
       text += chunk.toString();
@@ -38,12 +41,12 @@ function redisPid(port: number): Promise<number | null> {
  * very process (its INFO names our PID): a port picked free a moment ago may have been taken since,
  * and then the child exits and this resolves null, so the caller picks another.
  */
-async function spawnRedis(port: number, args: string[], cwd?: string, timeoutMs = 5000): Promise<ChildProcess | null> {
+async function spawnRedis(port: number, args: string[], cwd?: string, timeoutMs = 5000, password?: string): Promise<ChildProcess | null> {
   const child = spawn("redis-server", args, { stdio: "ignore", cwd });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return null;
-    if ((await redisPid(port)) === child.pid) return child;
+    if ((await redisPid(port, password)) === child.pid) return child;
     await new Promise((wait) => setTimeout(wait, 25));
   }
   child.kill("SIGKILL");
@@ -55,10 +58,11 @@ async function spawnRedisOnFreePort(
   args: (port: number) => string[],
   pick: () => Promise<number> = deadPort,
   cwd?: string,
+  password?: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await pick();
-    const child = await spawnRedis(port, args(port), cwd);
+    const child = await spawnRedis(port, args(port), cwd, 5000, password);
     if (child) return { child, port };
   }
   throw new Error("redis-server found no free port in 5 attempts");
@@ -112,11 +116,18 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
   );
 }
 
+/** Passwords a test topology requires: the data nodes', and Sentinel's own. */
+export interface TopologyAuth {
+  password?: string;
+  sentinelPassword?: string;
+}
+
 /** A Sentinel (redis-server --sentinel) watching a master started with it, named "portcullis-master". */
-export async function startRedisSentinel(dir: string): Promise<TestTopology> {
+export async function startRedisSentinel(dir: string, auth: TopologyAuth = {}): Promise<TestTopology> {
   const { writeFile } = await import("node:fs/promises");
   const { join } = await import("node:path");
-  const { child: master, port: masterPort } = await spawnRedisOnFreePort(standalone);
+  const masterArgs = (port: number) => [...standalone(port), ...(auth.password ? ["--requirepass", auth.password] : [])];
+  const { child: master, port: masterPort } = await spawnRedisOnFreePort(masterArgs, deadPort, undefined, auth.password);
   let sentinel: ChildProcess | null = null;
   let sentinelPort = 0;
   for (let attempt = 0; attempt < 5 && !sentinel; attempt++) {
@@ -124,16 +135,20 @@ export async function startRedisSentinel(dir: string): Promise<TestTopology> {
     const conf = join(dir, `sentinel-${sentinelPort}.conf`);
     await writeFile(
       conf,
-      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n`,
+      `port ${sentinelPort}\nbind 127.0.0.1\nsentinel monitor portcullis-master 127.0.0.1 ${masterPort} 1\nsentinel down-after-milliseconds portcullis-master 1000\n` +
+        (auth.password ? `sentinel auth-pass portcullis-master ${auth.password}\n` : "") +
+        (auth.sentinelPassword ? `requirepass ${auth.sentinelPassword}\n` : ""),
     );
-    sentinel = await spawnRedis(sentinelPort, [conf, "--sentinel"]);
+    sentinel = await spawnRedis(sentinelPort, [conf, "--sentinel"], undefined, 5000, auth.sentinelPassword);
   }
   if (!sentinel) throw new Error("the sentinel found no free port in 5 attempts");
-  return { url: `redis-sentinel://127.0.0.1:${sentinelPort}/portcullis-master`, stop: () => stopAll([sentinel, master]) };
+  const credentials = auth.password ? `:${encodeURIComponent(auth.password)}@` : "";
+  const query = auth.sentinelPassword ? `?sentinelPassword=${encodeURIComponent(auth.sentinelPassword)}` : "";
+  return { url: `redis-sentinel://${credentials}127.0.0.1:${sentinelPort}/portcullis-master${query}`, stop: () => stopAll([sentinel, master]) };
 }
 
 /** A three-master Redis Cluster (no replicas), formed with redis-cli --cluster create. */
-export async function startRedisCluster(parent: string): Promise<TestTopology> {
+export async function startRedisCluster(parent: string, auth: TopologyAuth = {}): Promise<TestTopology> {
   const { execFileSync } = await import("node:child_process");
   const { mkdtemp } = await import("node:fs/promises");
   const { join } = await import("node:path");
@@ -142,6 +157,8 @@ export async function startRedisCluster(parent: string): Promise<TestTopology> {
   const dir = await mkdtemp(join(parent, "cluster-"));
   const ports: number[] = [];
   const nodes: ChildProcess[] = [];
+  // --no-auth-warning: the password is a test's, and the warning would go to stderr on every call.
+  const cliAuth = auth.password ? ["-a", auth.password, "--no-auth-warning"] : [];
   while (ports.length < 3) {
     // Cluster nodes also listen on port + 10000 for their bus.
     const node = await spawnRedisOnFreePort(
@@ -160,15 +177,17 @@ export async function startRedisCluster(parent: string): Promise<TestTopology> {
         `${dir}/nodes-${port}.conf`,
         "--cluster-node-timeout",
         "2000",
+        ...(auth.password ? ["--requirepass", auth.password, "--masterauth", auth.password] : []),
       ],
       () => freePortBelow(55_000),
       dir,
+      auth.password,
     );
     ports.push(node.port);
     nodes.push(node.child);
   }
   try {
-    execFileSync("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], {
+    execFileSync("redis-cli", [...cliAuth, "--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -178,9 +197,10 @@ export async function startRedisCluster(parent: string): Promise<TestTopology> {
     throw new Error(`redis-cli --cluster create failed on ports ${ports.join(", ")}: ${stdout ?? ""}${stderr ?? ""}`);
   }
   const deadline = Date.now() + 10_000;
-  while (!execFileSync("redis-cli", ["-p", String(ports[0]), "cluster", "info"], { encoding: "utf8" }).includes("cluster_state:ok")) {
+  while (!execFileSync("redis-cli", [...cliAuth, "-p", String(ports[0]), "cluster", "info"], { encoding: "utf8" }).includes("cluster_state:ok")) {
     if (Date.now() > deadline) throw new Error("the test cluster did not come up");
     await new Promise((wait) => setTimeout(wait, 100));
   }
-  return { url: `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(",")}`, stop: () => stopAll(nodes) };
+  const credentials = auth.password ? `:${encodeURIComponent(auth.password)}@` : "";
+  return { url: `redis-cluster://${credentials}${ports.map((port) => `127.0.0.1:${port}`).join(",")}`, stop: () => stopAll(nodes) };
 }
