@@ -1,13 +1,14 @@
 // The Redis store behind Sentinel and on a Cluster, with real redis-server processes: decisions,
 // peeks and resets work the same as on a standalone Redis.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import type { RateLimitPolicy } from "../src/stores/rate-limit.js";
 import { RedisStore } from "../src/stores/redis.js";
+import { issue, makeAuthority, writeIssued } from "./helpers/certificates.js";
 import { startRedisCluster, startRedisSentinel, type TestTopology } from "./helpers/redis.js";
 import { request } from "node:http";
 import { startGatewayProcess } from "./helpers/gateway.js";
@@ -157,6 +158,54 @@ describe("Redis topologies that require passwords (as managed Redis does)", () =
     } finally {
       await store.close();
       await wrong.close();
+      await topology.stop();
+    }
+  });
+
+  it("Sentinel over TLS with passwords: rediss-sentinel://…?ca= (TLS to the Sentinel and to the master it names)", async () => {
+    const authority = makeAuthority("Redis test CA");
+    const server = issue(authority, { commonName: "redis", use: "server", ip: "127.0.0.1" });
+    const tls = { certFile: join(dir, "redis.pem"), keyFile: join(dir, "redis.key"), caFile: join(dir, "redis-ca.pem") };
+    await writeIssued(server, tls.certFile, tls.keyFile);
+    await writeFile(tls.caFile, authority.certPem);
+    const topology = await startRedisSentinel(dir, { password: "data-s3cret", sentinelPassword: "sentinel-s3cret", tls });
+    assert.match(topology.url, /^rediss-sentinel:\/\//);
+    const store = new RedisStore(topology.url, pino({ level: "silent" }));
+    const untrusting = new RedisStore(topology.url.replace(/&?ca=[^&]*/, ""), pino({ level: "silent" }));
+    try {
+      await whenReady(store);
+      await exercise(store, "sentinel-tls");
+      await whenReady(untrusting);
+      await assert.rejects(untrusting.get("kv-check"), "without the CA the server's certificate is not trusted");
+    } finally {
+      await store.close();
+      await untrusting.close();
+      await topology.stop();
+    }
+  });
+
+  it("a Cluster over TLS with a password: rediss-cluster://…?ca=", async () => {
+    const authority = makeAuthority("Redis cluster test CA");
+    const server = issue(authority, { commonName: "redis-cluster", use: "server", ip: "127.0.0.1" });
+    const peer = issue(authority, { commonName: "redis-cluster-peer", use: "client" });
+    const tls = {
+      certFile: join(dir, "cluster.pem"),
+      keyFile: join(dir, "cluster.key"),
+      caFile: join(dir, "cluster-ca.pem"),
+      clientCertFile: join(dir, "cluster-peer.pem"),
+      clientKeyFile: join(dir, "cluster-peer.key"),
+    };
+    await writeIssued(server, tls.certFile, tls.keyFile);
+    await writeIssued(peer, tls.clientCertFile, tls.clientKeyFile);
+    await writeFile(tls.caFile, authority.certPem);
+    const topology = await startRedisCluster(dir, { password: "cluster-s3cret", tls });
+    assert.match(topology.url, /^rediss-cluster:\/\//);
+    const store = new RedisStore(topology.url, pino({ level: "silent" }));
+    try {
+      await whenReady(store);
+      await exercise(store, "cluster-tls");
+    } finally {
+      await store.close();
       await topology.stop();
     }
   });
