@@ -193,6 +193,18 @@ describe("config schema for editors", () => {
     );
     assert.ok(validate(attach('{ maxAgeSeconds: "${CORS_MAX_AGE:-600}" }')), JSON.stringify(validate.errors));
     assert.ok(validate(attach("{ maxAgeSeconds: 600 }")), "a user plugin's options are its own business");
+    // The config `portcullis init` writes validates too, its $schema line included.
+    const { initProject } = await import("../src/project-init.js");
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const target = await mkdtemp(join(tmpdir(), "portcullis-init-schema-"));
+    try {
+      await initProject(target, projectRoot);
+      const written = await readFile(join(target, "config/portcullis.yaml"), "utf8");
+      assert.match(written, /^# yaml-language-server: \$schema=\S+config\.schema\.json\n/);
+      assert.ok(validate(parse(written)), JSON.stringify(validate.errors));
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
   });
 
   it("names the field of a listener key that does not go with its certificate, and of a missing SNI certificate file", () => {
