@@ -1,7 +1,6 @@
 // The portcullis command line: start, validate, init.
 import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, formatIssue } from "./config/errors.js";
 import { loadConfigFile } from "./config/load.js";
@@ -9,17 +8,16 @@ import { buildSnapshot } from "./snapshot.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { builtinPlugins, pluginCatalog } from "./plugins/index.js";
-import { checkPluginTypes, formatProblem } from "./plugin-check.js";
-import { runPluginTests, scaffoldPlugin } from "./plugin-commands.js";
-import { attachGlobally, DEFAULT_CONFIG, DEFAULT_PLUGINS, initProject } from "./project-init.js";
+import { checkPluginTypes, formatProblem } from "../sandbox/host/type-check.js";
+import { runPluginTests, scaffoldPlugin } from "./commands/plugin.js";
+import { attachGlobally, DEFAULT_CONFIG, DEFAULT_PLUGINS, initProject } from "./commands/init.js";
+import { packageRoot } from "./package-root.js";
 import { hashPassword } from "./plugins/basic-auth/password.js";
 import { startGateway } from "./serve.js";
 import cluster from "node:cluster";
 import { isClusterMessage } from "./cluster/messages.js";
 import { superviseWorkers } from "./cluster/supervisor.js";
 import { createLogging } from "./telemetry/logger.js";
-
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 function portNumber(value: string): number {
   const port = Number(value);

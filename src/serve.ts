@@ -11,7 +11,7 @@ import { watchConfigFile } from "./config/watch.js";
 import { createGateway } from "./gateway.js";
 import { listenOn, openListener } from "./listen/listener.js";
 import type { WorkerMessage } from "./cluster/messages.js";
-import { pluginTypeChecker } from "./plugin-typecheck.js";
+import { pluginTypeChecker } from "../sandbox/host/type-check-worker.js";
 import { upgradeAsRequest } from "./listen/upgrade.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";

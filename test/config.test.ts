@@ -194,7 +194,7 @@ describe("config schema for editors", () => {
     assert.ok(validate(attach('{ maxAgeSeconds: "${CORS_MAX_AGE:-600}" }')), JSON.stringify(validate.errors));
     assert.ok(validate(attach("{ maxAgeSeconds: 600 }")), "a user plugin's options are its own business");
     // The config `portcullis init` writes validates too, its $schema line included.
-    const { initProject } = await import("../src/project-init.js");
+    const { initProject } = await import("../src/commands/init.js");
     const { mkdtemp, rm } = await import("node:fs/promises");
     const target = await mkdtemp(join(tmpdir(), "portcullis-init-schema-"));
     try {

@@ -160,15 +160,6 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
     const hooks = plugin.create(options, { consumers: new ConsumerDirectory([]), store, log });
     const vars = { ...input.vars };
     let ownState: object | undefined;
-    const scope: PluginContext = {
-      requestId: "test-request",
-      route: { api: "test", operation: "test", version: null },
-      vars,
-      log,
-      options,
-      consumer: input.consumer ?? null,
-      state: <T extends object>(init: () => T): T => (ownState ??= init()) as T,
-    };
     const request: HookRequest = {
       method: input.request?.method ?? "GET",
       path: input.request?.path ?? "/",
@@ -180,12 +171,22 @@ export async function runPlugin(file: string, input: RunPluginInput = {}): Promi
       tls: null,
       body: input.request?.body ?? null,
     };
+    const scope: PluginContext = {
+      requestId: "test-request",
+      route: { api: "test", operation: "test", version: null },
+      vars,
+      log,
+      options,
+      consumer: input.consumer ?? null,
+      // The same object the request hook changes: the response hook sees it as it went upstream.
+      request,
+      state: <T extends object>(init: () => T): T => (ownState ??= init()) as T,
+    };
     const unexpectedFetch = (cause?: unknown) => new Error(`runPlugin: the plugin fetched what no mock answers: ${unexpected.join(", ")}`, { cause });
     let answer: HookAnswer | null = null;
     let response: RunPluginResult["response"] = null;
     try {
       answer = (await hooks.onRequest?.(request, scope)) ?? null;
-      (scope as { request?: HookRequest }).request = request;
       if (!answer && input.response) {
         const given: HookResponse = {
           status: input.response.status ?? 200,

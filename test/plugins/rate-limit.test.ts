@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { RedisStore } from "../../src/stores/redis.js";
 import type { CounterStore } from "../../src/stores/store.js";
 import { startGatewayProcess, type GatewayProcess } from "../helpers/gateway.js";
+import { startGatewayPair, type GatewayPair } from "../helpers/gateway-pair.js";
 import { send } from "../helpers/http.js";
 import { waitFor } from "../helpers/wait.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
@@ -252,10 +253,9 @@ async function scriptCalls(url: string): Promise<number> {
 }
 
 describe("rate-limit through gateways sharing Redis", () => {
-  let first: GatewayProcess;
-  let second: GatewayProcess;
-  const config = () => `
-store: "${redis.url}"
+  let pair: GatewayPair;
+  const config = (redisUrl: string) => `
+store: "${redisUrl}"
 upstreams:
   echo: { type: echo }
 apis:
@@ -281,25 +281,17 @@ apis:
     plugins: [{ name: rate-limit, options: { limits: [{ limit: 3, windowMs: 60000, algorithm: fixed-window }], key: [header:x-client], whenStoreDown: fail-closed } }]
 `;
   before(async () => {
-    first = await startGatewayProcess(config());
-    second = await startGatewayProcess(config());
-    // Until its Redis connection is up a gateway decides without the store (fail-open: on its own).
-    await Promise.all([first, second].map((gateway) => gateway.waitForLog((line) => line.msg === "store connected")));
+    pair = await startGatewayPair(config);
   });
-  after(async () => {
-    await first?.stop();
-    await second?.stop();
-  });
+  after(() => pair?.close());
 
   it("never admits more than the limit across two gateways, with 40 clients at once, in one script call each", async () => {
-    const callsBefore = await scriptCalls(redis.url);
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => send(`${(i % 2 ? first : second).url}/exact/x`, { headers: { "x-client": "crowd" } })),
-    );
+    const callsBefore = await scriptCalls(pair.redis.url);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => send(`${pair.either(i).url}/exact/x`, { headers: { "x-client": "crowd" } })));
     const admitted = results.filter((r) => r.status === 200).length;
     assert.equal(admitted, 10);
     // Decisions that arrive together are pipelined, but each is still its own call of the script.
-    assert.equal((await scriptCalls(redis.url)) - callsBefore, 40);
+    assert.equal((await scriptCalls(pair.redis.url)) - callsBefore, 40);
     assert.equal(results.filter((r) => r.status === 429).length, 30);
     const refused = results.find((r) => r.status === 429)!;
     assert.ok(Number(refused.headers["retry-after"]) >= 1 && Number(refused.headers["retry-after"]) <= 4);
@@ -309,7 +301,7 @@ apis:
   it("several limits at once, reported in the IETF RateLimit fields", async () => {
     await windowStart(1000);
     const answers = [];
-    for (let i = 0; i < 3; i++) answers.push(await send(`${first.url}/two/x`));
+    for (let i = 0; i < 3; i++) answers.push(await send(`${pair.first.url}/two/x`));
     assert.deepEqual(
       answers.map((a) => a.status),
       [200, 200, 429],
@@ -321,20 +313,20 @@ apis:
 
   it("the admin API shows a key's limits without counting, and resets them", async () => {
     const client = `inspected-${Date.now()}`;
-    for (let i = 0; i < 3; i++) await send(`${first.url}/legacy/x`, { headers: { "x-client": client } });
+    for (let i = 0; i < 3; i++) await send(`${pair.first.url}/legacy/x`, { headers: { "x-client": client } });
     type View = { limits: { api: string; name: string; limit: number; remaining: number; resetMs: number }[] };
-    const legacy = async () => (await send(`${second.adminUrl}/rate-limits/${client}`)).json<View>().limits.find((limit) => limit.api === "legacy")!;
+    const legacy = async () => (await send(`${pair.second.adminUrl}/rate-limits/${client}`)).json<View>().limits.find((limit) => limit.api === "legacy")!;
     assert.deepEqual(
       { ...(await legacy()), resetMs: 0 },
       { api: "legacy", name: "5-per-60000ms", algorithm: "fixed-window", limit: 5, windowMs: 60_000, remaining: 2, resetMs: 0 },
     );
     assert.equal((await legacy()).remaining, 2, "looking does not count");
-    assert.equal((await send(`${first.adminUrl}/rate-limits/${client}`, { method: "DELETE" })).status, 200);
+    assert.equal((await send(`${pair.first.adminUrl}/rate-limits/${client}`, { method: "DELETE" })).status, 200);
     assert.equal((await legacy()).remaining, 5);
   });
 
   it("the older X-RateLimit-* trio when configured", async () => {
-    const answer = await send(`${second.url}/legacy/x`, { headers: { "x-client": "old-school" } });
+    const answer = await send(`${pair.second.url}/legacy/x`, { headers: { "x-client": "old-school" } });
     assert.equal(answer.headers["x-ratelimit-limit"], "5");
     assert.equal(answer.headers["x-ratelimit-remaining"], "4");
     assert.ok(Number(answer.headers["x-ratelimit-reset"]) > 0);
@@ -343,30 +335,30 @@ apis:
 
   it("Redis killed mid-traffic: fail-open keeps serving (counting locally), fail-closed answers 503; shared counting resumes after restart", async () => {
     for (let i = 0; i < 2; i++) {
-      assert.equal((await send(`${first.url}/open/x`, { headers: { "x-client": "resilient" } })).status, 200);
-      assert.equal((await send(`${first.url}/closed/x`, { headers: { "x-client": "resilient" } })).status, 200);
+      assert.equal((await send(`${pair.first.url}/open/x`, { headers: { "x-client": "resilient" } })).status, 200);
+      assert.equal((await send(`${pair.first.url}/closed/x`, { headers: { "x-client": "resilient" } })).status, 200);
     }
-    await redis.stop();
-    const open = await send(`${first.url}/open/x`, { headers: { "x-client": "resilient" } });
+    await pair.redis.stop();
+    const open = await send(`${pair.first.url}/open/x`, { headers: { "x-client": "resilient" } });
     assert.equal(open.status, 200, "fail-open serves");
-    const closed = await send(`${first.url}/closed/x`, { headers: { "x-client": "resilient" } });
+    const closed = await send(`${pair.first.url}/closed/x`, { headers: { "x-client": "resilient" } });
     assert.equal(closed.status, 503);
     assert.equal(closed.json<{ code: string }>().code, "rate_limit_unavailable");
-    await first.waitForLog((line) => line.msg === "decided without the store" && line.plugin === "rate-limit");
+    await pair.first.waitForLog((line) => line.msg === "decided without the store" && line.plugin === "rate-limit");
     type View = { name: string; decidedWithoutStore?: Record<string, number> };
-    const rateLimit = (await send(`${first.adminUrl}/plugins`)).json<{ plugins: View[] }>().plugins.find((plugin) => plugin.name === "rate-limit")!;
+    const rateLimit = (await send(`${pair.first.adminUrl}/plugins`)).json<{ plugins: View[] }>().plugins.find((plugin) => plugin.name === "rate-limit")!;
     assert.ok(rateLimit.decidedWithoutStore!["fail-open"] >= 1 && rateLimit.decidedWithoutStore!["fail-closed"] >= 1, JSON.stringify(rateLimit));
 
     // A fresh Redis knows none of the earlier counts: limits start over, shared again.
-    await redis.restart();
+    await pair.redis.restart();
     let status = 0;
     for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-      status = (await send(`${first.url}/closed/x`, { headers: { "x-client": "after-restart" } })).status;
+      status = (await send(`${pair.first.url}/closed/x`, { headers: { "x-client": "after-restart" } })).status;
       if (status !== 200) await sleep(100);
     }
     assert.equal(status, 200, "fail-closed serves again once Redis is back");
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await send(`${(i % 2 ? first : second).url}/closed/x`, { headers: { "x-client": "after-restart" } })).status);
+    for (let i = 0; i < 3; i++) statuses.push((await send(`${pair.either(i).url}/closed/x`, { headers: { "x-client": "after-restart" } })).status);
     assert.deepEqual(statuses, [200, 200, 429], "counted in Redis across both gateways again");
   });
 });

@@ -1,12 +1,10 @@
 // `portcullis plugin check`: type-checks the plugin folder with TypeScript, against what the
 // isolate offers (sandbox/sdk/isolate-globals.d.ts, not Node's types), and reports each error
 // with its file, line and column. The gateway itself only strips types (esbuild), so this is where
-// type errors surface: here, and as warnings when plugins load (src/plugin-typecheck.ts).
+// type errors surface: here, and as warnings when plugins load (type-check-worker.ts).
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const packageRoot = resolve(fileURLToPath(import.meta.url), "../../..");
+import { packageRoot } from "../../src/package-root.js";
 const isolateGlobals = join(packageRoot, "sandbox/sdk/isolate-globals.d.ts");
 
 export interface TypeProblem {

@@ -2,10 +2,9 @@
 // after each change, the plugin folder is type-checked (as `portcullis plugin check` does) in a
 // worker thread, so that the compiler's second or so of CPU never holds up a request. The gateway
 // runs what esbuild compiled either way; a type error is a warning, not a refusal.
-import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import { checkPluginTypes, formatProblem, type TypeProblem } from "./plugin-check.js";
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { checkPluginTypes, formatProblem, type TypeProblem } from "./type-check.js";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
 const QUIET_MS = 300;
 

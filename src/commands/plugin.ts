@@ -4,10 +4,10 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { packageRoot } from "../package-root.js";
 
-const sdkDir = resolve(fileURLToPath(import.meta.url), "../../sandbox/sdk");
+const sdkDir = join(packageRoot, "dist/sandbox/sdk");
 const PLUGIN_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 const pluginTemplate = (name: string) => `// ${name}: adds a header to requests going upstream and to responses going back.
