@@ -15,6 +15,7 @@ import { prepareRequest } from "./lifecycle/prepare-request.js";
 import { prepareUpstream } from "./lifecycle/prepare-upstream.js";
 import { requestPhase } from "./lifecycle/request-phase.js";
 import { route } from "./lifecycle/route.js";
+import { AdaptorConnections } from "./proxy/adaptor/connections.js";
 import { WebSocketConnections } from "./proxy/websocket.js";
 import type { ConfigSnapshot } from "./snapshot.js";
 import type { AccessLog } from "./telemetry/access-log.js";
@@ -24,6 +25,8 @@ export interface Gateway {
   readonly app: Koa;
   /** Open WebSocket connections (closed with 1001 on shutdown). */
   readonly websockets: WebSocketConnections;
+  /** Open WebSocket connections of routes in mode http, which the admin API reaches by id. */
+  readonly adaptor: AdaptorConnections;
   /** The config snapshot new requests are served on. */
   current(): ConfigSnapshot;
   swap(next: ConfigSnapshot): void;
@@ -38,7 +41,8 @@ export function createGateway(initial: ConfigSnapshot, log: Logger, accessLog: A
   let draining = false;
   let inFlight = 0;
   const websockets = new WebSocketConnections();
-  const services: GatewayServices = { log, accessLog, tracing, websockets, draining: () => draining };
+  const adaptor = new AdaptorConnections(tracing);
+  const services: GatewayServices = { log, accessLog, tracing, websockets, adaptor, draining: () => draining };
   const app = new Koa();
   app.on("error", (error: Error) => log.error({ err: error }, "unhandled error in request"));
 
@@ -70,6 +74,7 @@ export function createGateway(initial: ConfigSnapshot, log: Logger, accessLog: A
   return {
     app,
     websockets,
+    adaptor,
     current: () => snapshot,
     swap(next) {
       const previous = snapshot;

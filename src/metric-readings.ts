@@ -18,6 +18,8 @@ export interface MetricSources {
   /** Sandboxed plugins' own accounting. */
   sandboxed(): { name: string; calls: number; errors: number; timeouts: number; restarts: number; rejected: number; logDropped: number; cpuMs: number }[];
   spans(): SpanQueueCounts | null;
+  /** Open WebSocket connections per route, by mode (passthrough, http). */
+  websockets(): { mode: string; routes: ReadonlyMap<string, number> }[];
 }
 
 let attached = false;
@@ -45,6 +47,9 @@ export function attachMetricSources(sources: MetricSources): void {
   });
   registry.read("portcullis_upstream_panic_requests_total", "Requests balanced over every target of an upstream in panic.", "counter", function* () {
     for (const [name, pool] of sources.snapshot().pools) yield [{ upstream: name }, pool.panicRequests];
+  });
+  registry.read("portcullis_websocket_connections", "Open WebSocket connections, by route and mode (passthrough, http: the adaptor).", "gauge", function* () {
+    for (const { mode, routes } of sources.websockets()) for (const [route, open] of routes) yield [{ route, mode }, open];
   });
   registry.read("portcullis_plugin_calls_total", "Hook calls, by plugin.", "counter", function* () {
     for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.calls];

@@ -128,6 +128,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         cpuMs: plugin.stats.cpuMs(),
       })),
     spans: () => tracing.counts,
+    websockets: () => [
+      { mode: "passthrough", routes: gateway.websockets.routes() },
+      { mode: "http", routes: gateway.adaptor.routes() },
+    ],
   });
   const reloads: ReloadRecord[] = [];
   let accepting = true;
@@ -194,6 +198,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         reloads: () => reloads,
         plugins: () => [...[...builtinPlugins.values()].map(builtinView), ...userPlugins.view()],
         store: () => store,
+        connections: () => ({ connections: gateway.adaptor, relay: null }),
       },
       () => gateway.current().config.admin.token,
     );
@@ -258,7 +263,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     listener.stopAccepting();
     // Said once it is true: from this line on, new connections are refused.
     log.info({ inFlight: gateway.inFlight() }, "shutting down: no new connections, finishing in-flight requests");
-    const websocketsClosed = gateway.websockets.closeAll(1001, "gateway shutting down");
+    const websocketsClosed = Promise.all([gateway.websockets.closeAll(1001, "gateway shutting down"), gateway.adaptor.closeAll(1001, "gateway shutting down")]);
     // Keep-alive connections are not closed while requests still come: each answer now says
     // Connection: close, so its client opens a new connection elsewhere. Closing an idle
     // connection races with a request the client may be sending on it, so that waits until no

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { projectRoot, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { closed, openSocket } from "./helpers/websocket-client.js";
 
 const TOKEN = "dashboard-test-token-0123456789";
 const artifacts = join(projectRoot, "test-artifacts/dashboard");
@@ -18,6 +20,8 @@ let dir: string;
 let gateway: GatewayProcess;
 let browser: Browser;
 let page: Page;
+/** A plain HTTP backend for the WebSocket adaptor route: it takes every connection and message. */
+let backend: TestUpstream;
 
 const stamp = `import { definePlugin } from "portcullis";
 
@@ -32,7 +36,12 @@ function config(extra = ""): string {
   return `admin: { token: ${TOKEN} }
 upstreams:
   echo: { type: echo }
+  chat: { targets: [{ url: "${backend.url}" }] }
 apis:
+  - name: chat
+    basePath: /chat
+    upstream: chat
+    websocket: { mode: http }
   - name: shop
     basePath: /shop
     upstream: echo
@@ -44,6 +53,11 @@ ${extra}`;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "portcullis-dashboard-"));
+  backend = await startUpstream("chat");
+  backend.handle = (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  };
   await mkdir(artifacts, { recursive: true });
   await writeFile(join(dir, "stamp.ts"), stamp);
   gateway = await startGatewayProcess(config(), ["--plugins", dir]);
@@ -66,6 +80,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await gateway?.stop();
+  await backend?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -117,6 +132,20 @@ describe("admin dashboard", () => {
     assert.match((await page.textContent(".chart-frame .axis.right")) ?? "", /ms.*0 ms$/);
     assert.match((await page.textContent(".chart-frame .axis.bottom")) ?? "", /now$/);
     await page.screenshot({ path: join(artifacts, "overview.png"), fullPage: true });
+  });
+
+  it("the overview shows open WebSocket adaptor connections, and stops when they close", async () => {
+    await view("overview");
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/room`);
+    const row = page.locator("tbody tr", { hasText: "chat *" });
+    await row.waitFor({ timeout: 10_000 });
+    assert.equal(await page.textContent('[data-metric="adaptor"]'), "1");
+    assert.match((await row.textContent()) ?? "", /127\.0\.0\.1/);
+    await page.screenshot({ path: join(artifacts, "overview-websockets.png"), fullPage: true });
+    socket.close();
+    await closed(socket);
+    await page.waitForSelector('[data-metric="adaptor"]:text-is("0")', { timeout: 10_000 });
+    assert.equal(await row.count(), 0);
   });
 
   it("APIs and operations show each operation's plugin chain", async () => {

@@ -20,6 +20,7 @@ import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { closeFrame, FrameBoundaries } from "../src/proxy/websocket.js";
 import { PROTOCOL_ERROR, sendRawRequest } from "./helpers/h2-frames.js";
 import { startUpstream, type TestUpstream } from "./helpers/upstream.js";
+import { closed, nextMessage, openSocket } from "./helpers/websocket-client.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-characters!";
 const MiB = 1024 * 1024;
@@ -387,14 +388,6 @@ describe("HTTP/2 in front of HTTP/1.1 upstreams", () => {
   });
 });
 
-interface Message {
-  data: Buffer;
-  binary: boolean;
-}
-
-/** Messages a socket received that no test has taken yet: the upstream's greeting may come in the same read as the 101. */
-const inbox = new WeakMap<WebSocket, { queued: Message[]; waiting: ((message: Message) => void)[] }>();
-
 describe("HTTP/2 request rules (RFC 9113 §8) hold in front of the gateway", () => {
   const valid: [string, string][] = [
     [":method", "GET"],
@@ -436,38 +429,6 @@ describe("HTTP/2 request rules (RFC 9113 §8) hold in front of the gateway", () 
     });
   }
 });
-
-/** Opens a WebSocket and resolves once it is open, or rejects with the HTTP status that refused it. */
-function openSocket(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
-  return new Promise((done, fail) => {
-    const socket = new WebSocket(url, options);
-    const box = { queued: [] as Message[], waiting: [] as ((message: Message) => void)[] };
-    inbox.set(socket, box);
-    socket.on("message", (data: Buffer, binary: boolean) => {
-      const waiter = box.waiting.shift();
-      if (waiter) waiter({ data, binary });
-      else box.queued.push({ data, binary });
-    });
-    socket.once("open", () => done(socket));
-    socket.once("unexpected-response", (_req, res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => fail(Object.assign(new Error(`refused with ${res.statusCode}`), { status: res.statusCode, body: text })));
-    });
-    socket.once("error", fail);
-  });
-}
-
-function nextMessage(socket: WebSocket): Promise<Message> {
-  const box = inbox.get(socket)!;
-  const queued = box.queued.shift();
-  if (queued) return Promise.resolve(queued);
-  return new Promise((done) => box.waiting.push(done));
-}
-
-function closed(socket: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((done) => socket.once("close", (code: number, reason: Buffer) => done({ code, reason: reason.toString() })));
-}
 
 describe("WebSocket through the gateway", () => {
   it("ws:// carries text and binary frames both ways, and ping/pong", async () => {

@@ -15,6 +15,7 @@ import { recentRequests } from "../telemetry/recent-requests.js";
 import { traffic } from "../telemetry/traffic.js";
 import { sessionCookie, sessionMatches, tokenMatches } from "./auth.js";
 import { loginPage, readSmallBody, serveDashboard } from "./dashboard.js";
+import { connectionRoutes, type ConnectionDirectory } from "./connections.js";
 
 export interface ReloadRecord {
   at: string;
@@ -32,6 +33,8 @@ export interface AdminControl {
   plugins(): unknown[];
   /** The store quotas and rate limits count in. */
   store(): Store;
+  /** WebSocket adaptor connections, for the callback API. */
+  connections(): ConnectionDirectory;
 }
 
 function routesView(runtime: ConfigSnapshot) {
@@ -175,6 +178,7 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
     }
     ctx.body = { purged: result.purged };
   });
+  connectionRoutes(router, control.connections);
   router.post("/reload", async (ctx) => {
     const record = await control.reload("admin");
     ctx.status = record.ok ? 200 : 422;

@@ -5,7 +5,7 @@ import type { RawApi, RawAttachment, RawConfig, RawMatch, RawRouteTimeouts, RawU
 import { positionOf, type FieldPath, type SourceDocument } from "./document.js";
 import { routePathSyntax } from "../router/paths.js";
 import { durationMs, sizeBytes } from "./units.js";
-import { websocketDefaults } from "./schema/api.js";
+import { adaptorDefaults, websocketDefaults } from "./schema/api.js";
 import type { TelemetryConfig } from "./types.js";
 import type { WebSocketConfig, ApiConfig, GatewayConfig, OperationConfig, PluginAttachment, RequestPredicates, UpstreamConfig } from "./types.js";
 
@@ -141,10 +141,24 @@ function routeReadTimeout(timeouts: RawRouteTimeouts | undefined): number | null
 /** An operation's WebSocket settings over its API's, over the defaults. */
 function websocketSettings(api: RawWebSocket | undefined, operation: RawWebSocket | undefined): WebSocketConfig {
   const merged = { ...api, ...operation };
+  const adaptor = merged.http ?? {};
+  const rate = adaptor.rate ?? adaptorDefaults.rate;
   return {
     enabled: merged.enabled ?? websocketDefaults.enabled,
+    mode: merged.mode ?? websocketDefaults.mode,
     idleTimeoutMs: durationMs(merged.idleTimeout ?? websocketDefaults.idleTimeout),
     maxConnections: merged.maxConnections ?? websocketDefaults.maxConnections,
+    adaptor: {
+      connectPath: adaptor.connect ?? adaptorDefaults.connect,
+      disconnectPath: adaptor.disconnect ?? adaptorDefaults.disconnect,
+      messagePath: adaptor.message ?? adaptorDefaults.message,
+      selectBy: adaptor.selectBy === undefined ? null : adaptor.selectBy.split("."),
+      routes: { ...adaptor.routes },
+      maxMessageBytes: sizeBytes(adaptor.maxMessageSize ?? adaptorDefaults.maxMessageSize),
+      rate: { messages: rate.messages, windowMs: durationMs(rate.window) },
+      maxQueued: adaptor.maxQueued ?? adaptorDefaults.maxQueued,
+      concurrency: adaptor.concurrency ?? adaptorDefaults.concurrency,
+    },
   };
 }
 

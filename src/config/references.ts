@@ -91,12 +91,19 @@ export function checkReferences(source: SourceDocument, config: RawConfig): Conf
     needUpstream(api.upstream, [...at, "upstream"]);
     const baseParams = routePathParams(api.basePath);
     if (typeof baseParams === "string") issues.push(issueAt(source, [...at, "basePath"], baseParams));
+    const needPoolForAdaptor = (upstream: string, mode: string | undefined, path: FieldPath) => {
+      if (mode === "http" && config.upstreams[upstream]?.type === "echo")
+        issues.push(issueAt(source, path, `the WebSocket HTTP adaptor calls an upstream over HTTP; '${upstream}' is the built-in echo`));
+    };
     if (!api.operations || api.operations.length === 0) {
+      needPoolForAdaptor(api.upstream, api.websocket?.mode, [...at, "websocket", "mode"]);
       checkRewrite(source, [...at, "rewrite"], api.rewrite, [...(Array.isArray(baseParams) ? baseParams : []), "path"], issues);
     }
     (api.operations ?? []).forEach((operation, o) => {
       const opAt: FieldPath = [...at, "operations", o];
       needUpstream(operation.upstream, [...opAt, "upstream"]);
+      const mode = operation.websocket?.mode ?? api.websocket?.mode;
+      needPoolForAdaptor(operation.upstream ?? api.upstream, mode, operation.websocket?.mode ? [...opAt, "websocket", "mode"] : [...at, "websocket", "mode"]);
       const params = routePathParams(joinPaths(api.basePath, routePathSyntax(operation.path)));
       if (typeof params === "string") issues.push(issueAt(source, [...opAt, "path"], params));
       else checkRewrite(source, [...opAt, "rewrite"], operation.rewrite ?? api.rewrite, params, issues);

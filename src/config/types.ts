@@ -145,8 +145,27 @@ export interface UpstreamTlsConfig {
 /** WebSocket upgrades on a route. */
 export interface WebSocketConfig {
   enabled: boolean;
+  /** passthrough: frames piped to a WebSocket upstream; http: the gateway's HTTP adaptor talks to it. */
+  mode: "passthrough" | "http";
   idleTimeoutMs: number;
   maxConnections: number;
+  /** The HTTP adaptor's settings (used in mode http). */
+  adaptor: WebSocketAdaptorConfig;
+}
+
+/** How the HTTP adaptor turns a WebSocket's life into HTTP/1.1 calls to the upstream. */
+export interface WebSocketAdaptorConfig {
+  connectPath: string;
+  disconnectPath: string;
+  /** Where a message goes that no route selects. */
+  messagePath: string;
+  /** The JSON field, split on dots, whose value picks a path from `routes`; null: every message goes to messagePath. */
+  selectBy: string[] | null;
+  routes: Record<string, string>;
+  maxMessageBytes: number;
+  rate: { messages: number; windowMs: number };
+  maxQueued: number;
+  concurrency: number;
 }
 
 export interface SandboxBudget {

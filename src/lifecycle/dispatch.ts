@@ -1,5 +1,5 @@
 // Step 6, dispatch: the request goes to whatever answers it. A WebSocket upgrade is handed to the
-// WebSocket proxy; a route with an exchange plugin (the cache) lets it ask the upstream itself;
+// WebSocket proxy (or, on a route in mode http, to the adaptor that talks HTTP to the upstream); a route with an exchange plugin (the cache) lets it ask the upstream itself;
 // the echo upstream answers in process; a pool gets it through undici (src/proxy/forward.ts).
 // Every answer but a WebSocket's goes out through the reply (the response phase, then the write).
 import { contextFor } from "../pipeline/run.js";
@@ -27,19 +27,39 @@ export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: G
 
   const upgrade = upgradeOf(req);
   if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
-    const opened = await services.websockets.proxy({
-      req,
-      upgrade,
-      pool: upstream.pool,
-      headers: request.headers,
-      pathAndSearch,
-      hashKey: plan.hashKey,
-      route: route.label,
-      settings: route.operation.websocket,
-      requestId,
-      responseHeaders: reply.extra,
-      log,
-    });
+    const settings = route.operation.websocket;
+    const opened =
+      settings.mode === "http"
+        ? await services.adaptor.accept({
+            req,
+            upgrade,
+            pool: upstream.pool,
+            headers: request.headers,
+            pathAndSearch,
+            hashKey: plan.hashKey,
+            route: route.label,
+            api: route.info.api,
+            settings,
+            readTimeoutMs: route.operation.readTimeoutMs,
+            requestId,
+            clientIp: flight.clientIp,
+            responseHeaders: reply.extra,
+            upgradeSpan: flight.traced?.trace ? flight.traced.span.spanContext() : null,
+            log,
+          })
+        : await services.websockets.proxy({
+            req,
+            upgrade,
+            pool: upstream.pool,
+            headers: request.headers,
+            pathAndSearch,
+            hashKey: plan.hashKey,
+            route: route.label,
+            settings,
+            requestId,
+            responseHeaders: reply.extra,
+            log,
+          });
     return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
   }
   if (route.exchange) {

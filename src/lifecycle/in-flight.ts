@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { HookRequest } from "../pipeline/plugin.js";
 import type { Reply } from "../pipeline/reply.js";
 import type { PhaseScope } from "../pipeline/run.js";
+import type { AdaptorConnections } from "../proxy/adaptor/connections.js";
 import type { WebSocketConnections } from "../proxy/websocket.js";
 import type { Route, ConfigSnapshot } from "../snapshot.js";
 import type { AccessLog } from "../telemetry/access-log.js";
@@ -14,12 +15,14 @@ import type { PluginTiming } from "../telemetry/plugin-timing.js";
 import type { RequestTrace } from "../telemetry/request-trace.js";
 import type { Tracing } from "../telemetry/tracing.js";
 
-/** What the steps use for every request: the process's log, access log, tracing and open WebSockets. */
+/** What the steps use for every request: the process's log, access log, tracing and open WebSockets of both kinds. */
 export interface GatewayServices {
   log: Logger;
   accessLog: AccessLog;
   tracing: Tracing | null;
   websockets: WebSocketConnections;
+  /** WebSocket connections the gateway ends itself, talking HTTP to their upstream (mode http). */
+  adaptor: AdaptorConnections;
   /** Shutting down: answers ask clients to close their connection. */
   draining(): boolean;
 }

@@ -212,7 +212,7 @@ proxy.on("error", () => undefined);
  * Ends an upgrade socket after its last bytes. The listener's sockets stay half-open when the client
  * ends its side, so the gateway closes them itself once the client has read the answer, or soon.
  */
-export function endSoon(socket: Duplex, last?: string): void {
+export function endSoon(socket: Duplex, last?: string | Buffer): void {
   socket.end(last);
   const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
   socket.once("end", () => socket.destroy());
@@ -244,6 +244,11 @@ export class WebSocketConnections {
 
   count(route?: string): number {
     return route === undefined ? this.open.size : (this.perRoute.get(route) ?? 0);
+  }
+
+  /** Open connections per route, for the scrape-time gauge. */
+  routes(): ReadonlyMap<string, number> {
+    return this.perRoute;
   }
 
   /** Proxies one upgrade to the pool; resolves when the upstream has answered (101 or a refusal) or failed. */

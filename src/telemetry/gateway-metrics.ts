@@ -34,3 +34,32 @@ export function recordUpstream(upstream: string, target: string, status: number 
 export function recordReload(ok: boolean): void {
   reloads.inc([ok ? "ok" : "failed"]);
 }
+
+const adaptorCalls = registry.histogram(
+  "portcullis_websocket_adaptor_call_seconds",
+  'Time of the WebSocket adaptor\'s HTTP calls to the upstream, by route, event (connect, message, disconnect) and status ("error" when none came).',
+  ["route", "event", "status"],
+  LATENCY_BUCKETS,
+);
+const websocketMessages = registry.counter(
+  "portcullis_websocket_adaptor_messages_total",
+  "Messages through the WebSocket adaptor, by route and direction (in: from clients; out: replies and pushes to clients).",
+  ["route", "direction"],
+);
+const websocketCloses = registry.counter(
+  "portcullis_websocket_adaptor_closes_total",
+  "WebSocket adaptor connections closed, by route, close code and who closed (client, gateway, backend).",
+  ["route", "code", "by"],
+);
+
+export function recordAdaptorCall(route: string, event: string, status: number | "error", seconds: number): void {
+  adaptorCalls.observe([route, event, String(status)], seconds);
+}
+
+export function recordWebSocketMessage(route: string, direction: "in" | "out"): void {
+  websocketMessages.inc([route, direction]);
+}
+
+export function recordWebSocketClose(route: string, code: number, by: string): void {
+  websocketCloses.inc([route, String(code), by]);
+}

@@ -19,6 +19,11 @@ export interface Upstreams {
   }[];
 }
 
+export interface Connections {
+  open: number;
+  connections: { id: string; route: string; clientIp: string; openedAt: string; messages: { in: number; out: number }; queued: number; state: string }[];
+}
+
 /** Round numbers for an axis's top: 1, 2, 5, 10, 20, 50, ... at or above the peak. */
 function niceCeiling(value: number): number {
   const scale = 10 ** Math.floor(Math.log10(Math.max(value, 1)));
@@ -65,7 +70,7 @@ export function chart(series: Stats["series"]): HTMLElement {
 }
 
 export async function overview(): Promise<Element[]> {
-  const [stats, upstreams] = await Promise.all([api<Stats>("/stats"), api<Upstreams>("/upstreams")]);
+  const [stats, upstreams, adaptor] = await Promise.all([api<Stats>("/stats"), api<Upstreams>("/upstreams"), api<Connections>("/connections?limit=20")]);
   const { summary } = stats;
   const targets = upstreams.upstreams.flatMap((upstream) =>
     upstream.type === "echo"
@@ -92,6 +97,7 @@ export async function overview(): Promise<Element[]> {
       card("p99 latency", ms(summary.p99Ms), "p99"),
       card("In flight", String(stats.inFlight), "inflight"),
       card(`Store (${stats.store.kind})`, stats.store.reachable ? "reachable" : "unreachable", "store"),
+      card("WebSocket adaptor connections", String(adaptor.open), "adaptor"),
     ),
     h("h2", {}, "Traffic, last two minutes"),
     chart(stats.series),
@@ -103,6 +109,26 @@ export async function overview(): Promise<Element[]> {
       targets,
       [3, 4],
     ),
+    ...(adaptor.open === 0
+      ? []
+      : [
+          h("h2", {}, "Open WebSocket adaptor connections"),
+          table(
+            adaptor.open > adaptor.connections.length ? `The first ${adaptor.connections.length} of ${adaptor.open}` : "Every open connection",
+            ["Connection", "Route", "Client", "Opened", "Messages in", "Messages out", "Waiting", "State"],
+            adaptor.connections.map((connection) => [
+              connection.id,
+              connection.route,
+              connection.clientIp,
+              new Date(connection.openedAt).toLocaleTimeString(),
+              connection.messages.in,
+              connection.messages.out,
+              connection.queued,
+              connection.state,
+            ]),
+            [4, 5, 6],
+          ),
+        ]),
   ];
 }
 

@@ -1,6 +1,6 @@
 // The schema of an API and its operations: base path and hosts, matching, plugins, rewrites,
 // route timeouts and WebSocket settings.
-import { duration, plugins } from "./common.js";
+import { duration, plugins, size } from "./common.js";
 
 export const headerOrQueryPredicates = {
   type: "object",
@@ -40,7 +40,66 @@ export const routeTimeouts = {
  * What a route's WebSocket settings are when neither its API nor its operation says. Not schema
  * defaults: an operation's unset field must fall back to its API's before it falls back to these.
  */
-export const websocketDefaults = { enabled: true, idleTimeout: "5m", maxConnections: 10_000 } as const;
+export const websocketDefaults = { enabled: true, mode: "passthrough", idleTimeout: "5m", maxConnections: 10_000 } as const;
+
+/** The HTTP adaptor's settings when `websocket.http` leaves them out (mode: http). */
+export const adaptorDefaults = {
+  connect: "/connect",
+  disconnect: "/disconnect",
+  message: "/message",
+  maxMessageSize: "128kb",
+  rate: { messages: 100, window: "1s" },
+  maxQueued: 32,
+  concurrency: 1,
+} as const;
+
+const upstreamPath = { type: "string", pattern: "^/" } as const;
+
+export const websocketAdaptor = {
+  type: "object",
+  additionalProperties: false,
+  description:
+    "How the gateway talks HTTP/1.1 to the upstream for WebSocket clients (mode: http): a POST on connect, one request per message, a POST on close. Paths are the upstream's own, not rewritten.",
+  properties: {
+    connect: {
+      ...upstreamPath,
+      description: `POSTed with the handshake's headers; a non-2xx answer refuses the upgrade with its status (default "${adaptorDefaults.connect}").`,
+    },
+    disconnect: { ...upstreamPath, description: `POSTed once the connection has closed, with the close code (default "${adaptorDefaults.disconnect}").` },
+    message: { ...upstreamPath, description: `Where a message goes that no route selects (default "${adaptorDefaults.message}").` },
+    selectBy: {
+      type: "string",
+      minLength: 1,
+      description: 'The field of a JSON text message whose value picks a path from `routes` ("action", or dotted: "meta.type").',
+    },
+    routes: {
+      type: "object",
+      description: "Value of the `selectBy` field → upstream path the message is POSTed to.",
+      additionalProperties: upstreamPath,
+    },
+    maxMessageSize: {
+      ...size,
+      description: `The largest message either way; a larger one from the client closes it with 1009 (default "${adaptorDefaults.maxMessageSize}").`,
+    },
+    rate: {
+      type: "object",
+      additionalProperties: false,
+      required: ["messages", "window"],
+      description: `Messages one connection may send per window; one more closes it with 1008 (default ${adaptorDefaults.rate.messages} per ${adaptorDefaults.rate.window}).`,
+      properties: { messages: { type: "integer", minimum: 1 }, window: duration },
+    },
+    maxQueued: {
+      type: "integer",
+      minimum: 1,
+      description: `Messages of one connection accepted but not yet answered by the upstream; one more closes it with 1013 (default ${adaptorDefaults.maxQueued}).`,
+    },
+    concurrency: {
+      type: "integer",
+      minimum: 1,
+      description: `Upstream calls one connection may have in flight at once; replies still go back in message order (default ${adaptorDefaults.concurrency}: the upstream sees messages one at a time, in order).`,
+    },
+  },
+} as const;
 
 export const websocket = {
   type: "object",
@@ -48,6 +107,10 @@ export const websocket = {
   description: "WebSocket upgrades on this route; an operation's settings override its API's.",
   properties: {
     enabled: { type: "boolean", description: `false answers upgrade requests as plain HTTP requests (default: ${websocketDefaults.enabled}).` },
+    mode: {
+      enum: ["passthrough", "http"],
+      description: `passthrough: the upstream speaks WebSocket and frames are piped; http: the gateway ends the WebSocket and talks HTTP/1.1 to the upstream (default "${websocketDefaults.mode}").`,
+    },
     idleTimeout: {
       ...duration,
       description: `A connection with no frame either way for this long is closed with 1001 (default "${websocketDefaults.idleTimeout}").`,
@@ -57,6 +120,7 @@ export const websocket = {
       minimum: 1,
       description: `Open connections the route allows; more upgrades are refused with 503 (default ${websocketDefaults.maxConnections}).`,
     },
+    http: websocketAdaptor,
   },
 } as const;
 

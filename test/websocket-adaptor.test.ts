@@ -1,0 +1,406 @@
+// The WebSocket adaptor (route mode `websocket: { mode: http }`), through the real CLI, in front of a
+// backend written with plain node:http that knows nothing of WebSocket: connect as a POST the backend
+// can refuse, messages as POSTs chosen by the selection rule, replies and pushes as messages, the
+// close as a notification, and the limits with their close codes.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { after, before, describe, it } from "node:test";
+import type WebSocket from "ws";
+import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { send } from "./helpers/http.js";
+import { deadPort, startUpstream, type ReceivedRequest, type TestUpstream } from "./helpers/upstream.js";
+import { waitFor } from "./helpers/wait.js";
+import { closed, nextMessage, openSocket } from "./helpers/websocket-client.js";
+
+const digest = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
+
+let backend: TestUpstream;
+let gateway: GatewayProcess;
+/** Answers to /ws/slow, held until the test lets them go. */
+const held: (() => void)[] = [];
+
+function reply(res: ServerResponse, status: number, type: string | null, body: string | Buffer = ""): void {
+  res.writeHead(status, { ...(type ? { "content-type": type } : {}), "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The backend: a plain HTTP service with one path per event and route. */
+function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
+  const path = (req.url ?? "/").split("?")[0];
+  const id = String(req.headers["x-portcullis-connection-id"] ?? "");
+  switch (path) {
+    case "/ws/connect": {
+      const asked = JSON.parse(body) as { path: string };
+      if (asked.path.includes("refuse")) return reply(res, 403, "application/json", JSON.stringify({ error: "room closed" }));
+      if (asked.path.includes("greet")) return reply(res, 200, "text/plain", `welcome ${id}`);
+      return reply(res, 204, null);
+    }
+    case "/ws/join":
+      return reply(res, 200, "application/json", JSON.stringify({ joined: (JSON.parse(body) as { room: string }).room, id }));
+    case "/ws/say":
+      return reply(res, 200, "text/plain; charset=utf-8", `said: ${(JSON.parse(body) as { text: string }).text}`);
+    case "/ws/numbered": {
+      // Answers at random moments: replies must still come back in the order the messages went.
+      const delay = Math.floor(Math.random() * 4);
+      setTimeout(() => reply(res, 200, "text/plain", `n${(JSON.parse(body) as { n: number }).n}`), delay);
+      return;
+    }
+    case "/ws/quiet":
+      return reply(res, 204, null);
+    case "/ws/slow":
+      held.push(() => reply(res, 200, "text/plain", "slow done"));
+      return;
+    case "/ws/broken":
+      res.socket?.destroy();
+      return;
+    case "/ws/default":
+      return reply(res, 200, String(req.headers["content-type"]), Buffer.from(body, "latin1"));
+    case "/ws/disconnect":
+      return reply(res, 204, null);
+    default:
+      return reply(res, 404, "text/plain", "no such path");
+  }
+}
+
+const adaptor = (extra = "") => `{ connect: /ws/connect, disconnect: /ws/disconnect, message: /ws/default, selectBy: action,
+          routes: { join: /ws/join, say: /ws/say, n: /ws/numbered, quiet: /ws/quiet, slow: /ws/slow, broken: /ws/broken }${extra} }`;
+
+const config = (backendUrl: string, deadUrl: string) => `
+consumers:
+  - { id: alice, username: alice, keys: ["${digest("alice-key")}"] }
+upstreams:
+  chat: { targets: [{ url: "${backendUrl}" }], passiveHealth: { statuses: [] } }
+  gone: { targets: [{ url: "${deadUrl}" }] }
+apis:
+  - name: chat
+    basePath: /chat
+    upstream: chat
+    websocket: { mode: http, http: ${adaptor(", rate: { messages: 1000, window: 1s }")} }
+    plugins: [{ name: headers, options: { request: { set: { x-tenant: blue } } } }]
+  - name: fast
+    basePath: /fast
+    upstream: chat
+    websocket: { mode: http, http: ${adaptor(", rate: { messages: 1000, window: 1s }, concurrency: 4")} }
+  - name: secure
+    basePath: /secure
+    upstream: chat
+    websocket: { mode: http, http: ${adaptor()} }
+    plugins: [{ name: key-auth, options: { header: x-api-key } }]
+  - name: tight
+    basePath: /tight
+    upstream: chat
+    websocket:
+      mode: http
+      maxConnections: 2
+      http: { connect: /ws/connect, disconnect: /ws/disconnect, message: /ws/default, selectBy: action, routes: { slow: /ws/slow }, maxMessageSize: 1kb, rate: { messages: 5, window: 1m }, maxQueued: 2 }
+  - name: dead
+    basePath: /dead
+    upstream: gone
+    websocket: { mode: http }
+`;
+
+/** The calls the backend got for one connection, in arrival order. */
+function callsOf(id: string): ReceivedRequest[] {
+  return backend.received.filter((call) => call.headers["x-portcullis-connection-id"] === id);
+}
+
+/** The connection id the backend was told on connect for the newest connection to `path`. */
+async function connectionIdFor(path: string): Promise<string> {
+  let found: ReceivedRequest | undefined;
+  await waitFor(() => {
+    found = backend.received.findLast((call) => call.url === "/ws/connect" && (JSON.parse(call.body) as { path: string }).path === path);
+    return found !== undefined;
+  }, `the connect call for ${path}`);
+  return String(found!.headers["x-portcullis-connection-id"]);
+}
+
+async function text(socket: WebSocket): Promise<string> {
+  return (await nextMessage(socket)).data.toString("utf8");
+}
+
+function admin(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return send(`${gateway.adminUrl}${path}`, init);
+}
+
+before(async () => {
+  backend = await startUpstream("chat");
+  backend.handle = answer;
+  gateway = await startGatewayProcess(config(backend.url, `http://127.0.0.1:${await deadPort()}`));
+});
+
+after(async () => {
+  for (const release of held.splice(0)) release();
+  await gateway?.stop();
+  await backend?.close();
+});
+
+describe("WebSocket adaptor: connecting", () => {
+  it("the backend's non-2xx answer to connect refuses the upgrade with its status and body", async () => {
+    const refused = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/refuse-me`).then(
+      () => assert.fail("the upgrade was accepted"),
+      (error: { status?: number; body?: string }) => error,
+    );
+    assert.equal(refused.status, 403);
+    assert.deepEqual(JSON.parse(refused.body!), { error: "room closed" });
+  });
+
+  it("request-phase plugins run first: key-auth refuses a handshake without a key, and the backend never hears of it", async () => {
+    const before = backend.received.length;
+    const refused = await openSocket(`ws://127.0.0.1:${gateway.port}/secure/room`).then(
+      () => assert.fail("the upgrade was accepted"),
+      (error: { status?: number }) => error,
+    );
+    assert.equal(refused.status, 401);
+    assert.equal(backend.received.length, before);
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/secure/keyed`, { headers: { "x-api-key": "alice-key" } });
+    const id = await connectionIdFor("/keyed");
+    const connect = callsOf(id)[0];
+    assert.equal(connect.headers["x-consumer-username"], "alice");
+    assert.equal(connect.headers["x-api-key"], undefined, "key-auth hides the key from the upstream");
+    socket.close();
+    await closed(socket);
+  });
+
+  it("an accepted connect carries the handshake's headers as plugins left them, the connection id and the client's address; its body is the first message", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/greet?room=7`, { headers: { "x-client": "test" } });
+    const id = await connectionIdFor("/greet?room=7");
+    assert.equal(await text(socket), `welcome ${id}`);
+    const connect = callsOf(id)[0];
+    assert.equal(connect.method, "POST");
+    assert.equal(connect.headers["x-portcullis-event"], "connect");
+    assert.equal(connect.headers["x-client"], "test");
+    assert.equal(connect.headers["x-tenant"], "blue", "the headers plugin's change reaches the backend");
+    assert.equal(connect.headers["sec-websocket-key"], undefined, "the handshake's own fields stay with the client's hop");
+    assert.equal(connect.headers.upgrade, undefined);
+    assert.match(String(connect.headers["x-forwarded-for"]), /127\.0\.0\.1/);
+    assert.deepEqual(JSON.parse(connect.body), { connectionId: id, path: "/greet?room=7", clientAddress: "127.0.0.1", protocols: [] });
+    socket.close();
+    await closed(socket);
+  });
+
+  it("a subprotocol is agreed only when the backend's connect answer picks one the client offered", async () => {
+    const previous = backend.handle;
+    backend.handle = (req, res, body) => {
+      if (req.url === "/ws/connect") {
+        res.writeHead(200, { "sec-websocket-protocol": "chat.v2", "content-length": 0 });
+        return res.end();
+      }
+      previous(req, res, body);
+    };
+    try {
+      // The backend picked chat.v2, which this client did not offer: no subprotocol is agreed, and a client that asked for one gives up.
+      const unagreed = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/protocols`, {}, ["chat.v1"]).then(
+        () => assert.fail("a subprotocol the client did not offer was agreed"),
+        (error: Error) => error,
+      );
+      assert.match(unagreed.message, /no subprotocol/);
+      const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/protocols`, {}, ["chat.v1", "chat.v2"]);
+      assert.equal(socket.protocol, "chat.v2");
+      socket.close();
+      await closed(socket);
+    } finally {
+      backend.handle = previous;
+    }
+  });
+});
+
+describe("WebSocket adaptor: messages", () => {
+  it("the selection rule picks each message's path; answers come back as messages, text or binary by their type; a 204 sends nothing", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/routes`);
+    const id = await connectionIdFor("/routes");
+    socket.send(JSON.stringify({ action: "join", room: "lobby" }));
+    const joined = await nextMessage(socket);
+    assert.equal(joined.binary, false);
+    assert.deepEqual(JSON.parse(joined.data.toString()), { joined: "lobby", id });
+    socket.send(JSON.stringify({ action: "quiet" }));
+    socket.send(JSON.stringify({ action: "say", text: "hi" }));
+    assert.equal(await text(socket), "said: hi", "the quiet 204 sent nothing before it");
+    socket.send(JSON.stringify({ action: "unknown-action" }));
+    const fallback = await nextMessage(socket);
+    assert.equal(fallback.data.toString(), JSON.stringify({ action: "unknown-action" }));
+    socket.send("plain words");
+    assert.equal(await text(socket), "plain words");
+    socket.send(Buffer.from([1, 2, 3]));
+    const binary = await nextMessage(socket);
+    assert.equal(binary.binary, true);
+    assert.deepEqual([...binary.data], [1, 2, 3]);
+    const messages = callsOf(id).filter((call) => call.headers["x-portcullis-event"] === "message");
+    assert.deepEqual(
+      messages.map((call) => [call.url, call.headers["x-portcullis-route-key"] ?? null, call.headers["content-type"]]),
+      [
+        ["/ws/join", "join", "application/json"],
+        ["/ws/quiet", "quiet", "application/json"],
+        ["/ws/say", "say", "application/json"],
+        ["/ws/default", null, "application/json"],
+        ["/ws/default", null, "text/plain; charset=utf-8"],
+        ["/ws/default", null, "application/octet-stream"],
+      ],
+    );
+    assert.ok(
+      messages.every((call) => call.headers["x-tenant"] === "blue"),
+      "every message carries the handshake's headers",
+    );
+    socket.close();
+    await closed(socket);
+  });
+
+  for (const [api, concurrency] of [
+    ["chat", 1],
+    ["fast", 4],
+  ] as const) {
+    it(`ordering under load (concurrency ${concurrency}): 200 messages to a backend answering at random moments come back in order`, async () => {
+      const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/${api}/order`);
+      const id = await connectionIdFor("/order");
+      const count = 200;
+      const replies: string[] = [];
+      const all = new Promise<void>((done) =>
+        socket.on("message", (data: Buffer) => {
+          replies.push(data.toString());
+          if (replies.length === count) done();
+        }),
+      );
+      // Sent in bursts within the queue's bound (32): the next burst goes once this one's replies are in.
+      for (let burst = 0; burst < count / 20; burst++) {
+        for (let n = burst * 20; n < (burst + 1) * 20; n++) socket.send(JSON.stringify({ action: "n", n }));
+        await waitFor(() => replies.length >= (burst + 1) * 20, `the replies to burst ${burst}`);
+      }
+      await all;
+      const expected = Array.from({ length: count }, (_, n) => `n${n}`);
+      assert.deepEqual(replies, expected);
+      if (concurrency === 1) {
+        const arrived = callsOf(id)
+          .filter((call) => call.url === "/ws/numbered")
+          .map((call) => `n${(JSON.parse(call.body) as { n: number }).n}`);
+        assert.deepEqual(arrived, expected, "one call at a time: the backend sees messages in order");
+      }
+      socket.close();
+      await closed(socket);
+    });
+  }
+});
+
+describe("WebSocket adaptor: the callback API and closing", () => {
+  it("a backend pushes to a connection, reads its state and closes it; the client sees the code, the backend hears of the close", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/pushed`);
+    const id = await connectionIdFor("/pushed");
+    const pushed = await admin(`/connections/${id}`, { method: "POST", headers: { "content-type": "text/plain" }, body: "news from the backend" });
+    assert.equal(pushed.status, 204);
+    const news = await nextMessage(socket);
+    assert.equal(news.binary, false);
+    assert.equal(news.data.toString(), "news from the backend");
+    const bytes = await admin(`/connections/${id}`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: "raw" });
+    assert.equal(bytes.status, 204);
+    assert.equal((await nextMessage(socket)).binary, true);
+
+    const state = await admin(`/connections/${id}`);
+    assert.equal(state.status, 200);
+    const view = state.json() as { id: string; route: string; messages: { in: number; out: number }; state: string };
+    assert.equal(view.id, id);
+    assert.equal(view.state, "open");
+    assert.equal(view.messages.out, 2);
+    const listed = (await admin("/connections")).json() as { open: number; connections: { id: string }[] };
+    assert.ok(listed.connections.some((connection) => connection.id === id));
+
+    const shut = closed(socket);
+    assert.equal((await admin(`/connections/${id}?code=4001&reason=kicked`, { method: "DELETE" })).status, 204);
+    assert.deepEqual(await shut, { code: 4001, reason: "kicked" });
+    await waitFor(() => callsOf(id).some((call) => call.url === "/ws/disconnect"), "the close notification");
+    const notice = callsOf(id).find((call) => call.url === "/ws/disconnect")!;
+    assert.equal(notice.headers["x-portcullis-close-code"], "4001");
+    assert.deepEqual(JSON.parse(notice.body), { connectionId: id, code: 4001, reason: "kicked", closedBy: "backend" });
+    assert.equal((await admin(`/connections/${id}`)).status, 404);
+    assert.equal((await admin(`/connections/${id}`, { method: "POST", body: "late" })).status, 404);
+    assert.equal((await admin(`/connections/${id}?code=1006`, { method: "DELETE" })).status, 400, "1006 is not a code to send");
+  });
+
+  it("a client's close reaches the backend as a notification, after every message the client sent", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/leaving`);
+    const id = await connectionIdFor("/leaving");
+    for (let n = 0; n < 5; n++) socket.send(JSON.stringify({ action: "n", n }));
+    socket.close(4000, "bye");
+    await waitFor(() => callsOf(id).some((call) => call.url === "/ws/disconnect"), "the close notification");
+    const events = callsOf(id).map((call) => call.headers["x-portcullis-event"]);
+    assert.equal(events.at(-1), "disconnect", "the notification is the last call");
+    const notice = JSON.parse(callsOf(id).at(-1)!.body) as { code: number; reason: string; closedBy: string };
+    assert.deepEqual(notice, { connectionId: id, code: 4000, reason: "bye", closedBy: "client" });
+  });
+});
+
+describe("WebSocket adaptor: limits and their close codes", () => {
+  it("a message over maxMessageSize closes with 1009", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/size`);
+    const shut = closed(socket);
+    socket.send("x".repeat(2048));
+    assert.equal((await shut).code, 1009);
+  });
+
+  it("messages over the rate closes with 1008", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/rate`);
+    const shut = closed(socket);
+    for (let n = 0; n < 5; n++) {
+      socket.send(`m${n}`);
+      assert.equal(await text(socket), `m${n}`);
+    }
+    socket.send("one too many");
+    assert.equal((await shut).code, 1008);
+  });
+
+  it("more messages waiting for the upstream than maxQueued closes with 1013", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/queue`);
+    const id = await connectionIdFor("/queue");
+    const shut = closed(socket);
+    socket.send(JSON.stringify({ action: "slow" }));
+    await waitFor(() => callsOf(id).some((call) => call.url === "/ws/slow"), "the slow call to be in flight");
+    socket.send(JSON.stringify({ action: "slow" }));
+    socket.send(JSON.stringify({ action: "slow" }));
+    assert.equal((await shut).code, 1013);
+    for (const release of held.splice(0)) release();
+  });
+
+  it("an upstream that fails a message closes with 1011; one that cannot be reached refuses the upgrade with 502", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/broken`);
+    const shut = closed(socket);
+    socket.send(JSON.stringify({ action: "broken" }));
+    assert.equal((await shut).code, 1011);
+    const refused = await openSocket(`ws://127.0.0.1:${gateway.port}/dead/room`).then(
+      () => assert.fail("the upgrade was accepted"),
+      (error: { status?: number }) => error,
+    );
+    assert.equal(refused.status, 502);
+  });
+
+  it("the route's maxConnections refuses one more with 503, and frees a place on close", async () => {
+    const first = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/a`);
+    const second = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/b`);
+    const refused = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/c`).then(
+      () => assert.fail("a third connection was accepted"),
+      (error: { status?: number }) => error,
+    );
+    assert.equal(refused.status, 503);
+    first.close();
+    await closed(first);
+    let third: WebSocket | null = null;
+    await waitFor(async () => {
+      third = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/c`).catch(() => null);
+      return third !== null;
+    }, "a place to free up");
+    third!.close();
+    second.close();
+    await Promise.all([closed(third!), closed(second)]);
+  });
+
+  it("metrics count messages, upstream calls and closes by code; the open-connection gauge follows", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/metrics`);
+    socket.send("counted");
+    await text(socket);
+    const metrics = (await admin("/metrics")).text;
+    assert.match(metrics, /portcullis_websocket_connections\{route="chat \*",mode="http"\} 1/);
+    assert.match(metrics, /portcullis_websocket_adaptor_messages_total\{route="chat \*",direction="in"\} \d+/);
+    assert.match(metrics, /portcullis_websocket_adaptor_call_seconds_count\{route="chat \*",event="message",status="200"\} \d+/);
+    assert.match(metrics, /portcullis_websocket_adaptor_closes_total\{route="tight \*",code="1009",by="gateway"\} 1/);
+    assert.match(metrics, /portcullis_websocket_adaptor_closes_total\{route="tight \*",code="1013",by="gateway"\} 1/);
+    socket.close();
+    await closed(socket);
+  });
+});
