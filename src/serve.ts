@@ -16,6 +16,7 @@ import { upgradeAsRequest } from "./listen/upgrade.js";
 import { UserPluginFolder } from "../sandbox/host/user-plugins.js";
 import { closeIsolateWatchdog } from "../sandbox/host/watchdog.js";
 import { openStore } from "./stores/index.js";
+import { RedisConnectionRelay } from "./proxy/adaptor/relay.js";
 import { builtinPlugins, builtinView, pluginCatalog } from "./plugins/index.js";
 import { problemBody } from "./problem.js";
 import type { PluginDefinition } from "./pipeline/plugin.js";
@@ -133,6 +134,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       { mode: "http", routes: gateway.adaptor.routes() },
     ],
   });
+  // Gateways sharing a Redis store reach each other's WebSocket adaptor connections through it.
+  const relay = store.bus ? RedisConnectionRelay.start(store.bus, gateway.adaptor, log) : null;
   const reloads: ReloadRecord[] = [];
   let accepting = true;
   let reloading: Promise<ReloadRecord> | null = null;
@@ -198,7 +201,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         reloads: () => reloads,
         plugins: () => [...[...builtinPlugins.values()].map(builtinView), ...userPlugins.view()],
         store: () => store,
-        connections: () => ({ connections: gateway.adaptor, relay: null }),
+        connections: () => ({ connections: gateway.adaptor, relay }),
       },
       () => gateway.current().config.admin.token,
     );
@@ -247,7 +250,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         );
   if (options.clusterWorker) {
     log.info({ port, adminPort, protocols: listener.protocols, routes: gateway.current().routes.length }, "worker listening");
-    const ready: WorkerMessage = { type: "portcullis:ready", port, adminPort };
+    const ready: WorkerMessage = { type: "portcullis:ready", port, adminPort, node: gateway.adaptor.node };
     process.send?.(ready);
   } else {
     log.info({ port, adminPort, protocols: listener.protocols, config: configPath, routes: gateway.current().routes.length }, "portcullis listening");

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
 import type WebSocket from "ws";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { startGatewayPair, type GatewayPair } from "./helpers/gateway-pair.js";
 import { send } from "./helpers/http.js";
 import { deadPort, startUpstream, type ReceivedRequest, type TestUpstream } from "./helpers/upstream.js";
 import { waitFor } from "./helpers/wait.js";
@@ -402,5 +403,74 @@ describe("WebSocket adaptor: limits and their close codes", () => {
     assert.match(metrics, /portcullis_websocket_adaptor_closes_total\{route="tight \*",code="1013",by="gateway"\} 1/);
     socket.close();
     await closed(socket);
+  });
+});
+
+describe("WebSocket adaptor with --workers 2", () => {
+  let cluster: GatewayProcess;
+
+  before(async () => {
+    cluster = await startGatewayProcess(config(backend.url, `http://127.0.0.1:${await deadPort()}`), ["--workers", "2"]);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("a push through the primary's admin API reaches the worker holding the connection, whichever it is", async () => {
+    // The primary hands each new connection to the next worker: open them until both workers hold some.
+    const sockets: { socket: WebSocket; id: string }[] = [];
+    const nodes = () => new Set(sockets.map(({ id }) => id.split(".")[0]));
+    try {
+      for (let n = 0; n < 20 && nodes().size < 2; n++) {
+        const socket = await openSocket(`ws://127.0.0.1:${cluster.port}/chat/worker-${n}`);
+        sockets.push({ socket, id: await connectionIdFor(`/worker-${n}`) });
+      }
+      assert.equal(nodes().size, 2, "connections landed on both workers");
+      for (const { socket, id } of sockets) {
+        const pushed = await send(`${cluster.adminUrl}/connections/${id}`, { method: "POST", headers: { "content-type": "text/plain" }, body: `for ${id}` });
+        assert.equal(pushed.status, 204);
+        assert.equal(await text(socket), `for ${id}`, "each push reaches its own connection");
+        assert.equal((await send(`${cluster.adminUrl}/connections/${id}`)).json<{ id: string }>().id, id);
+      }
+      const listed = (await send(`${cluster.adminUrl}/connections`)).json<{ open: number; connections: { id: string }[] }>();
+      assert.equal(listed.open, sockets.length, "the list adds up every worker's connections");
+      assert.deepEqual(listed.connections.map((connection) => connection.id).sort(), sockets.map(({ id }) => id).sort());
+      const last = sockets.at(-1)!;
+      const shut = closed(last.socket);
+      assert.equal((await send(`${cluster.adminUrl}/connections/${last.id}`, { method: "DELETE" })).status, 204);
+      assert.equal((await shut).code, 1000);
+    } finally {
+      for (const { socket } of sockets) socket.close();
+      await Promise.all(sockets.map(({ socket }) => (socket.readyState === socket.CLOSED ? null : closed(socket))));
+    }
+  });
+});
+
+describe("WebSocket adaptor: gateways sharing Redis", () => {
+  let pair: GatewayPair;
+
+  before(async () => {
+    pair = await startGatewayPair((redisUrl) => `store: "${redisUrl}"\n${config(backend.url, backend.url)}`);
+  });
+
+  after(async () => {
+    await pair?.close();
+  });
+
+  it("a callback to one gateway reaches a connection the other holds, through Redis", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${pair.first.port}/chat/relayed`);
+    const id = await connectionIdFor("/relayed");
+    const elsewhere = (path: string, init: Parameters<typeof send>[1] = {}) => send(`${pair.second.adminUrl}${path}`, init);
+    assert.equal((await elsewhere(`/connections/${id}`, { method: "POST", headers: { "content-type": "text/plain" }, body: "via redis" })).status, 204);
+    assert.equal(await text(socket), "via redis");
+    const state = await elsewhere(`/connections/${id}`);
+    assert.equal(state.status, 200);
+    assert.equal(state.json<{ id: string; messages: { out: number } }>().messages.out, 1);
+    const shut = closed(socket);
+    assert.equal((await elsewhere(`/connections/${id}?code=4002&reason=moved`, { method: "DELETE" })).status, 204);
+    assert.deepEqual(await shut, { code: 4002, reason: "moved" });
+    await waitFor(async () => (await elsewhere(`/connections/${id}`)).status === 404, "the closed connection to be gone");
+    assert.equal((await elsewhere("/connections/nobody.nothing")).status, 404, "no gateway holds a node nobody listens for");
   });
 });

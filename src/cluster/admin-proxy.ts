@@ -7,15 +7,20 @@
 //   upstream health and rate-limit views are that worker's);
 // - writes (POST /reload, DELETE /cache, resets) go to every worker, and the first one's answer is
 //   returned, with x-portcullis-workers saying how many took it;
+// - /connections/{id} (the WebSocket adaptor's callbacks) goes to the worker holding the connection,
+//   which its id names; GET /connections lists every worker's;
 // - GET /workers and POST /workers/restart are the primary's own (the workers and a rolling restart).
 // The token, when set, is checked by the workers (the primary passes Authorization on), and by
 // the primary for its own endpoints.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { sessionMatches, tokenMatches } from "../admin/auth.js";
+import { nodeOf } from "../proxy/adaptor/callbacks.js";
 
 export interface ClusterAdminSource {
   /** Admin ports of the workers that serve, in worker order. */
   workerAdminPorts(): number[];
+  /** The admin port of the worker whose adaptor connection ids begin with `node`. */
+  adminPortOfNode(node: string): number | null;
   workers(): unknown[];
   rollingRestart(): Promise<{ restarted: number }>;
   token(): string;
@@ -131,6 +136,18 @@ export function createClusterAdmin(source: ClusterAdminSource): Server {
       const answers = await Promise.all(ports.map((port) => ask(port, method, url, headers, body)));
       const notReady = answers.filter((each) => each.status !== 200).length;
       return send(res, json(notReady === 0 ? 200 : 503, { status: notReady === 0 ? "ready" : "not ready", workers: ports.length, notReady }));
+    }
+    if (path.startsWith("/connections/")) {
+      const port = source.adminPortOfNode(nodeOf(decodeURIComponent(path.slice("/connections/".length))));
+      // No worker of this gateway holds it: the first asks the relay, or says it is not found.
+      return send(res, await ask(port ?? ports[0], method, url, headers, body));
+    }
+    if (method === "GET" && path === "/connections") {
+      const answers = await Promise.all(ports.map((port) => ask(port, method, url, headers, body)));
+      const failed = answers.find((each) => each.status !== 200);
+      if (failed) return send(res, failed);
+      const lists = answers.map((each) => JSON.parse(each.body.toString("utf8")) as { open: number; connections: unknown[] });
+      return send(res, json(200, { open: lists.reduce((sum, list) => sum + list.open, 0), connections: lists.flatMap((list) => list.connections) }));
     }
     if (method === "GET" && path === "/metrics") {
       const answers = await Promise.all(ports.map((port) => ask(port, method, url, headers, body)));

@@ -2,8 +2,11 @@
 
 /** Worker → primary. */
 export type WorkerMessage =
-  /** The worker serves: its gateway listens on the shared port, its admin API on a private one. */
-  { type: "portcullis:ready"; port: number; adminPort: number | null };
+  /**
+   * The worker serves: its gateway listens on the shared port, its admin API on a private one.
+   * `node` begins the ids of its WebSocket adaptor connections, so callbacks find their worker.
+   */
+  { type: "portcullis:ready"; port: number; adminPort: number | null; node: string };
 
 /** Primary → worker. */
 export type PrimaryMessage =

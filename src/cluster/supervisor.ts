@@ -25,6 +25,8 @@ interface WorkerState {
   startedAt: number;
   port: number | null;
   adminPort: number | null;
+  /** The worker's part of its adaptor connections' ids. */
+  node: string | null;
   /** Being replaced (rolling restart) or stopped: its exit is expected. */
   retiring: boolean;
 }
@@ -62,12 +64,13 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
 
   function fork(number: number): WorkerState {
     const worker = cluster.fork({ PORTCULLIS_WORKER: String(number) });
-    const state: WorkerState = { number, worker, startedAt: Date.now(), port: null, adminPort: null, retiring: false };
+    const state: WorkerState = { number, worker, startedAt: Date.now(), port: null, adminPort: null, node: null, retiring: false };
     states.set(worker.id, state);
     worker.on("message", (message: unknown) => {
       if (!isClusterMessage(message) || message.type !== "portcullis:ready") return;
       state.port = message.port;
       state.adminPort = message.adminPort;
+      state.node = message.node;
       readyWaiters.get(worker.id)?.();
     });
     return state;
@@ -159,6 +162,8 @@ export async function superviseWorkers(options: SuperviseOptions): Promise<void>
   const admin = config.admin.enabled
     ? createClusterAdmin({
         workerAdminPorts: () => serving().map((state) => state.adminPort!),
+        // A retiring worker still holds its connections until it has closed them: it is asked too.
+        adminPortOfNode: (node) => [...states.values()].find((state) => state.node === node)?.adminPort ?? null,
         workers: () =>
           [...states.values()].map((state) => ({
             worker: state.number,

@@ -14,7 +14,7 @@ import { storeCommand } from "../telemetry/request-trace.js";
 import type { Logger } from "pino";
 import type { RateLimitDecision, RateLimitPolicy } from "./rate-limit.js";
 import { ACQUIRE_SCRIPT, RATE_LIMIT_SCRIPT } from "./redis-scripts.js";
-import type { Store } from "./store.js";
+import type { MessageBus, Store } from "./store.js";
 
 const PREFIX = "portcullis:";
 
@@ -113,8 +113,12 @@ type RateLimitCommand = (
   dryRun: string,
 ) => Promise<[number, number, number, number, number, number?]>;
 
-export class RedisStore implements Store {
+export class RedisStore implements Store, MessageBus {
   readonly kind = "redis";
+  readonly bus: MessageBus = this;
+  /** A connection in subscriber mode (it can send nothing else), opened on the first subscribe. */
+  private subscriber: Redis | Cluster | null = null;
+  private readonly subscriptions = new Map<string, (message: string) => void>();
   private readonly client: (Redis | Cluster) & {
     rateLimit: RateLimitCommand;
     acquireSlot: (key: string, member: string, limit: number, leaseMs: number) => Promise<number>;
@@ -256,8 +260,27 @@ export class RedisStore implements Store {
     await this.client.zrem(`slots:${key}`, member);
   }
 
+  async publish(channel: string, message: string): Promise<number> {
+    this.mustBeReachable();
+    return this.client.publish(channel, message);
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
+    if (!this.subscriber) {
+      // Its subscriptions may wait in the queue until the connection is up (the store's own commands may not).
+      this.subscriber =
+        this.client instanceof Cluster ? this.client.duplicate(undefined, { enableOfflineQueue: true }) : this.client.duplicate({ enableOfflineQueue: true });
+      this.subscriber.on("error", () => undefined);
+      this.subscriber.on("message", (from: string, message: string) => this.subscriptions.get(from)?.(message));
+    }
+    this.subscriptions.set(channel, onMessage);
+    // ioredis subscribes again by itself after a reconnection.
+    await this.subscriber.subscribe(channel);
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.client.disconnect();
+    this.subscriber?.disconnect();
   }
 }

@@ -31,9 +31,18 @@ export interface CounterStore {
   release(key: string, member: string): Promise<void>;
 }
 
+/** Messages between the gateways sharing a store (Redis pub/sub): the WebSocket adaptor's relay. */
+export interface MessageBus {
+  /** Resolves with how many subscribers received the message. */
+  publish(channel: string, message: string): Promise<number>;
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+}
+
 /** A backend (memory, Redis) serves both jobs over one connection. */
 export interface Store extends KeyValueStore, CounterStore {
   readonly kind: string;
+  /** Present when several gateways share the store; the embedded store has no one to talk to. */
+  readonly bus?: MessageBus;
   /** Whether a remote store's connection is up now (the dashboard shows it); absent for the embedded store. */
   readonly reachable?: boolean;
   close(): Promise<void>;
