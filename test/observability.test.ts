@@ -1,97 +1,17 @@
-// Traces, metrics and logs, through the real CLI: an OTLP/HTTP receiver on loopback (a small server
-// here that decodes the JSON payload the exporter sends) collects the spans; /metrics is parsed after
-// known traffic; and an exporter pointed at nothing must not cost a single request.
+// Traces, metrics and logs, through the real CLI: an OTLP/HTTP receiver on loopback
+// (test/helpers/otlp-receiver.ts) collects the spans; /metrics is parsed after known traffic;
+// and an exporter pointed at nothing must not cost a single request.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { PooledIdGenerator } from "../src/telemetry/ids.js";
 import { cacheSettled, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
+import { attribute, CLIENT, Receiver, SERVER } from "./helpers/otlp-receiver.js";
 import { startRedis } from "./helpers/redis.js";
 import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
-
-interface OtlpValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number;
-  boolValue?: boolean;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: OtlpValue }[];
-  events?: { name: string; attributes?: { key: string; value: OtlpValue }[] }[];
-  status?: { code?: number };
-}
-
-const SERVER = 2;
-const CLIENT = 3;
-
-/** An OTLP/HTTP (JSON) trace receiver; a slow one answers its first export after `firstAnswerMs`. */
-class Receiver {
-  readonly spans: OtlpSpan[] = [];
-  resources: { key: string; value: OtlpValue }[][] = [];
-  private server!: Server;
-  private answered = 0;
-  url = "";
-
-  constructor(private readonly firstAnswerMs = 0) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (chunk: Buffer) => chunks.push(chunk));
-      req.on("end", () => {
-        if (req.url === "/v1/traces" && String(req.headers["content-type"]).startsWith("application/json")) {
-          const payload = JSON.parse(Buffer.concat(chunks).toString()) as {
-            resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
-          };
-          for (const resourceSpans of payload.resourceSpans) {
-            this.resources.push(resourceSpans.resource.attributes);
-            for (const scope of resourceSpans.scopeSpans) this.spans.push(...scope.spans);
-          }
-        }
-        const answer = () => {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end("{}");
-        };
-        if (this.answered++ === 0 && this.firstAnswerMs > 0) setTimeout(answer, this.firstAnswerMs);
-        else answer();
-      });
-    });
-    await new Promise<void>((done) => this.server.listen(0, "127.0.0.1", () => done()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async trace(traceId: string, count: number, timeoutMs = 10_000): Promise<OtlpSpan[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const spans = this.spans.filter((span) => span.traceId === traceId);
-      if (spans.length >= count || Date.now() > deadline) return spans;
-      await new Promise((wait) => setTimeout(wait, 50));
-    }
-  }
-
-  close(): Promise<void> {
-    return new Promise((done) => this.server.close(() => done()));
-  }
-}
-
-function attribute(span: OtlpSpan | { attributes?: { key: string; value: OtlpValue }[] }, key: string): string | number | boolean | undefined {
-  const value = span.attributes?.find((entry) => entry.key === key)?.value;
-  if (!value) return undefined;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  if (value.doubleValue !== undefined) return value.doubleValue;
-  return value.boolValue;
-}
 
 const receiver = new Receiver();
 let upstream: TestUpstream;

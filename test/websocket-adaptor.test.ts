@@ -10,6 +10,7 @@ import type WebSocket from "ws";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { startGatewayPair, type GatewayPair } from "./helpers/gateway-pair.js";
 import { send } from "./helpers/http.js";
+import { attribute, CLIENT, Receiver, SERVER, type OtlpSpan } from "./helpers/otlp-receiver.js";
 import { deadPort, startUpstream, type ReceivedRequest, type TestUpstream } from "./helpers/upstream.js";
 import { waitFor } from "./helpers/wait.js";
 import { closed, nextMessage, openSocket } from "./helpers/websocket-client.js";
@@ -17,6 +18,7 @@ import { closed, nextMessage, openSocket } from "./helpers/websocket-client.js";
 const digest = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
 
 let backend: TestUpstream;
+const receiver = new Receiver();
 let gateway: GatewayProcess;
 /** Answers to /ws/slow, held until the test lets them go. */
 const held: (() => void)[] = [];
@@ -67,7 +69,8 @@ function answer(req: IncomingMessage, res: ServerResponse, body: string): void {
 const adaptor = (extra = "") => `{ connect: /ws/connect, disconnect: /ws/disconnect, message: /ws/default, selectBy: action,
           routes: { join: /ws/join, say: /ws/say, n: /ws/numbered, quiet: /ws/quiet, slow: /ws/slow, broken: /ws/broken }${extra} }`;
 
-const config = (backendUrl: string, deadUrl: string) => `
+const config = (backendUrl: string, deadUrl: string, telemetry = "") => `
+${telemetry}
 consumers:
   - { id: alice, username: alice, keys: ["${digest("alice-key")}"] }
 upstreams:
@@ -127,13 +130,17 @@ function admin(path: string, init: { method?: string; headers?: Record<string, s
 before(async () => {
   backend = await startUpstream("chat");
   backend.handle = answer;
-  gateway = await startGatewayProcess(config(backend.url, `http://127.0.0.1:${await deadPort()}`));
+  await receiver.start();
+  gateway = await startGatewayProcess(
+    config(backend.url, `http://127.0.0.1:${await deadPort()}`, `telemetry: { exporter: otlp-http, endpoint: "${receiver.url}", exportInterval: 100ms }`),
+  );
 });
 
 after(async () => {
   for (const release of held.splice(0)) release();
   await gateway?.stop();
   await backend?.close();
+  await receiver.close();
 });
 
 describe("WebSocket adaptor: connecting", () => {
@@ -279,6 +286,36 @@ describe("WebSocket adaptor: messages", () => {
       await closed(socket);
     });
   }
+});
+
+describe("WebSocket adaptor: traces", () => {
+  it("each message has its own span, linked to the upgrade request's, with the upstream call beneath it", async () => {
+    const upgradeTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/traced`, { headers: { traceparent: `00-${upgradeTrace}-00f067aa0ba902b7-01` } });
+    const id = await connectionIdFor("/traced");
+    socket.send(JSON.stringify({ action: "say", text: "traced" }));
+    assert.equal(await text(socket), "said: traced");
+    let message: OtlpSpan | undefined;
+    await waitFor(() => {
+      message = receiver.spans.find((span) => span.name === "WS say" && attribute(span, "portcullis.websocket.connection_id") === id);
+      return message !== undefined && receiver.spans.some((span) => span.parentSpanId === message!.spanId);
+    }, "the message's span and its child");
+    assert.equal(message!.kind, SERVER);
+    assert.notEqual(message!.traceId, upgradeTrace, "a message starts a trace of its own");
+    assert.equal(attribute(message!, "portcullis.websocket.route_key"), "say");
+    assert.equal(attribute(message!, "http.response.status_code"), 200);
+    const upgrade = receiver.spans.find((span) => span.traceId === upgradeTrace && span.kind === SERVER)!;
+    assert.ok(upgrade, "the upgrade request's span");
+    assert.deepEqual(
+      message!.links?.map((link) => [link.traceId, link.spanId]),
+      [[upgrade.traceId, upgrade.spanId]],
+    );
+    const call = receiver.spans.find((span) => span.parentSpanId === message!.spanId)!;
+    assert.equal(call.kind, CLIENT);
+    assert.equal(call.traceId, message!.traceId);
+    socket.close();
+    await closed(socket);
+  });
 });
 
 describe("WebSocket adaptor: the callback API and closing", () => {

@@ -2,8 +2,7 @@
 // encoded as it ends straight into the bytes of the request body it will be sent in, and batches
 // go out over one keep-alive connection. It replaces the SDK's OTLP/HTTP exporter, whose encoding
 // builds intermediate objects for every span and cost most of what tracing at sampling 1.0 added
-// per request (bench/README.md).
-// The wire format is the standard one (opentelemetry-proto, JSON mapping): any collector takes it.
+// per request (bench/README.md). The wire format is the standard one (opentelemetry-proto, JSON mapping).
 import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
@@ -118,6 +117,9 @@ function span(item: ReadableSpan): string {
   out += `,"name":${quoted(item.name)},"kind":${item.kind + 1},"startTimeUnixNano":"${nanos(item.startTime)}","endTimeUnixNano":"${nanos(item.endTime)}","attributes":${attributes(item.attributes)}`;
   if (item.events.length > 0)
     out += `,"events":[${item.events.map((event) => `{"timeUnixNano":"${nanos(event.time)}","name":${JSON.stringify(event.name)},"attributes":${attributes(event.attributes ?? {})}}`).join(",")}]`;
+  // Links tie a span to another trace's span (a WebSocket message's to its connection's upgrade request).
+  if (item.links.length > 0)
+    out += `,"links":[${item.links.map((link) => `{"traceId":"${link.context.traceId}","spanId":"${link.context.spanId}","attributes":${attributes(link.attributes ?? {})}}`).join(",")}]`;
   if (item.status.code !== 0) out += `,"status":{"code":${item.status.code}${item.status.message ? `,"message":${JSON.stringify(item.status.message)}` : ""}}`;
   return `${out}}`;
 }
