@@ -3,11 +3,14 @@
 // can refuse, messages as POSTs chosen by the selection rule, replies and pushes as messages, the
 // close as a notification, and the limits with their close codes.
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type WebSocket from "ws";
-import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
+import { projectRoot, startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { startGatewayPair, type GatewayPair } from "./helpers/gateway-pair.js";
 import { send } from "./helpers/http.js";
 import { attribute, CLIENT, Receiver, SERVER, type OtlpSpan } from "./helpers/otlp-receiver.js";
@@ -509,5 +512,60 @@ describe("WebSocket adaptor: gateways sharing Redis", () => {
     assert.deepEqual(await shut, { code: 4002, reason: "moved" });
     await waitFor(async () => (await elsewhere(`/connections/${id}`)).status === 404, "the closed connection to be gone");
     assert.equal((await elsewhere("/connections/nobody.nothing")).status, 404, "no gateway holds a node nobody listens for");
+  });
+});
+
+describe("the chat room of docs/protocols.md", () => {
+  const example = join(projectRoot, "docs/examples/chat");
+  let chat: GatewayProcess;
+  let room: ChildProcess;
+
+  before(async () => {
+    const port = await deadPort();
+    const yaml = (await readFile(join(example, "portcullis.yaml"), "utf8")).replace("http://127.0.0.1:3000", `http://127.0.0.1:${port}`);
+    chat = await startGatewayProcess(yaml);
+    room = spawn(process.execPath, [join(example, "backend.mjs")], {
+      env: { ...process.env, PORT: String(port), PORTCULLIS_ADMIN: chat.adminUrl },
+      stdio: "inherit",
+    });
+    await waitFor(
+      () =>
+        send(`http://127.0.0.1:${port}/connect`, { method: "POST" }).then(
+          (answer) => answer.status === 204,
+          () => false,
+        ),
+      "the chat backend to listen",
+    );
+  });
+
+  after(async () => {
+    room?.kill();
+    await chat?.stop();
+  });
+
+  it("the docs show the example as it is in docs/examples/chat", async () => {
+    const page = await readFile(join(projectRoot, "docs/protocols.md"), "utf8");
+    for (const file of ["backend.mjs", "portcullis.yaml"])
+      assert.ok(page.includes((await readFile(join(example, file), "utf8")).trim()), `docs/protocols.md shows ${file} as it is`);
+  });
+
+  it("two clients join, talk and leave, through a backend that has no WebSocket code", async () => {
+    const events = async (socket: WebSocket) => JSON.parse(await text(socket)) as Record<string, string>;
+    const alice = await openSocket(`ws://127.0.0.1:${chat.port}/chat`);
+    alice.send(JSON.stringify({ action: "join", name: "alice" }));
+    assert.deepEqual(await events(alice), { event: "joined", name: "alice" });
+    const bob = await openSocket(`ws://127.0.0.1:${chat.port}/chat`);
+    bob.send(JSON.stringify({ action: "join", name: "bob" }));
+    assert.deepEqual(await events(alice), { event: "joined", name: "bob" });
+    assert.deepEqual(await events(bob), { event: "joined", name: "bob" });
+    alice.send(JSON.stringify({ action: "say", text: "hello bob" }));
+    assert.deepEqual(await events(bob), { event: "said", name: "alice", text: "hello bob" });
+    assert.deepEqual(await events(alice), { event: "said", name: "alice", text: "hello bob" });
+    bob.send(JSON.stringify({ action: "dance" }));
+    assert.deepEqual(await events(bob), { error: "join first, then say something" });
+    bob.close();
+    assert.deepEqual(await events(alice), { event: "left", name: "bob" });
+    alice.close();
+    await closed(alice);
   });
 });
