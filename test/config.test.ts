@@ -240,12 +240,46 @@ describe("config schema for editors", () => {
       {},
     );
     const [inherits, own] = config.apis[0].operations;
+    const { adaptor: inheritedAdaptor, ...inherited } = inherits.websocket;
     assert.equal(inherits.readTimeoutMs, 90_000);
-    assert.deepEqual(inherits.websocket, { enabled: true, idleTimeoutMs: 30_000, maxConnections: 10_000 });
+    assert.deepEqual(inherited, { enabled: true, mode: "passthrough", idleTimeoutMs: 30_000, maxConnections: 10_000 });
+    assert.equal(inheritedAdaptor.connectPath, "/connect", "the adaptor's defaults are there for a later mode: http");
     assert.equal(own.readTimeoutMs, 300_000);
-    assert.deepEqual(own.websocket, { enabled: false, idleTimeoutMs: 30_000, maxConnections: 3 });
+    const { adaptor: _ownAdaptor, ...ownSettings } = own.websocket;
+    assert.deepEqual(ownSettings, { enabled: false, mode: "passthrough", idleTimeoutMs: 30_000, maxConnections: 3 });
     assert.equal(config.listen.http2, true);
     assert.equal(config.listen.h2c, false);
+  });
+
+  it("reads the WebSocket adaptor's settings: an operation's http replaces its API's whole; units and the selection field are parsed", () => {
+    const config = parseConfig(
+      FILE,
+      `upstreams:\n  chat: { targets: [{ url: "http://127.0.0.1:3000" }] }\napis:\n  - name: a\n    upstream: chat\n    websocket: { mode: http, http: { selectBy: meta.type, routes: { join: /join }, maxMessageSize: 4kb, rate: { messages: 10, window: 2s }, concurrency: 2 } }\n    operations:\n      - { path: /inherits }\n      - { path: /own, websocket: { http: { connect: /hello } } }\n`,
+      {},
+    );
+    const [inherits, own] = config.apis[0].operations;
+    assert.equal(inherits.websocket.mode, "http");
+    assert.deepEqual(inherits.websocket.adaptor, {
+      connectPath: "/connect",
+      disconnectPath: "/disconnect",
+      messagePath: "/message",
+      selectBy: ["meta", "type"],
+      routes: { join: "/join" },
+      maxMessageBytes: 4096,
+      rate: { messages: 10, windowMs: 2000 },
+      maxQueued: 32,
+      concurrency: 2,
+    });
+    assert.equal(own.websocket.mode, "http", "the mode is the API's");
+    assert.equal(own.websocket.adaptor.connectPath, "/hello");
+    assert.equal(own.websocket.adaptor.selectBy, null, "the operation's http object replaced the API's");
+  });
+
+  it("refuses the WebSocket adaptor in front of the echo upstream, at the mode's line", () => {
+    const [issue] = issuesOf(`upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    websocket:\n      mode: http\n`);
+    assert.equal(issue.path, "apis[0].websocket.mode");
+    assert.equal(issue.line, 7);
+    assert.match(issue.message, /built-in echo/);
   });
 
   it("refuses an admin API bound beyond loopback without a token, at the host's line", () => {

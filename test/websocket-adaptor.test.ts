@@ -376,6 +376,26 @@ describe("WebSocket adaptor: limits and their close codes", () => {
     assert.equal((await shut).code, 1009);
   });
 
+  it("hostile frames close only their own connection: text that is not UTF-8 with 1007, an unmasked frame with 1002", async () => {
+    const frames = {
+      // FIN + text, masked, 2 bytes of payload that are not UTF-8 (mask 0: the payload as is).
+      1007: Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe]),
+      // FIN + text, not masked: a client must mask every frame (RFC 6455 §5.1).
+      1002: Buffer.from([0x81, 0x02, 0x68, 0x69]),
+    };
+    for (const [code, frame] of Object.entries(frames)) {
+      const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/hostile-${code}`);
+      const shut = closed(socket);
+      (socket as unknown as { _socket: import("node:net").Socket })._socket.write(frame);
+      assert.equal((await shut).code, Number(code));
+    }
+    const healthy = await openSocket(`ws://127.0.0.1:${gateway.port}/chat/after-hostile`);
+    healthy.send("still here");
+    assert.equal(await text(healthy), "still here");
+    healthy.close();
+    await closed(healthy);
+  });
+
   it("messages over the rate closes with 1008", async () => {
     const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/tight/rate`);
     const shut = closed(socket);

@@ -105,9 +105,10 @@ export class AdaptedConnection {
     this.sendBufferLimit = Math.max(1024 * 1024, 8 * adaptor.maxMessageBytes);
     ws.on("message", (data: Buffer, isBinary: boolean) => this.received(data, isBinary));
     ws.on("error", (error: Error & { code?: string }) => {
-      // The parser has already sent its close frame (1009 for a message over maxPayload, 1002/1007 for protocol errors).
-      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.closing ??= { code: 1009, reason: "message too big", by: "gateway" };
-      else this.closing ??= { code: 1002, reason: error.message, by: "gateway" };
+      // The parser has already sent its close frame: 1009 for a message over maxPayload, 1007 for
+      // text that is not UTF-8, 1002 for any other breach of the protocol.
+      const code = error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? 1009 : error.code === "WS_ERR_INVALID_UTF8" ? 1007 : 1002;
+      this.closing ??= { code, reason: error.message, by: "gateway" };
       context.log.debug({ requestId: context.requestId, connection: context.id, err: error }, "WebSocket adaptor: client protocol error");
     });
     ws.on("close", (code: number, reason: Buffer) => void this.closed(code, reason.toString("utf8")));
