@@ -8,7 +8,7 @@ import { echoRequest } from "../proxy/echo.js";
 import { GatewayExchange } from "../proxy/exchange.js";
 import { withVia } from "../proxy/headers.js";
 import { forward } from "../proxy/forward.js";
-import { upgradeOf } from "../proxy/websocket.js";
+import { upgradeOf, type WebSocketJob } from "../proxy/websocket.js";
 import type { GatewayServices, InFlight } from "./in-flight.js";
 import type { UpstreamPlan } from "./prepare-upstream.js";
 import { sendAnswer } from "./request-phase.js";
@@ -27,39 +27,29 @@ export async function dispatch(flight: InFlight, plan: UpstreamPlan, services: G
 
   const upgrade = upgradeOf(req);
   if (upgrade?.websocket && upstream.kind === "pool" && route.operation.websocket.enabled) {
-    const settings = route.operation.websocket;
+    const job: WebSocketJob = {
+      req,
+      upgrade,
+      pool: upstream.pool,
+      headers: request.headers,
+      pathAndSearch,
+      hashKey: plan.hashKey,
+      route: route.label,
+      settings: route.operation.websocket,
+      requestId,
+      responseHeaders: reply.extra,
+      log,
+    };
     const opened =
-      settings.mode === "http"
+      job.settings.mode === "http"
         ? await services.adaptor.accept({
-            req,
-            upgrade,
-            pool: upstream.pool,
-            headers: request.headers,
-            pathAndSearch,
-            hashKey: plan.hashKey,
-            route: route.label,
+            ...job,
             api: route.info.api,
-            settings,
             readTimeoutMs: route.operation.readTimeoutMs,
-            requestId,
             clientIp: flight.clientIp,
-            responseHeaders: reply.extra,
             upgradeSpan: flight.traced?.trace ? flight.traced.span.spanContext() : null,
-            log,
           })
-        : await services.websockets.proxy({
-            req,
-            upgrade,
-            pool: upstream.pool,
-            headers: request.headers,
-            pathAndSearch,
-            hashKey: plan.hashKey,
-            route: route.label,
-            settings,
-            requestId,
-            responseHeaders: reply.extra,
-            log,
-          });
+        : await services.websockets.proxy(job);
     return { status: opened.status, target: opened.target, attempts: opened.target ? 1 : 0, bytes: 0, error: opened.error };
   }
   if (route.exchange) {

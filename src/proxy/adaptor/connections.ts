@@ -8,33 +8,19 @@ import { randomBytes } from "node:crypto";
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import type { SpanContext } from "@opentelemetry/api";
-import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
-import type { WebSocketConfig } from "../../config/types.js";
 import type { Tracing } from "../../telemetry/tracing.js";
-import type { UpstreamPool } from "../pool.js";
-import { endSoon, refuseUpgrade, type UpgradeRequest, type WebSocketOutcome } from "../websocket.js";
+import { endSoon, refuseUpgrade, type WebSocketJob, type WebSocketOutcome } from "../websocket.js";
 import { AdaptedConnection, CONNECTION_ID_HEADER, EVENT_HEADER, notifyClosed, type ConnectionContext, type ConnectionView } from "./connection.js";
 import { callUpstream } from "./upstream-call.js";
 
-export interface AdaptorJob {
-  req: IncomingMessage;
-  upgrade: UpgradeRequest;
-  pool: UpstreamPool;
-  /** Headers for the upstream, as the request phase left them (hop-by-hop already stripped). */
-  headers: IncomingHttpHeaders;
-  pathAndSearch: string;
-  hashKey: string | null;
-  route: string;
+/** A WebSocket upgrade for the adaptor: what the pass-through proxy gets, and what the adaptor's calls need besides. */
+export interface AdaptorJob extends WebSocketJob {
   api: string;
-  settings: WebSocketConfig;
   readTimeoutMs: number | null;
-  requestId: string;
   clientIp: string;
-  /** Headers the gateway adds to its answer (request id, plugins' response headers). */
-  responseHeaders: Record<string, string>;
+  /** The upgrade request's span, which each message's span links to. */
   upgradeSpan: SpanContext | null;
-  log: Logger;
 }
 
 /** The handshake's own fields: they describe the client's hop, not what the upstream is asked. */
