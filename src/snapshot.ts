@@ -6,13 +6,15 @@ import { ConsumerDirectory } from "./consumers/directory.js";
 import type { Store } from "./stores/store.js";
 import type { Logger } from "pino";
 import { ConfigError } from "./config/errors.js";
-import type { ApiConfig, GatewayConfig, OperationConfig } from "./config/types.js";
+import type { ApiConfig, FaultRule, GatewayConfig, OperationConfig } from "./config/types.js";
 import { joinPaths } from "./router/paths.js";
 import { ChainBuilder, type PluginCatalog } from "./pipeline/chain.js";
 import type { ChainLink, PluginDefinition, RouteInfo } from "./pipeline/plugin.js";
 import { trustCheck, type TrustCheck } from "./proxy/forwarded.js";
 import { UpstreamPool } from "./proxy/pool.js";
 import { createMatcher, type MatchableRoute, type RouteMatcher } from "./router/match.js";
+import type { MirrorPlan } from "./traffic/mirror.js";
+import { TrafficSplit } from "./traffic/split.js";
 
 export type Upstream = { kind: "echo"; name: string } | { kind: "pool"; name: string; pool: UpstreamPool };
 
@@ -35,6 +37,10 @@ export interface Route extends MatchableRoute {
   /** Whether a plugin of the chain answers CORS preflights (Capabilities.answersPreflight). */
   answersPreflight: boolean;
   upstream: Upstream;
+  /** Progressive delivery (docs/traffic.md): a split between upstreams, a shadow upstream, injected faults. */
+  split: TrafficSplit | null;
+  mirror: MirrorPlan | null;
+  faults: FaultRule[];
 }
 
 export class ConfigSnapshot {
@@ -151,6 +157,9 @@ export function buildSnapshot(
         exchange: chain.findLast((link) => link.hooks.capabilities?.exchange !== undefined) ?? null,
         answersPreflight: chain.some((link) => link.hooks.capabilities?.answersPreflight === true),
         upstream: upstreams.get(operation.upstream)!,
+        split: operation.split ? new TrafficSplit(operation.split, upstreams) : null,
+        mirror: operation.mirror ? { config: operation.mirror, pool: pools.get(operation.mirror.upstream)! } : null,
+        faults: operation.faults,
         hosts: api.hosts,
         path: routePath(api, operation),
         methods: operation.methods,

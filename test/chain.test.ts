@@ -5,7 +5,7 @@ import type { PluginAttachment } from "../src/config/types.js";
 import { effectiveAttachments } from "../src/pipeline/chain.js";
 
 function attach(name: string, options: Record<string, unknown> = {}, extra: Partial<PluginAttachment> = {}): PluginAttachment {
-  return { name, id: extra.id ?? name, options, onError: null, enabled: true, source: { file: "f", line: 1, column: 1 }, ...extra };
+  return { name, id: extra.id ?? name, options, onError: null, enabled: true, source: { file: "f", line: 1, column: 1 }, canary: null, ...extra };
 }
 
 describe("plugin chain", () => {

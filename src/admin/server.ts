@@ -48,6 +48,9 @@ function routesView(runtime: ConfigSnapshot) {
     match: route.predicates,
     upstream: route.upstream.name,
     rewrite: route.operation.rewrite ?? (route.api.stripBasePath ? "strip basePath" : "as received"),
+    split: route.operation.split,
+    mirror: route.operation.mirror,
+    faults: route.operation.faults,
     plugins: route.chain.map((link) => ({ name: link.name, id: link.id, scope: link.scope, onError: link.onError, options: redact(link.options) })),
   }));
 }

@@ -1,13 +1,13 @@
 // From the checked config to the GatewayConfig the gateway runs on: units turned into numbers,
 // names lower-cased, telemetry completed from the OTEL_* environment variables, attachments
 // placed.
-import type { RawApi, RawAttachment, RawConfig, RawMatch, RawRouteTimeouts, RawUpstream, RawWebSocket } from "./raw.js";
+import type { RawApi, RawAttachment, RawConfig, RawMatch, RawOperation, RawRouteTimeouts, RawUpstream, RawWebSocket } from "./raw.js";
 import { positionOf, type FieldPath, type SourceDocument } from "./document.js";
 import { routePathSyntax } from "../router/paths.js";
 import { durationMs, sizeBytes } from "./units.js";
 import { adaptorDefaults, websocketDefaults } from "./schema/api.js";
 import type { TelemetryConfig } from "./types.js";
-import type { WebSocketConfig, ApiConfig, GatewayConfig, OperationConfig, PluginAttachment, RequestPredicates, UpstreamConfig } from "./types.js";
+import type { WebSocketConfig, ApiConfig, GatewayConfig, OperationConfig, PluginAttachment, RequestPredicates, TrafficMatch, UpstreamConfig } from "./types.js";
 
 /** The telemetry section over the OTEL_* environment variables (the section wins), then the defaults. */
 export function telemetryConfig(raw: RawConfig["telemetry"], env: NodeJS.ProcessEnv): TelemetryConfig {
@@ -53,7 +53,44 @@ function attachments(source: SourceDocument, list: RawAttachment[] | undefined, 
     onError: raw.onError ?? null,
     enabled: raw.enabled ?? true,
     source: positionOf(source, [...at, i]),
+    canary: raw.canary
+      ? {
+          plugin: raw.canary.plugin ?? `${raw.name}.next`,
+          share: raw.canary.share,
+          rollback: raw.canary.rollback
+            ? { faultRate: raw.canary.rollback.faultRate, windowMs: durationMs(raw.canary.rollback.window), minCalls: raw.canary.rollback.minCalls }
+            : null,
+        }
+      : null,
   }));
+}
+
+function trafficMatch(raw: { headers?: Record<string, string>; consumers?: string[]; consumerGroups?: string[] }): TrafficMatch {
+  return { headers: predicates({ headers: raw.headers }).headers, consumers: raw.consumers ?? null, consumerGroups: raw.consumerGroups ?? null };
+}
+
+/** An operation's traffic settings (split, mirror, faults), each its own or else its API's. */
+function trafficSettings(api: RawApi, op: RawOperation | undefined): Pick<OperationConfig, "split" | "mirror" | "faults"> {
+  const split = op?.split ?? api.split;
+  const mirror = op?.mirror ?? api.mirror;
+  return {
+    split: split
+      ? {
+          to: split.to.map((side) => ({ upstream: side.upstream, weight: side.weight })),
+          sticky: split.sticky ?? null,
+          rules: (split.rules ?? []).map((rule) => ({ ...trafficMatch(rule), to: rule.to })),
+        }
+      : null,
+    mirror: mirror
+      ? { upstream: mirror.upstream, share: mirror.share, timeoutMs: durationMs(mirror.timeout), maxBodyBytes: sizeBytes(mirror.maxBodySize) }
+      : null,
+    faults: (op?.faults ?? api.faults ?? []).map((rule) => ({
+      ...trafficMatch(rule),
+      share: rule.share,
+      delayMs: rule.delay === undefined ? null : durationMs(rule.delay),
+      abortStatus: rule.abort?.status ?? null,
+    })),
+  };
 }
 
 function normalizeUpstream(name: string, raw: RawUpstream): UpstreamConfig {
@@ -104,6 +141,7 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
     implicit: false,
     readTimeoutMs: routeReadTimeout(op.timeouts ?? raw.timeouts),
     websocket: websocketSettings(raw.websocket, op.websocket),
+    ...trafficSettings(raw, op),
   }));
   if (operations.length === 0) {
     // An API without operations forwards everything below its basePath.
@@ -118,6 +156,7 @@ function normalizeApi(source: SourceDocument, raw: RawApi, a: number): ApiConfig
       implicit: true,
       readTimeoutMs: routeReadTimeout(raw.timeouts),
       websocket: websocketSettings(raw.websocket, undefined),
+      ...trafficSettings(raw, undefined),
     });
   }
   return {

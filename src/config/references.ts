@@ -1,6 +1,6 @@
 // Checks the schema cannot express: references between sections (upstreams, plugins), route
 // templates and their parameters, loopback-only health probes.
-import type { RawConfig } from "./raw.js";
+import type { RawConfig, RawOperation } from "./raw.js";
 import { isIP } from "node:net";
 import { type ConfigIssue } from "./errors.js";
 import { issueAt, type FieldPath, type SourceDocument } from "./document.js";
@@ -83,6 +83,25 @@ export function checkReferences(source: SourceDocument, config: RawConfig): Conf
     });
   });
 
+  /** A route's split and mirror name upstreams that exist; rules send to one of the split's sides. */
+  const checkTraffic = (route: Pick<RawOperation, "split" | "mirror">, at: FieldPath) => {
+    if (route.split) {
+      const sides = route.split.to.map((side) => side.upstream);
+      route.split.to.forEach((side, i) => needUpstream(side.upstream, [...at, "split", "to", i, "upstream"]));
+      if (route.split.to.every((side) => side.weight === 0))
+        issues.push(issueAt(source, [...at, "split", "to"], "at least one side of a split needs a weight above 0"));
+      (route.split.rules ?? []).forEach((rule, i) => {
+        if (!sides.includes(rule.to))
+          issues.push(issueAt(source, [...at, "split", "rules", i, "to"], `'${rule.to}' is not one of the split's upstreams (${sides.join(", ")})`));
+      });
+    }
+    if (route.mirror) {
+      needUpstream(route.mirror.upstream, [...at, "mirror", "upstream"]);
+      if (config.upstreams[route.mirror.upstream]?.type === "echo")
+        issues.push(issueAt(source, [...at, "mirror", "upstream"], `a mirror is an HTTP upstream; '${route.mirror.upstream}' is the built-in echo`));
+    }
+  };
+
   const apiNames = new Set<string>();
   config.apis.forEach((api, a) => {
     const at: FieldPath = ["apis", a];
@@ -95,6 +114,7 @@ export function checkReferences(source: SourceDocument, config: RawConfig): Conf
       if (mode === "http" && config.upstreams[upstream]?.type === "echo")
         issues.push(issueAt(source, path, `the WebSocket HTTP adaptor calls an upstream over HTTP; '${upstream}' is the built-in echo`));
     };
+    checkTraffic(api, at);
     if (!api.operations || api.operations.length === 0) {
       needPoolForAdaptor(api.upstream, api.websocket?.mode, [...at, "websocket", "mode"]);
       checkRewrite(source, [...at, "rewrite"], api.rewrite, [...(Array.isArray(baseParams) ? baseParams : []), "path"], issues);
@@ -102,6 +122,7 @@ export function checkReferences(source: SourceDocument, config: RawConfig): Conf
     (api.operations ?? []).forEach((operation, o) => {
       const opAt: FieldPath = [...at, "operations", o];
       needUpstream(operation.upstream, [...opAt, "upstream"]);
+      checkTraffic(operation, opAt);
       const mode = operation.websocket?.mode ?? api.websocket?.mode;
       needPoolForAdaptor(operation.upstream ?? api.upstream, mode, operation.websocket?.mode ? [...opAt, "websocket", "mode"] : [...at, "websocket", "mode"]);
       const params = routePathParams(joinPaths(api.basePath, routePathSyntax(operation.path)));

@@ -19,6 +19,44 @@ export interface PluginAttachment {
   enabled: boolean;
   /** Where the attachment is written, so plugin errors can name the config line. */
   source: SourcePosition;
+  /** A second version of the plugin serving a share of requests (docs/traffic.md). */
+  canary: CanaryConfig | null;
+}
+
+export interface CanaryConfig {
+  /** The canary version's plugin name. */
+  plugin: string;
+  /** Percent of requests (0-100). */
+  share: number;
+  rollback: { faultRate: number; windowMs: number; minCalls: number } | null;
+}
+
+/** Who a traffic rule applies to: header predicates, consumer ids, consumer groups (null: any). */
+export interface TrafficMatch {
+  headers: Record<string, string>;
+  consumers: string[] | null;
+  consumerGroups: string[] | null;
+}
+
+export interface SplitConfig {
+  to: { upstream: string; weight: number }[];
+  sticky: { header?: string; cookie?: string; consumer?: true } | null;
+  rules: (TrafficMatch & { to: string })[];
+}
+
+export interface MirrorConfig {
+  upstream: string;
+  /** Percent of requests (0-100). */
+  share: number;
+  timeoutMs: number;
+  maxBodyBytes: number;
+}
+
+export interface FaultRule extends TrafficMatch {
+  /** Percent of matching requests (0-100). */
+  share: number;
+  delayMs: number | null;
+  abortStatus: number | null;
 }
 
 export interface RequestPredicates {
@@ -71,6 +109,10 @@ export interface OperationConfig {
   /** The route's read (idle) timeout over the upstream's; null: the upstream's. */
   readTimeoutMs: number | null;
   websocket: WebSocketConfig;
+  /** Progressive delivery (docs/traffic.md): the operation's own, or its API's. */
+  split: SplitConfig | null;
+  mirror: MirrorConfig | null;
+  faults: FaultRule[];
 }
 
 export interface ApiConfig {

@@ -32,6 +32,8 @@ export function finish(flight: InFlight, outcome: Outcome, services: GatewayServ
       bytes: outcome.bytes,
       clientIp: flight.clientIp,
       error: outcome.error ?? undefined,
+      split: route?.split && flight.upstream ? flight.upstream.name : undefined,
+      fault: flight.fault ?? undefined,
       ...traceIds,
     });
   }

@@ -70,6 +70,8 @@ export function identify(ctx: Context, snapshot: ConfigSnapshot, services: Gatew
     scope: null,
     request: null,
     withBody: false,
+    upstream: null,
+    fault: null,
   };
 }
 

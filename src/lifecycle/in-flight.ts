@@ -9,7 +9,7 @@ import type { Reply } from "../pipeline/reply.js";
 import type { PhaseScope } from "../pipeline/run.js";
 import type { AdaptorConnections } from "../proxy/adaptor/connections.js";
 import type { WebSocketConnections } from "../proxy/websocket.js";
-import type { Route, ConfigSnapshot } from "../snapshot.js";
+import type { Route, ConfigSnapshot, Upstream } from "../snapshot.js";
 import type { AccessLog } from "../telemetry/access-log.js";
 import type { PluginTiming } from "../telemetry/plugin-timing.js";
 import type { RequestTrace } from "../telemetry/request-trace.js";
@@ -59,4 +59,8 @@ export interface InFlight {
   /** Set by the request phase: the request as plugins left it, and whether the client sent a body. */
   request: HookRequest | null;
   withBody: boolean;
+  /** Set by prepare-upstream: the upstream that serves the request (a split's chosen side, or the route's). */
+  upstream: Upstream | null;
+  /** Set by dispatch when a fault was injected: its kind, for the access log and the span. */
+  fault: string | null;
 }

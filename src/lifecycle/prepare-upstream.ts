@@ -1,9 +1,10 @@
-// Step 5, prepare the upstream request: the consumer an auth plugin resolved goes up in the
-// consumer headers, a body that was read goes whole with its length, the Host field follows the
+// Step 5, prepare the upstream request: the upstream is chosen (a traffic split's side, or the
+// route's), the consumer an auth plugin resolved goes up in the consumer headers, a body that was read goes whole with its length, the Host field follows the
 // upstream's `host` setting, and the key that consistent hashing balances on is taken.
 import type { IncomingHttpHeaders } from "node:http";
 import { toBuffer } from "../proxy/body.js";
 import { withVia } from "../proxy/headers.js";
+import { recordSplit } from "../telemetry/gateway-metrics.js";
 import type { InFlight } from "./in-flight.js";
 
 export interface UpstreamPlan {
@@ -27,7 +28,13 @@ export function prepareUpstream(flight: InFlight): UpstreamPlan {
   if (via !== null) headers.via = withVia(headers.via, `${flight.req.httpVersionMajor === 2 ? "2" : flight.req.httpVersion} ${via}`);
   const body = request.body === null ? null : toBuffer(request.body);
   if (body !== null) headers["content-length"] = String(body.length);
-  const upstream = flight.route!.upstream;
+  const route = flight.route!;
+  const upstream = route.split ? route.split.choose(headers, consumer) : route.upstream;
+  flight.upstream = upstream;
+  if (route.split) {
+    recordSplit(route.label, upstream.name);
+    flight.traced?.span.setAttribute("portcullis.split.upstream", upstream.name);
+  }
   if (upstream.kind !== "pool") return { body, hashKey: null };
   const pool = upstream.pool.config;
   applyHostPolicy(headers, pool.host);

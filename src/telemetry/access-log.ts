@@ -18,6 +18,10 @@ export interface AccessRecord {
   bytes: number;
   clientIp: string;
   error?: string;
+  /** The upstream a traffic split chose, on routes with one. */
+  split?: string;
+  /** The kind of fault injected into the request, if one was. */
+  fault?: string;
   /** The request's trace and server span, when it was sampled. */
   trace_id?: string;
   span_id?: string;
@@ -66,6 +70,8 @@ export function accessLine(entry: AccessRecord, endedAt: number, base: string): 
   if (entry.attempts !== undefined) line += `,"attempts":${entry.attempts}`;
   line += `,"durationMs":${entry.durationMs},"bytes":${entry.bytes},"clientIp":${text(entry.clientIp)}`;
   if (entry.error !== undefined) line += `,"error":${text(entry.error)}`;
+  if (entry.split !== undefined) line += `,"split":${text(entry.split)}`;
+  if (entry.fault !== undefined) line += `,"fault":${text(entry.fault)}`;
   if (entry.trace_id !== undefined) line += `,"trace_id":${text(entry.trace_id)},"span_id":${text(entry.span_id ?? null)}`;
   return `${line},"msg":"request"}\n`;
 }

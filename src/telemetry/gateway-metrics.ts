@@ -63,3 +63,30 @@ export function recordWebSocketMessage(route: string, direction: "in" | "out"): 
 export function recordWebSocketClose(route: string, code: number, by: string): void {
   websocketCloses.inc([route, String(code), by]);
 }
+
+const mirrored = registry.counter(
+  "portcullis_mirror_requests_total",
+  "Copies of requests for a route's shadow upstream, by route and result (sent: the shadow answered; failed: it did not; dropped: not sent).",
+  ["route", "result"],
+);
+const faultsInjected = registry.counter("portcullis_faults_injected_total", "Faults injected, by route and kind (delay, abort, delay+abort).", [
+  "route",
+  "kind",
+]);
+const splitRequests = registry.counter(
+  "portcullis_split_requests_total",
+  "Requests of routes with a traffic split, by route and the upstream that served them.",
+  ["route", "upstream"],
+);
+
+export function recordMirror(route: string, result: "sent" | "failed" | "dropped"): void {
+  mirrored.inc([route, result]);
+}
+
+export function recordFault(route: string, kind: string): void {
+  faultsInjected.inc([route, kind]);
+}
+
+export function recordSplit(route: string, upstream: string): void {
+  splitRequests.inc([route, upstream]);
+}

@@ -11,8 +11,26 @@ export interface Routes {
     path: string;
     upstream: string;
     rewrite: string;
+    split: { to: { upstream: string; weight: number }[]; sticky: Record<string, unknown> | null; rules: unknown[] } | null;
+    mirror: { upstream: string; share: number } | null;
+    faults: unknown[];
     plugins: { name: string; id: string; scope: string; onError: string; options: unknown }[];
   }[];
+}
+
+/** What a route's traffic settings say, in a line: the split's sides and weights, the mirror, the faults. */
+function trafficLine(route: Routes["routes"][number]): string {
+  const parts: string[] = [];
+  if (route.split) {
+    const total = route.split.to.reduce((sum, side) => sum + side.weight, 0);
+    const sides = route.split.to.map((side) => `${side.upstream} ${Math.round((side.weight / total) * 1000) / 10}%`).join(", ");
+    parts.push(
+      `split: ${sides}${route.split.sticky ? `, sticky by ${Object.keys(route.split.sticky)[0]}` : ""}${route.split.rules.length > 0 ? `, ${route.split.rules.length} rule(s)` : ""}`,
+    );
+  }
+  if (route.mirror) parts.push(`mirror: ${route.mirror.share}% to ${route.mirror.upstream}`);
+  if (route.faults.length > 0) parts.push(`faults: ${route.faults.length} rule(s)`);
+  return parts.join(" · ");
 }
 
 export async function apis(): Promise<HTMLElement[]> {
@@ -37,6 +55,7 @@ export async function apis(): Promise<HTMLElement[]> {
           route.hosts.length > 0 ? ` · hosts ${route.hosts.join(", ")}` : "",
           route.version ? ` · version ${route.version}` : "",
         ),
+        trafficLine(route) ? h("p", { class: "traffic" }, trafficLine(route)) : "",
         route.plugins.length === 0
           ? h("p", {}, "No plugins.")
           : table(

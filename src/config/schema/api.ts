@@ -1,6 +1,7 @@
 // The schema of an API and its operations: base path and hosts, matching, plugins, rewrites,
 // route timeouts and WebSocket settings.
 import { duration, plugins, size } from "./common.js";
+import { faults, mirror, split } from "./traffic.js";
 
 export const headerOrQueryPredicates = {
   type: "object",
@@ -137,6 +138,9 @@ export const operation = {
     match,
     rewrite: { type: "string", pattern: "^/", description: 'Upstream path template: "/users/{id}".' },
     upstream: { type: "string" },
+    split,
+    mirror,
+    faults,
     plugins,
   },
 } as const;
@@ -160,6 +164,9 @@ export const api = {
     rewrite: { type: "string", pattern: "^/" },
     timeouts: routeTimeouts,
     websocket,
+    split,
+    mirror,
+    faults,
     plugins,
     operations: { type: "array", items: operation },
   },
