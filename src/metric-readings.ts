@@ -2,6 +2,7 @@
 // the parts keep anyway: upstream health, plugin calls, sandboxed plugins' accounting, the cache,
 // rate limits, stores, spans and the process. Wired in by serve.ts, where the gateway is assembled.
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { canaryRecords } from "./pipeline/canary.js";
 import { pluginCallCounts } from "./pipeline/chain.js";
 import { builtinPlugins } from "./plugins/index.js";
 import { allStoreDownCounts } from "./plugins/shared/store-down.js";
@@ -51,6 +52,31 @@ export function attachMetricSources(sources: MetricSources): void {
   registry.read("portcullis_websocket_connections", "Open WebSocket connections, by route and mode (passthrough, http: the adaptor).", "gauge", function* () {
     for (const { mode, routes } of sources.websockets()) for (const [route, open] of routes) yield [{ route, mode }, open];
   });
+  registry.read(
+    "portcullis_plugin_canary_calls_total",
+    "Hook calls of attachments with a canary, by plugin, version (stable, canary) and result (ok, fault).",
+    "counter",
+    function* () {
+      for (const record of canaryRecords()) {
+        const labels = { plugin: record.stableDefinition.name, canary: record.canaryDefinition.name };
+        for (const [version, figures] of [
+          ["stable", record.stable],
+          ["canary", record.next],
+        ] as const) {
+          yield [{ ...labels, version, result: "ok" }, figures.calls - figures.faults];
+          yield [{ ...labels, version, result: "fault" }, figures.faults];
+        }
+      }
+    },
+  );
+  registry.read(
+    "portcullis_plugin_canary_rolled_back",
+    "1 while a plugin canary is rolled back (every request goes to the stable version).",
+    "gauge",
+    function* () {
+      for (const record of canaryRecords()) yield [{ plugin: record.stableDefinition.name, canary: record.canaryDefinition.name }, record.rolledBackAt ? 1 : 0];
+    },
+  );
   registry.read("portcullis_plugin_calls_total", "Hook calls, by plugin.", "counter", function* () {
     for (const [plugin, counts] of pluginCallCounts()) yield [{ plugin }, counts.calls];
   });

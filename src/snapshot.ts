@@ -61,7 +61,10 @@ export class ConfigSnapshot {
     readonly trusted: TrustCheck,
     readonly loadedAt: Date,
   ) {
-    this.definitions = new Set(routes.flatMap((route) => route.chain.map((link) => link.definition)));
+    // A canary's version is in use too: it must not be disposed while its link serves.
+    this.definitions = new Set(
+      routes.flatMap((route) => route.chain.flatMap((link) => (link.canary ? [link.definition, link.canary.definition] : [link.definition]))),
+    );
     this.consumerHeaderNames = Object.values(config.consumerHeaders);
   }
 

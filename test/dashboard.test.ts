@@ -42,6 +42,10 @@ apis:
     basePath: /chat
     upstream: chat
     websocket: { mode: http }
+  - name: canaried
+    basePath: /canaried
+    upstream: echo
+    plugins: [{ name: stamp, canary: { share: 50 } }]
   - name: shop
     basePath: /shop
     upstream: echo
@@ -60,6 +64,7 @@ before(async () => {
   };
   await mkdir(artifacts, { recursive: true });
   await writeFile(join(dir, "stamp.ts"), stamp);
+  await writeFile(join(dir, "stamp.next.ts"), stamp.replace('"dashboard"', '"dashboard-next"'));
   gateway = await startGatewayProcess(config(), ["--plugins", dir]);
   browser = await chromium.launch({
     // Whichever chromium the test setup found on PATH (Debian's /usr/bin/chromium, or another).
@@ -155,6 +160,19 @@ describe("admin dashboard", () => {
     assert.match((await chain.nth(0).textContent()) ?? "", /stamp/);
     assert.match((await chain.nth(1).textContent()) ?? "", /headers.*x-served-by/);
     await page.screenshot({ path: join(artifacts, "apis.png"), fullPage: true });
+  });
+
+  it("the plugins view shows a canary's two versions side by side", async () => {
+    for (let i = 0; i < 40; i++) await (await fetch(`${gateway.url}/canaried/x`)).arrayBuffer();
+    await view("plugins");
+    const row = page.locator("tr", { has: page.locator('[data-canary-state="stamp.next"]') });
+    await row.waitFor({ timeout: 10_000 });
+    assert.equal(await page.textContent('[data-canary-state="stamp.next"]'), "serving");
+    const cells = await row.locator("td").allTextContents();
+    assert.equal(cells[2], "50 %");
+    assert.ok(Number(cells[4]) > 0 && Number(cells[7]) > 0, `both versions served: ${cells.join(" | ")}`);
+    assert.equal(Number(cells[4]) + Number(cells[7]), 40);
+    await page.screenshot({ path: join(artifacts, "plugins-canary.png"), fullPage: true });
   });
 
   it("a broken plugin save shows its error with file and line within seconds; the fix clears it", async () => {

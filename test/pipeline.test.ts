@@ -34,6 +34,7 @@ function link(name: string, hooks: PluginHooks, onError: ChainLink["onError"] = 
     hooks,
     definition: { name, optionsSchema: {}, create: () => hooks },
     counts: { calls: 0, errors: 0 },
+    canary: null,
   };
 }
 

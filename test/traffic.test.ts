@@ -1,7 +1,11 @@
 // Progressive delivery through the real CLI with real upstreams: traffic splits (weights, sticky
-// callers, rules), mirroring to a shadow that is slow or dead, and fault injection.
+// callers, rules), mirroring to a shadow that is slow or dead, fault injection, and plugin canaries
+// with their automatic rollback.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
@@ -221,5 +225,98 @@ describe("fault injection", () => {
     assert.ok(Number(line.durationMs) >= 300, `the request took ${String(line.durationMs)} ms, less than its delay`);
     const undelayed = await servedBy("/chaos/slow");
     assert.equal((await gateway.waitForRequest(undelayed.requestId)).fault, undefined);
+  });
+});
+
+describe("plugin canaries", () => {
+  let dir: string;
+  let canaryGateway: GatewayProcess;
+  /** A plugin that stamps the version it is into the request the upstream gets; with x-break, the "next" one throws. */
+  const stamp = (version: string, breaks: boolean) => `import { definePlugin } from "portcullis";
+export default definePlugin({
+  onRequest(request) {
+    ${breaks ? 'if (request.headers.get("x-break")) throw new Error("the next version breaks");' : ""}
+    request.headers.set("x-stamp", "${version}");
+  },
+});
+`;
+  const stamped = async (headers: Record<string, string> = {}) => {
+    const answer = await send(`${canaryGateway.url}/stamped/x`, { headers });
+    assert.equal(answer.status, 200);
+    return String(answer.json<{ headers: Record<string, string> }>().headers["x-stamp"]);
+  };
+  const canaries = async () =>
+    (await send(`${canaryGateway.adminUrl}/plugins`)).json<{
+      canaries: {
+        plugin: string;
+        canary: string;
+        state: string;
+        reason: string | null;
+        stable: { calls: number; faults: number };
+        next: { calls: number; faults: number; meanMs: number | null };
+      }[];
+    }>().canaries;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "portcullis-canary-"));
+    await writeFile(join(dir, "stamp.ts"), stamp("v1", false));
+    await writeFile(join(dir, "stamp.next.ts"), stamp("v2", true));
+    canaryGateway = await startGatewayProcess(
+      `upstreams:
+  v1: { targets: [{ url: "${v1.url}" }] }
+apis:
+  - name: stamped
+    basePath: /stamped
+    upstream: v1
+    plugins:
+      - { name: stamp, onError: fail-open, canary: { share: 20, rollback: { faultRate: 0.5, window: 1m, minCalls: 10 } } }
+`,
+      ["--plugins", dir],
+    );
+  });
+
+  after(async () => {
+    await canaryGateway?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a canary at 20% serves about a fifth of requests, and /plugins shows both versions side by side", async () => {
+    const versions = await many(500, 8, () => stamped());
+    const next = versions.filter((version) => version === "v2").length;
+    assert.equal(versions.filter((version) => version === "v1").length + next, 500);
+    assert.ok(Math.abs((next / 500) * 100 - 20) <= 6, `the canary served ${next} of 500`);
+    const [view] = await canaries();
+    assert.equal(view.plugin, "stamp");
+    assert.equal(view.canary, "stamp.next");
+    assert.equal(view.state, "serving");
+    assert.deepEqual([view.stable.calls, view.next.calls], [500 - next, next]);
+    assert.deepEqual([view.stable.faults, view.next.faults], [0, 0]);
+    assert.ok(view.next.meanMs !== null && view.next.meanMs >= 0);
+  });
+
+  it("a canary that faults is rolled back by itself: every request then gets the stable version", async () => {
+    // Until the rollback, a request the canary serves has its fault skipped (fail-open) and goes on unstamped.
+    await waitFor(async () => {
+      await many(20, 4, () => send(`${canaryGateway.url}/stamped/x`, { headers: { "x-break": "1" } }));
+      return (await canaries())[0].state === "rolled-back";
+    }, "the canary to be rolled back");
+    const [view] = await canaries();
+    assert.ok(view.next.faults >= 5, `${view.next.faults} canary faults before the rollback`);
+    assert.match(view.reason!, /fault rate .* above 50%/);
+    const after = await many(100, 8, () => stamped({ "x-break": "1" }));
+    assert.deepEqual(new Set(after), new Set(["v1"]));
+    await canaryGateway.waitForLog((line) => line.msg.startsWith("plugin canary rolled back"));
+    const metrics = (await send(`${canaryGateway.adminUrl}/metrics`)).text;
+    assert.match(metrics, /portcullis_plugin_canary_rolled_back\{plugin="stamp",canary="stamp.next"\} 1/);
+  });
+
+  it("hot reload works for both versions: a new canary version starts a fresh record and serves again", async () => {
+    await writeFile(join(dir, "stamp.next.ts"), stamp("v3", false));
+    await waitFor(async () => (await canaries())[0].state === "serving", "the new canary version to be serving");
+    const versions = await many(300, 8, () => stamped());
+    assert.ok(versions.includes("v3") && versions.includes("v1"), `versions served: ${[...new Set(versions)].join(", ")}`);
+    assert.ok(!versions.includes("v2"), "the old canary version serves no more");
+    await writeFile(join(dir, "stamp.ts"), stamp("v1.1", false));
+    await waitFor(async () => (await many(20, 4, () => stamped())).includes("v1.1"), "the new stable version to serve");
   });
 });

@@ -17,7 +17,8 @@ export interface UserPluginProblem {
   error: string;
 }
 
-const PLUGIN_FILE = /^[a-z0-9][a-z0-9-]*\.(ts|js)$/;
+/** plugins/<name>.ts, and plugins/<name>.next.ts: the next version of a plugin, attached as its canary (docs/traffic.md). */
+const PLUGIN_FILE = /^[a-z0-9][a-z0-9-]*(\.next)?\.(ts|js)$/;
 const SETTLE_MS = 20;
 /** Files a plugin may import (shared modules, data): a change to one reloads every plugin. */
 const SOURCE_FILE = /\.(m?[jt]sx?|c[jt]s|json)$/;

@@ -10,6 +10,7 @@ import Router from "@koa/router";
 import { ConfigError, formatIssue } from "../config/errors.js";
 import type { ConfigSnapshot } from "../snapshot.js";
 import { redact } from "./redact.js";
+import type { CanaryRecord } from "../pipeline/canary.js";
 import { registry } from "../telemetry/gateway-metrics.js";
 import { recentRequests } from "../telemetry/recent-requests.js";
 import { traffic } from "../telemetry/traffic.js";
@@ -53,6 +54,20 @@ function routesView(runtime: ConfigSnapshot) {
     faults: route.operation.faults,
     plugins: route.chain.map((link) => ({ name: link.name, id: link.id, scope: link.scope, onError: link.onError, options: redact(link.options) })),
   }));
+}
+
+/** The canaries of the running config's attachments, each once, with both versions' figures side by side. */
+function canaryViews(runtime: ConfigSnapshot) {
+  const seen = new Set<CanaryRecord>();
+  const views = [];
+  for (const route of runtime.routes) {
+    for (const link of route.chain) {
+      if (!link.canary || seen.has(link.canary.record)) continue;
+      seen.add(link.canary.record);
+      views.push({ id: link.id, ...link.canary.record.view() });
+    }
+  }
+  return views;
 }
 
 function upstreamsView(runtime: ConfigSnapshot) {
@@ -151,7 +166,7 @@ export function createAdminApp(control: AdminControl, token: () => string): Koa 
     ctx.body = { loadedAt: runtime.loadedAt, config: redact(runtime.config), reloads: control.reloads() };
   });
   router.get("/plugins", (ctx) => {
-    ctx.body = { plugins: control.plugins() };
+    ctx.body = { plugins: control.plugins(), canaries: canaryViews(control.runtime()) };
   });
   router.get("/rate-limits/:key", async (ctx) => {
     ctx.body = { key: ctx.params.key, limits: await rateLimitViews(control.runtime(), control.store(), ctx.params.key) };

@@ -3,8 +3,9 @@
 // takes the place of the outermost one, so the order operators set globally is kept.
 import { Ajv, type ValidateFunction } from "ajv";
 import type { ConfigIssue } from "../config/errors.js";
-import type { PluginAttachment } from "../config/types.js";
-import type { ChainLink, PluginCallCounts, PluginDefinition, PluginSetup } from "./plugin.js";
+import type { CanaryConfig, PluginAttachment } from "../config/types.js";
+import { canaryHooks, canaryRecord } from "./canary.js";
+import type { ChainLink, PluginCallCounts, PluginDefinition, PluginHooks, PluginSetup } from "./plugin.js";
 
 const callCounts = new Map<string, PluginCallCounts>();
 
@@ -104,6 +105,12 @@ export class ChainBuilder {
       this.issue(attachment, `could not be set up: ${(error as Error).message}`);
       return null;
     }
+    let canary: ChainLink["canary"] = null;
+    if (attachment.canary) {
+      const made = this.canary(attachment, attachment.canary, definition, hooks);
+      if (!made) return null;
+      ({ hooks, canary } = made);
+    }
     const link: ChainLink = {
       name: attachment.name,
       id: attachment.id,
@@ -113,9 +120,38 @@ export class ChainBuilder {
       hooks,
       definition,
       counts: countsFor(attachment.name),
+      canary,
     };
     this.links.set(attachment, link);
     return link;
+  }
+
+  /** The canary version's hooks, set up with the same options (checked against its own schema), and the hooks that choose between both. */
+  private canary(
+    attachment: PluginAttachment,
+    config: CanaryConfig,
+    stable: PluginDefinition,
+    stableHooks: PluginHooks,
+  ): { hooks: PluginHooks; canary: NonNullable<ChainLink["canary"]> } | null {
+    const definition = this.catalog.find(config.plugin);
+    if (!definition) {
+      this.issue(attachment, `canary: unknown plugin '${config.plugin}' (a file plugins/${config.plugin}.ts, or a built-in)`);
+      return null;
+    }
+    const checked = checkedOptions(definition, attachment.options);
+    if (!checked.ok) {
+      for (const problem of checked.problems) this.issue(attachment, `canary ${config.plugin}: ${problem}`);
+      return null;
+    }
+    let canaryHooksMade: PluginHooks;
+    try {
+      canaryHooksMade = definition.create(checked.options, this.setup);
+    } catch (error) {
+      this.issue(attachment, `canary ${config.plugin} could not be set up: ${(error as Error).message}`);
+      return null;
+    }
+    const record = canaryRecord(`${attachment.id}|${attachment.name}|${config.plugin}`, stable, definition, config, this.setup.log);
+    return { hooks: canaryHooks(stableHooks, canaryHooksMade, checked.options, record), canary: { definition, record } };
   }
 
   private issue(attachment: PluginAttachment, message: string): void {

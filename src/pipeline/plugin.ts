@@ -1,6 +1,7 @@
 // The plugin contract as the pipeline sees it. Built-in plugins implement it directly on the host;
 // sandboxed plugins are adapted to it by sandbox/host. A plugin reads and changes the request on
 // the way in, may answer instead of the upstream, and may change the response on the way out.
+import type { CanaryRecord } from "./canary.js";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -205,4 +206,6 @@ export interface ChainLink {
   hooks: PluginHooks;
   definition: PluginDefinition;
   counts: PluginCallCounts;
+  /** A second version serving a share of requests (the hooks above choose per request), with its record. */
+  canary: { definition: PluginDefinition; record: CanaryRecord } | null;
 }

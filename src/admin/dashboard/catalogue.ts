@@ -86,8 +86,48 @@ export interface PluginView {
   breaker?: { state: string } | string;
 }
 
+/** An attachment running a canary version, both versions' figures side by side (GET /plugins). */
+export interface CanaryView {
+  plugin: string;
+  canary: string;
+  share: number;
+  state: string;
+  reason: string | null;
+  stable: { calls: number; faults: number; meanMs: number | null };
+  next: { calls: number; faults: number; meanMs: number | null };
+}
+
+function canaryTable(canaries: CanaryView[]): HTMLElement[] {
+  if (canaries.length === 0) return [];
+  const rate = (figures: CanaryView["stable"]) => (figures.calls === 0 ? "–" : `${((figures.faults / figures.calls) * 100).toFixed(1)} %`);
+  return [
+    h("h2", {}, "Plugin canaries"),
+    table(
+      "Attachments running a second version for a share of requests: each version's calls, fault rate and mean hook time",
+      ["Plugin", "Canary", "Share", "State", "Stable calls", "Stable faults", "Stable time", "Canary calls", "Canary faults", "Canary time"],
+      canaries.map((canary) => [
+        canary.plugin,
+        canary.canary,
+        `${canary.share} %`,
+        h(
+          "span",
+          { class: stateClass(canary.state === "serving" ? "live" : "failed"), title: canary.reason ?? "", "data-canary-state": canary.canary },
+          canary.state,
+        ),
+        canary.stable.calls,
+        rate(canary.stable),
+        ms(canary.stable.meanMs),
+        canary.next.calls,
+        rate(canary.next),
+        ms(canary.next.meanMs),
+      ]),
+      [4, 5, 6, 7, 8, 9],
+    ),
+  ];
+}
+
 export async function plugins(): Promise<HTMLElement[]> {
-  const { plugins: list } = await api<{ plugins: PluginView[] }>("/plugins");
+  const { plugins: list, canaries } = await api<{ plugins: PluginView[]; canaries: CanaryView[] }>("/plugins");
   const sandboxed = list.filter((plugin) => plugin.kind === "sandboxed");
   const builtin = list.filter((plugin) => plugin.kind !== "sandboxed");
   const breakerState = (plugin: PluginView) => (typeof plugin.breaker === "string" ? plugin.breaker : (plugin.breaker?.state ?? "closed"));
@@ -114,6 +154,7 @@ export async function plugins(): Promise<HTMLElement[]> {
           ]),
           [4, 5, 6, 7, 8],
         ),
+    ...canaryTable(canaries),
     h("h2", {}, "Built-in plugins"),
     table(
       "Plugins that ship with the gateway",
