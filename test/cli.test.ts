@@ -45,6 +45,18 @@ describe("portcullis validate", () => {
     assert.match(result.stderr, new RegExp(`${file}:7:9 plugin no-such-plugin: unknown plugin`));
     assert.match(result.stderr, new RegExp(`${file}:8:9 plugin mock: options.status must be >= 100`));
   });
+
+  it("checks a canary's plugin: one that does not exist is named at its attachment's line", async () => {
+    const dir = await temp();
+    const file = join(dir, "canary.yaml");
+    await writeFile(
+      file,
+      "upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    plugins:\n      - { name: mock, canary: { share: 10 } }\n",
+    );
+    const result = await runCli(["validate", "-c", file]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`${file}:7:9 plugin mock: canary: unknown plugin 'mock.next'`));
+  });
 });
 
 describe("portcullis start", () => {

@@ -275,6 +275,46 @@ describe("config schema for editors", () => {
     assert.equal(own.websocket.adaptor.selectBy, null, "the operation's http object replaced the API's");
   });
 
+  it("checks traffic settings against the upstreams: a split's sides exist and one weighs, rules send to a side, a mirror is an HTTP upstream", () => {
+    const issues = issuesOf(
+      `upstreams:\n  echo: { type: echo }\n  a: { targets: [{ url: "http://127.0.0.1:3001" }] }\napis:\n  - name: s\n    upstream: a\n    split:\n      to: [{ upstream: a, weight: 0 }, { upstream: nope, weight: 0 }]\n      rules: [{ headers: { x-beta: "1" }, to: echo }]\n    mirror: { upstream: echo, share: 10 }\n`,
+    );
+    assert.deepEqual(
+      issues.map((issue) => [issue.path, issue.line]),
+      [
+        ["apis[0].split.to[1].upstream", 8],
+        ["apis[0].split.to", 8],
+        ["apis[0].split.rules[0].to", 9],
+        ["apis[0].mirror.upstream", 10],
+      ],
+    );
+    assert.match(issues[1].message, /weight above 0/);
+    assert.match(issues[2].message, /not one of the split's upstreams/);
+    assert.match(issues[3].message, /built-in echo/);
+  });
+
+  it("reads traffic settings: an operation's replace its API's whole; shares, durations and sizes are parsed", () => {
+    const config = parseConfig(
+      FILE,
+      `upstreams:\n  a: { targets: [{ url: "http://127.0.0.1:3001" }] }\n  b: { targets: [{ url: "http://127.0.0.1:3002" }] }\napis:\n  - name: s\n    upstream: a\n    split: { to: [{ upstream: a, weight: 9 }, { upstream: b, weight: 1 }], sticky: { cookie: sid } }\n    mirror: { upstream: b, timeout: 2s, maxBodySize: 1kb }\n    faults: [{ headers: { X-Chaos: "on" }, delay: 250ms }]\n    operations:\n      - { path: /inherits }\n      - { path: /own, faults: [{ share: 5, abort: { status: 503 } }] }\n    plugins: [{ name: mock, canary: { plugin: mock, share: 5, rollback: { faultRate: 0.1 } } }]\n`,
+      {},
+    );
+    const [inherits, own] = config.apis[0].operations;
+    assert.deepEqual(inherits.split, {
+      to: [
+        { upstream: "a", weight: 9 },
+        { upstream: "b", weight: 1 },
+      ],
+      sticky: { cookie: "sid" },
+      rules: [],
+    });
+    assert.deepEqual(inherits.mirror, { upstream: "b", share: 100, timeoutMs: 2000, maxBodyBytes: 1024 });
+    assert.deepEqual(inherits.faults, [{ headers: { "x-chaos": "on" }, consumers: null, consumerGroups: null, share: 100, delayMs: 250, abortStatus: null }]);
+    assert.deepEqual(own.faults, [{ headers: {}, consumers: null, consumerGroups: null, share: 5, delayMs: null, abortStatus: 503 }]);
+    assert.deepEqual(own.split, inherits.split, "the API's split holds for an operation without its own");
+    assert.deepEqual(config.apis[0].plugins[0].canary, { plugin: "mock", share: 5, rollback: { faultRate: 0.1, windowMs: 60_000, minCalls: 20 } });
+  });
+
   it("refuses the WebSocket adaptor in front of the echo upstream, at the mode's line", () => {
     const [issue] = issuesOf(`upstreams:\n  echo: { type: echo }\napis:\n  - name: a\n    upstream: echo\n    websocket:\n      mode: http\n`);
     assert.equal(issue.path, "apis[0].websocket.mode");
