@@ -163,6 +163,12 @@ export function canaryHooks(stable: PluginHooks, canary: PluginHooks, canaryOpti
   const chosen = (ctx: PluginContext): boolean => {
     let useCanary = choices.get(ctx.vars);
     if (useCanary === undefined) choices.set(ctx.vars, (useCanary = record.draw()));
+    // A traced hook's span says which version ran (the span is made for the attachment's stable name).
+    if (ctx.span) {
+      const definition = useCanary ? record.canaryDefinition : record.stableDefinition;
+      ctx.span.setAttribute("portcullis.plugin.canary", useCanary);
+      if (definition.version) ctx.span.setAttribute("portcullis.plugin.version", definition.version);
+    }
     return useCanary;
   };
   const forCanary = (ctx: PluginContext): PluginContext => Object.create(ctx, { options: { value: canaryOptions } }) as PluginContext;
