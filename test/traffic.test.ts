@@ -11,6 +11,8 @@ import { startGatewayProcess, type GatewayProcess } from "./helpers/gateway.js";
 import { send } from "./helpers/http.js";
 import { deadPort, startUpstream, type TestUpstream } from "./helpers/upstream.js";
 import { waitFor } from "./helpers/wait.js";
+import type { Upstream } from "../src/snapshot.js";
+import { TrafficSplit } from "../src/traffic/split.js";
 
 const digest = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
 
@@ -54,6 +56,10 @@ apis:
     basePath: /slow-shadow
     upstream: v1
     mirror: { upstream: shadow, timeout: 30s }
+  - name: impatient-shadow
+    basePath: /impatient-shadow
+    upstream: v1
+    mirror: { upstream: shadow, timeout: 200ms }
   - name: dead-shadow
     basePath: /dead-shadow
     upstream: v1
@@ -147,6 +153,34 @@ describe("traffic split", () => {
     assert.deepEqual(used, new Set(["v1", "v2"]));
   });
 
+  it("sticky by a cookie or by the consumer: the same key keeps its side; callers without one are spread", () => {
+    const upstreams = new Map<string, Upstream>([
+      ["a", { kind: "echo", name: "a" }],
+      ["b", { kind: "echo", name: "b" }],
+    ]);
+    const to = [
+      { upstream: "a", weight: 50 },
+      { upstream: "b", weight: 50 },
+    ];
+    const byCookie = new TrafficSplit({ to, sticky: { cookie: "sid" }, rules: [] }, upstreams);
+    const byConsumer = new TrafficSplit({ to, sticky: { consumer: true }, rules: [] }, upstreams);
+    const sides = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const cookie = { cookie: `theme=dark; sid=session-${i}` };
+      const consumer = { id: `consumer-${i}`, username: null, groups: [], custom: {} };
+      const first = byCookie.choose(cookie, null).name;
+      const mine = byConsumer.choose({}, consumer).name;
+      for (let again = 0; again < 5; again++) {
+        assert.equal(byCookie.choose(cookie, null).name, first);
+        assert.equal(byConsumer.choose({}, consumer).name, mine);
+      }
+      sides.add(first).add(mine);
+    }
+    assert.deepEqual(sides, new Set(["a", "b"]));
+    const anonymous = new Set(Array.from({ length: 100 }, () => byConsumer.choose({}, null).name));
+    assert.deepEqual(anonymous, new Set(["a", "b"]), "callers without a key are placed at random");
+  });
+
   it("a consumer-group rule sends that group's consumers to its side, and no one else", async () => {
     assert.equal((await servedBy("/groups/x", { "x-api-key": "beta-key" })).upstream, "v2");
     assert.equal((await servedBy("/groups/x", { "x-api-key": "regular-key" })).upstream, "v1");
@@ -188,6 +222,15 @@ describe("mirroring", () => {
     assert.ok(answers.every((answer) => answer.status === 200));
     await waitFor(() => heldByShadow.length === 10, "every copy to reach the shadow");
     // Every client had its answer while the shadow still held all ten copies unanswered.
+    for (const release of heldByShadow.splice(0)) release();
+  });
+
+  it("a copy the shadow does not answer within the mirror's timeout is abandoned and counted failed", async () => {
+    const failed = () => metric(/^portcullis_mirror_requests_total\{route="impatient-shadow \*",result="failed"\}/);
+    const answers = await many(5, 5, (i) => send(`${gateway.url}/impatient-shadow/held/${i}`));
+    assert.deepEqual(new Set(answers.map((answer) => answer.status)), new Set([200]));
+    await waitFor(async () => (await failed()) === 5, "the five copies to time out");
+    assert.equal(heldByShadow.length, 5, "the shadow had not answered any of them");
     for (const release of heldByShadow.splice(0)) release();
   });
 
