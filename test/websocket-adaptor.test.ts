@@ -496,6 +496,9 @@ describe("WebSocket adaptor with --workers 2", () => {
       const listed = (await send(`${cluster.adminUrl}/connections`)).json<{ open: number; connections: { id: string }[] }>();
       assert.equal(listed.open, sockets.length, "the list adds up every worker's connections");
       assert.deepEqual(listed.connections.map((connection) => connection.id).sort(), sockets.map(({ id }) => id).sort());
+      // A malformed id is the worker's to refuse; the primary keeps serving.
+      assert.equal((await send(`${cluster.adminUrl}/connections/%E0%A4%A`)).status, 404);
+      assert.equal((await send(`${cluster.adminUrl}/connections/nobody.nothing`)).status, 404);
       const last = sockets.at(-1)!;
       const shut = closed(last.socket);
       assert.equal((await send(`${cluster.adminUrl}/connections/${last.id}`, { method: "DELETE" })).status, 204);

@@ -113,7 +113,13 @@ export function createClusterAdmin(source: ClusterAdminSource): Server {
   return createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => void answer(req, res, Buffer.concat(chunks)));
+    // Whatever goes wrong answering one admin request costs that request, never the primary.
+    req.on("end", () =>
+      answer(req, res, Buffer.concat(chunks)).catch((error: Error) => {
+        if (!res.headersSent) send(res, json(502, { status: 502, code: "admin_proxy_failed", detail: error.message }));
+        else res.destroy();
+      }),
+    );
   });
 
   async function answer(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
@@ -138,7 +144,8 @@ export function createClusterAdmin(source: ClusterAdminSource): Server {
       return send(res, json(notReady === 0 ? 200 : 503, { status: notReady === 0 ? "ready" : "not ready", workers: ports.length, notReady }));
     }
     if (path.startsWith("/connections/")) {
-      const port = source.adminPortOfNode(nodeOf(decodeURIComponent(path.slice("/connections/".length))));
+      // Ids are base64url and a dot: nothing in them is percent-encoded, so the raw path names the node.
+      const port = source.adminPortOfNode(nodeOf(path.slice("/connections/".length)));
       // No worker of this gateway holds it: the first asks the relay, or says it is not found.
       return send(res, await ask(port ?? ports[0], method, url, headers, body));
     }
