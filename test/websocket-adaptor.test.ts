@@ -101,6 +101,10 @@ apis:
       mode: http
       maxConnections: 2
       http: { connect: /ws/connect, disconnect: /ws/disconnect, message: /ws/default, selectBy: action, routes: { slow: /ws/slow }, maxMessageSize: 1kb, rate: { messages: 5, window: 1m }, maxQueued: 2 }
+  - name: sleepy
+    basePath: /sleepy
+    upstream: chat
+    websocket: { mode: http, idleTimeout: 300ms, http: ${adaptor()} }
   - name: dead
     basePath: /dead
     upstream: gone
@@ -429,6 +433,15 @@ describe("WebSocket adaptor: limits and their close codes", () => {
       (error: { status?: number }) => error,
     );
     assert.equal(refused.status, 502);
+  });
+
+  it("a connection with no message either way for the route's idleTimeout is closed with 1001, and the backend told", async () => {
+    const socket = await openSocket(`ws://127.0.0.1:${gateway.port}/sleepy/idle`);
+    const id = await connectionIdFor("/idle");
+    assert.equal((await closed(socket)).code, 1001);
+    await waitFor(() => callsOf(id).some((call) => call.url === "/ws/disconnect"), "the close notification");
+    const notice = JSON.parse(callsOf(id).find((call) => call.url === "/ws/disconnect")!.body) as { code: number; closedBy: string };
+    assert.deepEqual([notice.code, notice.closedBy], [1001, "gateway"]);
   });
 
   it("the route's maxConnections refuses one more with 503, and frees a place on close", async () => {
