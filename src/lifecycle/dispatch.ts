@@ -140,7 +140,7 @@ async function mirrorCopy(flight: InFlight, plan: UpstreamPlan, log: GatewayServ
   const request = flight.request!;
   if (plan.body !== null && plan.body.length > mirror.config.maxBodyBytes) return dropMirror(route.label);
   if (plan.body === null && flight.withBody) {
-    if (copyableBody(flight.req.headers, mirror) !== "read") return dropMirror(route.label);
+    if (!copyableBody(flight.req.headers, mirror)) return dropMirror(route.label);
     // Within Content-Length, which the parser holds the client to: the whole body, sent upstream as read.
     const read = await readRequestBody(flight.req, mirror.config.maxBodyBytes);
     if (read === null) return dropMirror(route.label);

@@ -3,7 +3,7 @@
 // upstream's `host` setting, and the key that consistent hashing balances on is taken.
 import type { IncomingHttpHeaders } from "node:http";
 import { toBuffer } from "../proxy/body.js";
-import { withVia } from "../proxy/headers.js";
+import { requestKey, withVia } from "../proxy/headers.js";
 import { recordSplit } from "../telemetry/gateway-metrics.js";
 import type { InFlight } from "./in-flight.js";
 
@@ -50,20 +50,7 @@ function applyHostPolicy(headers: IncomingHttpHeaders, hostPolicy: string): void
   if (hostPolicy !== "target" && hostPolicy !== "preserve") headers.host = hostPolicy;
 }
 
+/** Only one of header, cookie and clientIp is set (the config is checked for it). */
 function hashKeyFor(hashOn: { header?: string; cookie?: string; clientIp?: boolean }, headers: IncomingHttpHeaders, clientIp: string): string | null {
-  if (hashOn.header) {
-    const value = headers[hashOn.header.toLowerCase()];
-    return value === undefined ? null : String(value);
-  }
-  if (hashOn.cookie) {
-    const cookie = headers.cookie;
-    if (!cookie) return null;
-    for (const part of cookie.split(";")) {
-      const eq = part.indexOf("=");
-      if (eq > 0 && part.slice(0, eq).trim() === hashOn.cookie) return part.slice(eq + 1).trim();
-    }
-    return null;
-  }
-  if (hashOn.clientIp) return clientIp;
-  return null;
+  return hashOn.clientIp ? clientIp : requestKey(hashOn, headers);
 }

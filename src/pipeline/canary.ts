@@ -6,7 +6,7 @@
 // reloads while both versions stay the same; a new version of either starts a fresh one.
 import type { Logger } from "pino";
 import type { CanaryConfig } from "../config/types.js";
-import type { HookAnswer, PluginContext, PluginDefinition, PluginHooks } from "./plugin.js";
+import type { PluginContext, PluginDefinition, PluginHooks } from "./plugin.js";
 
 export interface VersionFigures {
   calls: number;
@@ -196,28 +196,19 @@ export function canaryHooks(stable: PluginHooks, canary: PluginHooks, canaryOpti
       },
     );
   }
+  /** A phase's hook that calls the version the request was given; a version without that hook is skipped. */
+  const either = <P extends "onRequest" | "onResponse" | "onLog">(phase: P) =>
+    ((arg: unknown, ctx: PluginContext) => {
+      const useCanary = chosen(ctx);
+      const version = useCanary ? canary : stable;
+      const hook = version[phase] as ((arg: unknown, ctx: PluginContext) => unknown) | undefined;
+      if (!hook) return;
+      return timed(useCanary, () => hook.call(version, arg, useCanary ? forCanary(ctx) : ctx));
+    }) as NonNullable<PluginHooks[P]>;
   const hooks: PluginHooks = {};
-  if (stable.onRequest || canary.onRequest)
-    hooks.onRequest = (request, ctx) => {
-      const useCanary = chosen(ctx);
-      const hook = (useCanary ? canary : stable).onRequest;
-      if (!hook) return;
-      return timed<HookAnswer | void>(useCanary, () => hook(request, useCanary ? forCanary(ctx) : ctx));
-    };
-  if (stable.onResponse || canary.onResponse)
-    hooks.onResponse = (response, ctx) => {
-      const useCanary = chosen(ctx);
-      const hook = (useCanary ? canary : stable).onResponse;
-      if (!hook) return;
-      return timed<void>(useCanary, () => hook(response, useCanary ? forCanary(ctx) : ctx));
-    };
-  if (stable.onLog || canary.onLog)
-    hooks.onLog = (entry, ctx) => {
-      const useCanary = chosen(ctx);
-      const hook = (useCanary ? canary : stable).onLog;
-      if (!hook) return;
-      return timed<void>(useCanary, () => hook(entry, useCanary ? forCanary(ctx) : ctx));
-    };
+  if (stable.onRequest || canary.onRequest) hooks.onRequest = either("onRequest");
+  if (stable.onResponse || canary.onResponse) hooks.onResponse = either("onResponse");
+  if (stable.onLog || canary.onLog) hooks.onLog = either("onLog");
   const bodies = (hooks: PluginHooks) => hooks.capabilities?.bodies;
   hooks.capabilities = {
     ...stable.capabilities,

@@ -74,3 +74,22 @@ export function withVia(existing: string | string[] | number | undefined, hop: s
   if (existing === undefined) return hop;
   return `${Array.isArray(existing) ? existing.join(", ") : String(existing)}, ${hop}`;
 }
+
+/** A cookie's value in a Cookie header, or null when it is not there. */
+export function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** What places a request (consistent hashing, a sticky split): a named header's value or a cookie's, or null when absent. */
+export function requestKey(source: { header?: string; cookie?: string }, headers: IncomingHttpHeaders): string | null {
+  if (source.header) {
+    const value = headers[source.header.toLowerCase()];
+    return value === undefined ? null : String(value);
+  }
+  return source.cookie ? cookieValue(headers.cookie, source.cookie) : null;
+}

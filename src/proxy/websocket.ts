@@ -220,21 +220,21 @@ export function endSoon(socket: Duplex, last?: string | Buffer): void {
 }
 
 /** Writes an HTTP answer on an upgrade socket that will not be upgraded, then closes it. */
-export function refuseUpgrade(socket: Duplex, status: number, code: string, detail: string, requestId: string, headers: Record<string, string> = {}): void {
+export function answerUpgrade(socket: Duplex, status: number, headers: Record<string, string>, body: string | Buffer): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = problemBody({ status, code, detail, requestId });
-  const fields = Object.entries({
-    ...headers,
-    "content-type": "application/problem+json",
-    "content-length": String(Buffer.byteLength(body)),
-    connection: "close",
-  })
+  const fields = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)), connection: "close" })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join("");
-  endSoon(socket, `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${fields}\r\n${body}`);
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n${fields}\r\n`;
+  endSoon(socket, typeof body === "string" ? head + body : Buffer.concat([Buffer.from(head), body]));
+}
+
+/** The gateway's own refusal of an upgrade: a problem+json answer. */
+export function refuseUpgrade(socket: Duplex, status: number, code: string, detail: string, requestId: string, headers: Record<string, string> = {}): void {
+  answerUpgrade(socket, status, { ...headers, "content-type": "application/problem+json" }, problemBody({ status, code, detail, requestId }));
 }
 
 /** Open WebSocket connections, counted per route, closed together on shutdown. */

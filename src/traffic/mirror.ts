@@ -30,13 +30,10 @@ export interface MirroredRequest {
   requestId: string;
 }
 
-/** Whether a request with these headers has a body the mirror can copy: none, or one of known length within the limit. */
-export function copyableBody(headers: IncomingHttpHeaders, plan: MirrorPlan): "none" | "read" | "too_large" {
+/** Whether the body a request comes with can be copied: of known length, within the mirror's limit. */
+export function copyableBody(headers: IncomingHttpHeaders, plan: MirrorPlan): boolean {
   const length = headers["content-length"];
-  if (length === undefined) return headers["transfer-encoding"] === undefined ? "none" : "too_large";
-  const bytes = Number(length);
-  if (bytes === 0) return "none";
-  return bytes <= plan.config.maxBodyBytes ? "read" : "too_large";
+  return length !== undefined && Number(length) <= plan.config.maxBodyBytes;
 }
 
 export function dropMirror(route: string): void {

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { SplitConfig } from "../config/types.js";
 import type { Consumer } from "../consumers/directory.js";
+import { requestKey } from "../proxy/headers.js";
 import type { Upstream } from "../snapshot.js";
 import { matchesTraffic } from "./match.js";
 
@@ -36,22 +37,8 @@ export class TrafficSplit {
   private stickyKey(headers: IncomingHttpHeaders, consumer: Consumer | null): string | null {
     const sticky = this.config.sticky;
     if (sticky === null) return null;
-    if (sticky.consumer) return consumer?.id ?? null;
-    if (sticky.header !== undefined) {
-      const value = headers[sticky.header.toLowerCase()];
-      return value === undefined ? null : String(value);
-    }
-    return cookieValue(headers.cookie, sticky.cookie!);
+    return sticky.consumer ? (consumer?.id ?? null) : requestKey(sticky, headers);
   }
-}
-
-function cookieValue(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
 }
 
 /** A key's place in [0, 1): FNV-1a, 32 bits (even enough for placing callers, and cheap). */

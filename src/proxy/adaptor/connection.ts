@@ -296,7 +296,8 @@ export class AdaptedConnection {
     const closing = (this.closing ??= { code, reason, by: "client" });
     this.onClosed(this);
     recordWebSocketClose(this.context.route, closing.code, closing.by);
-    this.pending.splice(0, this.pending.length, ...this.pending.filter((message) => message.started));
+    // No reply goes out any more: messages not yet sent upstream are dropped, calls made are awaited.
+    this.pending.length = 0;
     await Promise.all([...this.calls]);
     await notifyClosed(this.context, closing);
     this.ended();

@@ -5,12 +5,12 @@
 // with this process's node id, so whoever holds a callback for one knows which process to ask
 // (the cluster's primary routes by it; gateways sharing Redis relay by it).
 import { randomBytes } from "node:crypto";
-import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import type { SpanContext } from "@opentelemetry/api";
 import { WebSocketServer } from "ws";
 import type { Tracing } from "../../telemetry/tracing.js";
-import { endSoon, refuseUpgrade, type WebSocketJob, type WebSocketOutcome } from "../websocket.js";
+import { answerUpgrade, refuseUpgrade, type WebSocketJob, type WebSocketOutcome } from "../websocket.js";
 import { AdaptedConnection, CONNECTION_ID_HEADER, EVENT_HEADER, notifyClosed, type ConnectionContext, type ConnectionView } from "./connection.js";
 import { callUpstream } from "./upstream-call.js";
 
@@ -224,18 +224,8 @@ export class AdaptorConnections {
 
   /** The upstream's refusal, as the client's answer to its upgrade request. */
   private relayRefusal(socket: Socket, status: number, upstream: OutgoingHttpHeaders, body: Buffer, extra: Record<string, string>): void {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
     const fields: Record<string, string> = { ...extra };
     for (const name of REFUSAL_FIELDS) if (upstream[name] !== undefined) fields[name] = String(upstream[name]);
-    fields["content-length"] = String(body.length);
-    fields.connection = "close";
-    const head = Object.entries(fields)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("");
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Refused"}\r\n${head}\r\n`);
-    endSoon(socket, body.length > 0 ? (body as unknown as string) : undefined);
+    answerUpgrade(socket, status, fields, body);
   }
 }
